@@ -1,0 +1,12 @@
+"""Alembic environment of the registry database."""
+
+from alembic import context
+
+from services.registry.models import metadata
+from services.registry.config import Settings
+from services.common.migrations import run_env
+
+if not context.config.attributes.get("url") and not context.config.attributes.get("connection"):
+    context.config.attributes["url"] = Settings().database_url
+
+run_env(metadata)

@@ -1,0 +1,12 @@
+"""Alembic environment of the supervision database."""
+
+from alembic import context
+
+from services.supervision.models import metadata
+from services.supervision.config import Settings
+from services.common.migrations import run_env
+
+if not context.config.attributes.get("url") and not context.config.attributes.get("connection"):
+    context.config.attributes["url"] = Settings().database_url
+
+run_env(metadata)

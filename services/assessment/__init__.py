@@ -1,0 +1,1 @@
+"""The assessment service (考核评估服务)."""

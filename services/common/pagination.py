@@ -1,0 +1,78 @@
+"""Keyset pagination: ``WHERE (sort_key, id) > (:k, :id) ORDER BY sort_key, id LIMIT n``.
+
+Stable under concurrent inserts; needs an index on (sort_key, id) behind every sort offered.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from services.common.errors import InvalidInput
+
+T = TypeVar("T")
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, columns: list[KeyedColumnElement[Any]]) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError
+        out = []
+        for value, column in zip(values, columns, strict=True):
+            kind = column.type.python_type
+            if value is not None and kind is datetime:
+                value = datetime.fromisoformat(value)
+            elif value is not None and kind is date:
+                value = date.fromisoformat(value)
+            out.append(value)
+        return out
+    except Exception as exc:
+        raise InvalidInput.field("cursor", "游标无效，请从第一页重新开始") from exc
+
+
+def keyset(
+    stmt: Select[Any],
+    columns: list[KeyedColumnElement[Any]],
+    *,
+    cursor: str | None,
+    limit: int,
+    descending: bool = False,
+) -> Select[Any]:
+    """Add the keyset condition, order and limit (one more row than asked, to see if more follow)."""
+    if cursor:
+        values = decode_cursor(cursor, columns)
+        key: ColumnElement[Any] = tuple_(*columns) if len(columns) > 1 else columns[0]
+        typed = [literal(v, c.type) for v, c in zip(values, columns, strict=True)]
+        bound = tuple_(*typed) if len(columns) > 1 else typed[0]
+        stmt = stmt.where(key < bound if descending else key > bound)
+    order = [c.desc() for c in columns] if descending else list(columns)
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def clamp_limit(limit: int) -> int:
+    return max(1, min(limit, MAX_LIMIT))
+
+
+def split_page(rows: list[Any], limit: int, key_of: Any) -> tuple[list[Any], str | None]:
+    """Cut the extra row; the cursor names the last row shown."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(key_of(rows[-1]))
+    return rows, None

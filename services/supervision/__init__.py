@@ -1,0 +1,1 @@
+"""The supervision service (督导检查服务)."""
