@@ -29,9 +29,9 @@ class Caller(BaseModel):
     sub: str = Field(description="user:<id> or key:<id>")
     name: str = ""
     role: Role
-    unit_id: int | None = None
+    unit_code: str | None = None
     county_code: str | None = None
-    team_id: int | None = None
+    team_code: str | None = None
     permissions: list[str] = []
     rid: str = ""
     exp: int = 0

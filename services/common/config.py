@@ -78,3 +78,16 @@ class CommonSettings(BaseSettings):
                 )
             self.service_token_secret = dev_secret("service-token")
         return self
+
+
+DEFAULT_PORTS = {"gateway": 8000, "registry": 8001, "assessment": 8002, "supervision": 8003}
+
+
+def service_port(name: str) -> int:
+    """Port of a process: ``SORTLINE_<NAME>_PORT`` or its default (gateway 8000, registry 8001, ...)."""
+    return int(os.environ.get(f"SORTLINE_{name.upper()}_PORT") or DEFAULT_PORTS[name])
+
+
+def service_url(name: str) -> str:
+    """Where the gateway reaches a service: ``SORTLINE_<NAME>_URL`` or 127.0.0.1 on its port."""
+    return os.environ.get(f"SORTLINE_{name.upper()}_URL") or f"http://127.0.0.1:{service_port(name)}"
