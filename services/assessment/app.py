@@ -10,5 +10,9 @@ from services.common.service_app import create_service_app
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     return create_service_app(
-        title="Sortline 考核评估服务", settings=settings or Settings(), outbox=outbox, routers=[], engine=engine
+        title="Sortline 考核评估服务",
+        settings=settings or Settings(),
+        outbox=outbox,
+        routers=[],
+        engine=engine,
     )

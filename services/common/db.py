@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,6 +76,7 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+@contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits when the block succeeds and rolls back when it raises."""
     with Session(engine, expire_on_commit=False) as session:
@@ -99,7 +101,8 @@ def get_read_session(request: Request) -> Iterator[Session]:
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: the only place that commits. The app stores its engine in state."""
-    yield from session_scope(request.app.state.engine)
+    with session_scope(request.app.state.engine) as session:
+        yield session
 
 
 # scope="function": commit happens when the route returns, before the response is sent,

@@ -97,7 +97,12 @@ class Outbox:
         ).all()
         items = [
             CloudEvent(
-                id=r.id, source=r.source, type=r.type, subject=r.subject, time=clock.as_utc(r.time), data=r.data
+                id=r.id,
+                source=r.source,
+                type=r.type,
+                subject=r.subject,
+                time=clock.as_utc(r.time),
+                data=r.data,
             )
             for r in rows
         ]

@@ -3,12 +3,16 @@
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from services.common.service_app import create_service_app
 from services.supervision.config import Settings
 from services.supervision.models import outbox
-from services.common.service_app import create_service_app
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     return create_service_app(
-        title="Sortline 督导检查服务", settings=settings or Settings(), outbox=outbox, routers=[], engine=engine
+        title="Sortline 督导检查服务",
+        settings=settings or Settings(),
+        outbox=outbox,
+        routers=[],
+        engine=engine,
     )

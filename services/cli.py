@@ -1,0 +1,290 @@
+"""The ``sortline`` command: run the platform, migrate, seed the demo city, manage keys and users."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from types import FrameType
+
+from services.common.config import data_dir, service_port
+from services.common.migrations import SECTIONS, upgrade
+
+APPS = {
+    "registry": "services.registry.app:create_app",
+    "assessment": "services.assessment.app:create_app",
+    "supervision": "services.supervision.app:create_app",
+    "gateway": "gateway.app:create_app",
+}
+DEFAULT_DEMO_PASSWORD = "sortline-demo"
+
+
+def _settings(section: str):  # type: ignore[no-untyped-def]
+    if section == "gateway":
+        from gateway.config import Settings as GatewaySettings
+
+        return GatewaySettings()
+    module = __import__(f"services.{section}.config", fromlist=["Settings"])
+    return module.Settings()
+
+
+def _engine(section: str):  # type: ignore[no-untyped-def]
+    from services.common.db import make_engine
+
+    return make_engine(_settings(section).database_url)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    for section in SECTIONS:
+        upgrade(section, _settings(section).database_url)
+        print(f"已迁移 {section}")
+    return 0
+
+
+def demo_password() -> str:
+    return os.environ.get("SORTLINE_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+
+
+def seed_demo(size: int) -> list[tuple[str, str, str]]:
+    """Seed the demo city and the demo users; running it again adds nothing twice."""
+    from gateway.cli import seed_demo_users
+
+    from services.registry.demo import seed_demo as seed_registry
+
+    registry = _engine("registry")
+    started = time.monotonic()
+    counts = seed_registry(registry, size=size)
+    registry.dispose()
+    added = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    print(f"示例城市：{added or '已存在，未重复添加'}（{time.monotonic() - started:.1f} 秒）")
+    gateway = _engine("gateway")
+    users = seed_demo_users(gateway, demo_password())
+    gateway.dispose()
+    return users
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    users = seed_demo(args.size)
+    _print_logins(users)
+    return 0
+
+
+def _print_logins(users: Sequence[tuple[str, str, str]]) -> None:
+    print(f"示例账号（密码 {demo_password()}）：")
+    for username, role, description in users:
+        print(f"  {username:<10} {role:<10} {description}")
+
+
+def _wait_healthy(name: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} 启动失败（退出码 {proc.returncode}）")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{name} 在 {timeout:.0f} 秒内没有就绪")
+
+
+def start_processes(host: str) -> dict[str, subprocess.Popen[bytes]]:
+    """Start the three services, then the gateway, each a uvicorn process; wait until healthy."""
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    access_log = [] if os.environ.get("SORTLINE_ACCESS_LOG") == "1" else ["--no-access-log"]
+    for name in ("registry", "assessment", "supervision", "gateway"):
+        port = service_port(name)
+        cmd = [
+            sys.executable, "-m", "uvicorn", APPS[name], "--factory",
+            "--host", host, "--port", str(port), "--log-level", "warning", *access_log,
+        ]  # fmt: skip
+        procs[name] = subprocess.Popen(cmd)
+    try:
+        for name, proc in procs.items():
+            _wait_healthy(name, service_port(name), proc)
+    except Exception:
+        stop_processes(procs)
+        raise
+    return procs
+
+
+def stop_processes(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 10
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cmd_migrate(args)
+    users = seed_demo(args.size) if args.demo else []
+    procs = start_processes(args.host)
+    stopping = False
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"\nSortline 已启动：http://{args.host}:{service_port('gateway')}/")
+    print(f"数据目录：{data_dir()}")
+    if users:
+        _print_logins(users)
+    print("按 Ctrl-C 停止。", flush=True)
+    code = 0
+    try:
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} 意外退出（退出码 {proc.returncode}），正在停止全部进程", file=sys.stderr)
+                    stopping, code = True, 1
+            time.sleep(0.5)
+    finally:
+        stop_processes(procs)
+        print("Sortline 已停止。")
+    return code
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from gateway import cli as gw
+
+    engine = _engine("gateway")
+    try:
+        if args.action == "create":
+            if bool(args.county) == (args.role == "office"):
+                print(
+                    "请指定 --county 县区代码（县区密钥）或 --role office（全市密钥），二者选一",
+                    file=sys.stderr,
+                )
+                return 2
+            scopes = args.scope or None
+            key_id, key = gw.create_api_key(
+                engine,
+                name=args.name,
+                county_code=args.county,
+                role="office" if args.role == "office" else "county",
+                permissions=scopes,
+            )
+            print(f"已创建 API 密钥 #{key_id}（{args.name}）。密钥只显示这一次：")
+            print(key)
+        elif args.action == "list":
+            for row in gw.list_api_keys(engine):
+                print(
+                    "\t".join(
+                        str(row.get(k, ""))
+                        for k in (
+                            "id",
+                            "name",
+                            "role",
+                            "county_code",
+                            "permissions",
+                            "status",
+                            "last_used_at",
+                        )
+                    )
+                )
+        elif args.action == "revoke":
+            if not gw.revoke_api_key(engine, args.id):
+                print(f"API 密钥 #{args.id} 不存在", file=sys.stderr)
+                return 1
+            print(f"已吊销 API 密钥 #{args.id}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from gateway import cli as gw
+
+    password = args.password or os.environ.get("SORTLINE_NEW_USER_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("请用 --password 或环境变量 SORTLINE_NEW_USER_PASSWORD 提供密码", file=sys.stderr)
+            return 2
+        password = getpass.getpass("密码：")
+    engine = _engine("gateway")
+    try:
+        user_id = gw.create_user(
+            engine,
+            username=args.username,
+            password=password,
+            role=args.role,
+            display_name=args.name or "",
+            unit_code=args.unit,
+            county_code=args.county,
+            team_code=args.team,
+        )
+    finally:
+        engine.dispose()
+    print(f"已创建用户 #{user_id}：{args.username}（{args.role}）")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sortline", description="Sortline 生活垃圾分类工作管理平台")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="迁移数据库并启动网关和三个服务")
+    run.add_argument("--demo", action="store_true", help="同时生成示例城市和示例账号")
+    run.add_argument("--size", type=int, default=5000, help="示例城市的设施数量")
+    run.add_argument("--host", default="127.0.0.1")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("migrate", help="执行全部数据库迁移").set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed-demo", help="生成示例城市（重复执行不会重复添加）")
+    seed.add_argument("--size", type=int, default=5000, help="设施数量（基准数据可用 100000 或 1000000）")
+    seed.set_defaults(func=cmd_seed_demo)
+
+    key = sub.add_parser("apikey", help="县区系统和 OA 系统的 API 密钥")
+    key_sub = key.add_subparsers(dest="action", required=True)
+    create = key_sub.add_parser("create", help="创建密钥（最后一行只输出密钥本身）")
+    create.add_argument("--name", required=True)
+    create.add_argument("--county", help="县区代码（6 位）")
+    create.add_argument("--role", choices=["office"], help="office：全市范围（OA 系统）")
+    create.add_argument("--scope", action="append", help="权限，如 registry:read（可重复）")
+    key_sub.add_parser("list", help="列出密钥")
+    revoke = key_sub.add_parser("revoke", help="吊销密钥")
+    revoke.add_argument("id", type=int)
+    key.set_defaults(func=cmd_apikey)
+
+    user = sub.add_parser("user", help="用户")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    ucreate = user_sub.add_parser("create", help="创建用户")
+    ucreate.add_argument("--username", required=True)
+    ucreate.add_argument(
+        "--role", required=True, choices=["admin", "office", "leader", "unit", "county", "inspector"]
+    )
+    ucreate.add_argument("--password")
+    ucreate.add_argument("--name", help="显示名")
+    ucreate.add_argument("--unit", help="成员单位代码（unit 角色）")
+    ucreate.add_argument("--county", help="县区代码（county 角色）")
+    ucreate.add_argument("--team", help="督导组代码（inspector 角色）")
+    user.set_defaults(func=cmd_user)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
