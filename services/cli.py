@@ -54,7 +54,6 @@ def demo_password() -> str:
 def seed_demo(size: int) -> list[tuple[str, str, str]]:
     """Seed the demo city and the demo users; running it again adds nothing twice."""
     from gateway.cli import seed_demo_users
-
     from services.registry.demo import seed_demo as seed_registry
 
     registry = _engine("registry")

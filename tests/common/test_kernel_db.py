@@ -24,10 +24,9 @@ def emit_many(engine: Any, n: int, kind: str = "task") -> None:
 
 def test_event_written_with_the_change_or_not_at_all(make_db) -> None:  # type: ignore[no-untyped-def]
     engine = make_db("assessment")
-    with pytest.raises(RuntimeError):
-        with session_scope(engine) as session:
-            outbox.emit(session, "task", "created", "t-1", {"x": 1})
-            raise RuntimeError("the change failed")
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        outbox.emit(session, "task", "created", "t-1", {"x": 1})
+        raise RuntimeError("the change failed")
     emit_many(engine, 1)
     with Session(engine) as session:
         page = outbox.page(session, 0, 10)
@@ -122,7 +121,7 @@ def test_concurrent_retries_with_one_key_write_once(make_db) -> None:  # type: i
     def worker() -> None:
         try:
             results.append(_create(engine, "same", {"name": "c"}, calls))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
