@@ -1,0 +1,486 @@
+"""File storage for evidence documents and inspection photos: local disk or S3-compatible object storage."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+MIB = 1024 * 1024
+DEFAULT_MAX_SIZE = 50 * MIB
+CHUNK_SIZE = MIB
+SNIFF_SIZE = 8192
+# Uploads up to this size stay in memory on their way to S3; larger ones spill to a temporary file.
+SPOOL_SIZE = 8 * MIB
+
+OCTET_STREAM = "application/octet-stream"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+# The extension a key gets is chosen from the sniffed type, never from the client's file name.
+EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "application/zip": ".zip",
+    XLSX: ".xlsx",
+    DOCX: ".docx",
+    PPTX: ".pptx",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+}
+
+KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(\.[a-z]{1,5})?")
+# Characters that mislead on screen or break a download's file name: path separators, Windows-reserved
+# punctuation. Control and format characters (e.g. U+202E, which reverses the text) are removed as well.
+_UNSAFE_NAME_CHARS = set('/\\<>:"|?*')
+MAX_NAME_LENGTH = 200
+UNNAMED = "未命名文件"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """What the storage keeps about one file; the caller records it next to the domain row."""
+
+    key: str  # generated, e.g. "3f/a2/<uuid hex>.pdf"; the only handle to the bytes
+    sha256: str  # hex digest of the content
+    size: int  # bytes
+    content_type: str  # sniffed from the content, not taken from the client
+    original_name: str  # the client's file name, cleaned for display only; never part of a path
+
+
+class FileTooLarge(ValueError):
+    """The upload is over the size limit; the message names the limit in Chinese."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"文件大小超过上限 {format_size(limit)}")
+
+
+class EmptyFile(ValueError):
+    """The upload has no content."""
+
+    def __init__(self) -> None:
+        super().__init__("文件为空，请重新选择文件")
+
+
+class FileStorage(Protocol):
+    """One interface for every stored file, whatever the backend."""
+
+    max_size: int
+
+    def put(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        original_name: str,
+        content_type: str | None = None,
+        max_size: int | None = None,
+    ) -> StoredFile:
+        """Store ``data`` under a new key. ``content_type`` is the client's claim and is not trusted."""
+        ...
+
+    def open(self, key: str) -> bytes:
+        """The whole content; raises FileNotFoundError when there is no such file."""
+        ...
+
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The content in chunks, for streaming a download."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the file; removing a missing file is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+def format_size(size: int) -> str:
+    """``52428800`` → ``"50 MB"``, for messages."""
+    if size >= MIB and size % MIB == 0:
+        return f"{size // MIB} MB"
+    if size >= MIB:
+        return f"{size / MIB:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} 字节"
+
+
+def display_name(name: str) -> str:
+    """The client's file name made safe to show: no directories, no control characters, bounded length."""
+    name = unicodedata.normalize("NFC", name)
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(
+        " " if ch in _UNSAFE_NAME_CHARS or unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in name
+        if unicodedata.category(ch) not in ("Cf", "Co", "Cs", "Cn")
+    )
+    name = re.sub(r"\s+", " ", name).strip(" .")
+    if not name:
+        return UNNAMED
+    if len(name) > MAX_NAME_LENGTH:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and len(ext) <= 10:
+            name = stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_NAME_LENGTH]
+    return name
+
+
+def _looks_like_text(head: bytes, truncated: bool) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 with a byte-order mark
+    if any(b < 0x20 and b not in b"\t\n\r\f" for b in head) or b"\x7f" in head:
+        return False  # NUL and other control bytes: binary
+    # A cut-off head may end inside a multi-byte character: then allow up to 3 bytes to go.
+    cuts = range(4) if truncated else range(1)
+    for encoding in ("utf-8", "gb18030"):  # Chinese office files are often in GBK/GB18030
+        for cut in cuts:
+            try:
+                head[: len(head) - cut].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
+def _sniff_zip(file: IO[bytes]) -> str:
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return OCTET_STREAM
+    if "[Content_Types].xml" in names:
+        for prefix, kind in (("xl/", XLSX), ("word/", DOCX), ("ppt/", PPTX)):
+            if any(n.startswith(prefix) for n in names):
+                return kind
+    return "application/zip"
+
+
+def sniff_content_type(head: bytes, file: IO[bytes] | None = None, *, truncated: bool = False) -> str:
+    """The type told by the first bytes (and, for a zip, by its entries); octet-stream when unknown.
+
+    ``file``, when given, is the whole seekable content, needed to tell xlsx/docx from a plain zip.
+    ``truncated`` says that ``head`` is only the start of a longer content.
+    """
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        if file is None:
+            return "application/zip"
+        file.seek(0)
+        return _sniff_zip(file)
+    if head and _looks_like_text(head, truncated):
+        return "text/plain"
+    return OCTET_STREAM
+
+
+@dataclass(frozen=True, slots=True)
+class _Ingested:
+    sha256: str
+    size: int
+    content_type: str
+
+
+def _ingest(data: bytes | BinaryIO, target: IO[bytes], limit: int, claimed_type: str | None) -> _Ingested:
+    """Copy ``data`` into ``target`` while hashing, stopping as soon as it passes ``limit``."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    source: BinaryIO = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
+    while True:
+        chunk = source.read(CHUNK_SIZE)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise FileTooLarge(limit)
+        if len(head) < SNIFF_SIZE:
+            head += chunk[: SNIFF_SIZE - len(head)]
+        digest.update(chunk)
+        target.write(chunk)
+    if size == 0:
+        raise EmptyFile()
+    target.flush()
+    content_type = sniff_content_type(head, target, truncated=size > len(head))
+    # The claim may only narrow plain text down to CSV; it can never make a file an image or a PDF.
+    if content_type == "text/plain" and (claimed_type or "").split(";")[0].strip().lower() == "text/csv":
+        content_type = "text/csv"
+    target.seek(0)
+    return _Ingested(digest.hexdigest(), size, content_type)
+
+
+def _new_key(sha256: str, content_type: str) -> str:
+    return f"{sha256[:2]}/{sha256[2:4]}/{uuid.uuid4().hex}{EXTENSIONS.get(content_type, '')}"
+
+
+def _check_key(key: str) -> str:
+    if not KEY_RE.fullmatch(key):
+        raise ValueError(f"无效的文件标识：{key!r}")
+    return key
+
+
+def _limit(default: int, override: int | None) -> int:
+    limit = default if override is None else override
+    if limit <= 0:
+        raise ValueError("文件大小上限必须大于 0")
+    return limit
+
+
+class LocalStorage:
+    """Files under one directory on local disk; each write lands whole or not at all."""
+
+    def __init__(self, root: Path, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        self.root = Path(root)
+        self.max_size = max_size
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        original_name: str,
+        content_type: str | None = None,
+        max_size: int | None = None,
+    ) -> StoredFile:
+        limit = _limit(self.max_size, max_size)
+        tmp_dir = self.root / ".tmp"  # on the same file system as the final path, so rename is atomic
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "w+b") as target:
+                info = _ingest(data, target, limit, content_type)
+                os.fsync(target.fileno())
+            key = _new_key(info.sha256, info.content_type)
+            final = self._path(key)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o640)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(final.parent)
+        return StoredFile(key, info.sha256, info.size, info.content_type, display_name(original_name))
+
+    def open(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        path = self._path(key)
+        with path.open("rb") as file:
+            while chunk := file.read(chunk_size):
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+def _fsync_dir(path: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a directory be opened.
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _Body(Protocol):
+    def read(self) -> bytes: ...
+    def iter_chunks(self, chunk_size: int = ...) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
+class S3Storage:
+    """Files as objects in one bucket of an S3-compatible store (SeaweedFS, MinIO, a cloud's S3)."""
+
+    def __init__(
+        self,
+        endpoint_url: str | None,
+        bucket: str,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        region: str = "us-east-1",
+        *,
+        prefix: str = "",
+        max_size: int = DEFAULT_MAX_SIZE,
+    ) -> None:
+        import boto3  # only the S3 backend needs it
+        from botocore.config import Config
+
+        self.endpoint_url = endpoint_url
+        self.bucket = bucket
+        self.region = region
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.max_size = max_size
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=region,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},  # S3-compatible servers rarely have per-bucket host names
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+                # Only what every S3-compatible server understands: no default CRC trailers.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+
+    def _object(self, key: str) -> str:
+        return self.prefix + _check_key(key)
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist yet (run once at start-up)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as exc:
+            if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        params: dict[str, object] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self._client.create_bucket(**params)
+        except ClientError as exc:
+            if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+
+    def put(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        original_name: str,
+        content_type: str | None = None,
+        max_size: int | None = None,
+    ) -> StoredFile:
+        limit = _limit(self.max_size, max_size)
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE) as spool:
+            info = _ingest(data, spool, limit, content_type)
+            key = _new_key(info.sha256, info.content_type)
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=self._object(key),
+                Body=spool,
+                ContentLength=info.size,
+                ContentType=info.content_type,
+                Metadata={"sha256": info.sha256},
+            )
+        return StoredFile(key, info.sha256, info.size, info.content_type, display_name(original_name))
+
+    def _get(self, key: str) -> _Body:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(key) from exc
+            raise
+        body: _Body = response["Body"]
+        return body
+
+    def open(self, key: str) -> bytes:
+        body = self._get(key)
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        body = self._get(key)
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    error = response.get("Error")
+    return str(error.get("Code", "")) if isinstance(error, dict) else ""
+
+
+def make_storage(url: str, *, max_size: int = DEFAULT_MAX_SIZE) -> LocalStorage | S3Storage:
+    """The storage a URL names.
+
+    - ``file:///abs/path`` or a plain path: local disk under that directory.
+    - ``s3://bucket[/prefix]?endpoint=http://127.0.0.1:8333[&region=…][&access_key=…&secret_key=…]``:
+      S3; credentials default to AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the region to AWS_REGION.
+    """
+    if not url:
+        raise ValueError("未配置文件存储地址")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(f"本地文件存储地址必须是绝对路径：{url}")
+        return LocalStorage(Path(unquote(parts.path)), max_size=max_size)
+    if scheme == "s3":
+        if not parts.netloc:
+            raise ValueError(f"S3 存储地址缺少存储桶名称：{url}")
+        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+        region = query.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+        return S3Storage(
+            query.get("endpoint") or None,
+            parts.netloc,
+            query.get("access_key") or os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            query.get("secret_key") or os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            region or "us-east-1",
+            prefix=unquote(parts.path),
+            max_size=max_size,
+        )
+    if scheme and len(scheme) > 1:  # one letter is a Windows drive, i.e. a plain path
+        raise ValueError(f"不支持的文件存储地址：{url}")
+    return LocalStorage(Path(url).resolve(), max_size=max_size)
