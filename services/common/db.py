@@ -50,7 +50,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per checkout; a dropped connection fails one request and
+        # SQLAlchemy then invalidates the pool.
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
     engine = create_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine, "connect", _sqlite_pragmas)

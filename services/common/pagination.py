@@ -36,7 +36,10 @@ def decode_cursor(cursor: str, columns: list[KeyedColumnElement[Any]]) -> list[A
             raise ValueError
         out = []
         for value, column in zip(values, columns, strict=True):
-            kind = column.type.python_type
+            try:
+                kind = column.type.python_type
+            except NotImplementedError:  # e.g. sqlmodel's AutoString: a string column
+                kind = str
             if value is not None and kind is datetime:
                 value = datetime.fromisoformat(value)
             elif value is not None and kind is date:

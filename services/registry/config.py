@@ -1,0 +1,37 @@
+"""Settings of the registry service (env prefix SORTLINE_REGISTRY_).
+
+The numbering templates are ``str.format`` templates; see ``services.registry.numbering`` for
+the fields each one may use. Every template must contain ``{county_code}`` and ``{seq...}`` so
+that codes stay unique (one counter per county and record kind).
+"""
+
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
+
+from services.common.config import CommonSettings
+from services.registry.numbering import DEFAULT_TEMPLATES, check_template
+
+
+class Settings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="SORTLINE_REGISTRY_", extra="ignore")
+
+    vehicle_code_template: str = DEFAULT_TEMPLATES["vehicle"]
+    facility_code_template: str = DEFAULT_TEMPLATES["facility"]
+    site_code_template: str = DEFAULT_TEMPLATES["site"]
+
+    def service_name(self) -> str:
+        return "registry"
+
+    @field_validator("vehicle_code_template", "facility_code_template", "site_code_template")
+    @classmethod
+    def _valid_template(cls, value: str) -> str:
+        check_template(value)
+        return value
+
+    def code_template(self, kind: str) -> str:
+        """The numbering template of a record kind ('vehicle', 'facility', 'site')."""
+        return {
+            "vehicle": self.vehicle_code_template,
+            "facility": self.facility_code_template,
+            "site": self.site_code_template,
+        }[kind]

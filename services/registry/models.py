@@ -1,0 +1,195 @@
+"""Tables of the registry service: divisions, member units, the three numbered record kinds
+(sites, facilities, vehicles), their change history and the numbering counters.
+
+Indexes follow the lists: every list is keyset-paginated on ``code`` and filtered by county
+and/or category or kind, so each filter has a composite index ending in ``code``.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from services.common.db import new_registry
+from services.common.idempotency import Idempotency, idempotency_table
+from services.common.outbox import Outbox, outbox_table
+
+
+class RegistryTable(SQLModel, registry=new_registry()):
+    """Base of every table model of this service (its own metadata)."""
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)
+
+
+class Division(RegistryTable, table=True):
+    """City → county (6 digits) → street (9) → community (12)."""
+
+    __tablename__ = "division"
+    __table_args__ = (Index("ix_division_level_parent_code", "level", "parent_code", "code"),)
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=64)
+    level: str = Field(max_length=16)
+    parent_code: str | None = Field(default=None, max_length=12)
+
+
+class MemberUnit(RegistryTable, table=True):
+    """成员单位: a bureau, a county government, a street office or another body."""
+
+    __tablename__ = "member_unit"
+
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    county_code: str | None = Field(default=None, max_length=6)
+    contact: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    duties: str | None = Field(default=None, sa_type=Text)
+
+
+class Site(RegistryTable, table=True):
+    """分类管理对象: a residential compound, institution, public place, market, school, hospital."""
+
+    __tablename__ = "site"
+    __table_args__ = (
+        UniqueConstraint("county_code", "external_id"),
+        Index("ix_site_county_code_code", "county_code", "code"),
+        Index("ix_site_county_code_kind_code", "county_code", "kind", "code"),
+        Index("ix_site_kind_code", "kind", "code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    kind: str = Field(max_length=32)
+    name: str = Field(max_length=128)
+    county_code: str = Field(max_length=6)
+    street_code: str | None = Field(default=None, max_length=9)
+    community_code: str | None = Field(default=None, max_length=12)
+    address: str | None = Field(default=None, max_length=255)
+    lat: float | None = None
+    lng: float | None = None
+    covered: bool = False
+    covered_since: date | None = None
+    sorted_collection: bool = False
+    sorted_transport: bool = False
+    status: str = Field(default="active", max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    decommissioned_at: datetime | None = _ts(nullable=True)
+    version: int = 1
+
+
+class Facility(RegistryTable, table=True):
+    """A sorting facility, from a bin group to a treatment plant; located in WGS-84."""
+
+    __tablename__ = "facility"
+    __table_args__ = (
+        UniqueConstraint("county_code", "external_id"),
+        Index("ix_facility_county_code_code", "county_code", "code"),
+        Index("ix_facility_county_code_category_code", "county_code", "category", "code"),
+        Index("ix_facility_county_code_kind_code", "county_code", "kind", "code"),
+        Index("ix_facility_category_code", "category", "code"),
+        Index("ix_facility_kind_code", "kind", "code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    kind: str = Field(max_length=32)
+    category: str = Field(max_length=16)
+    name: str = Field(max_length=128)
+    county_code: str = Field(max_length=6)
+    street_code: str | None = Field(default=None, max_length=9)
+    community_code: str | None = Field(default=None, max_length=12)
+    site_code: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=255)
+    lat: float
+    lng: float
+    capacity: float | None = None
+    status: str = Field(default="active", max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    decommissioned_at: datetime | None = _ts(nullable=True)
+    version: int = 1
+
+
+class Vehicle(RegistryTable, table=True):
+    """A collection or transport vehicle. A plate is unique among active vehicles (the partial
+    unique index); a decommissioned vehicle keeps its plate in its record."""
+
+    __tablename__ = "vehicle"
+    __table_args__ = (
+        UniqueConstraint("county_code", "external_id"),
+        Index("ix_vehicle_county_code_code", "county_code", "code"),
+        Index("ix_vehicle_county_code_category_code", "county_code", "category", "code"),
+        Index("ix_vehicle_plate_number", "plate_number"),
+        Index(
+            "uq_vehicle_active_plate_number",
+            "plate_number",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    plate_number: str = Field(max_length=8)
+    category: str = Field(max_length=16)
+    energy_type: str = Field(max_length=16)
+    capacity_tonnes: float | None = None
+    operator_name: str | None = Field(default=None, max_length=128)
+    county_code: str = Field(max_length=6)
+    road_permit_expires_on: date | None = None
+    inspection_due_on: date | None = None
+    gps_device_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="active", max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    decommissioned_at: datetime | None = _ts(nullable=True)
+    version: int = 1
+
+
+class RecordHistory(RegistryTable, table=True):
+    """One row per change of a site, facility or vehicle: who, when, before and after."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (Index("ix_record_history_kind_code_id", "kind", "code", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    code: str = Field(max_length=40)
+    action: str = Field(max_length=16)
+    actor_sub: str = Field(max_length=128)
+    actor_name: str = Field(default="", max_length=128)
+    at: datetime = _ts()
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class NumberCounter(RegistryTable, table=True):
+    """The next number of each (county, record kind); see ``services.registry.numbering``."""
+
+    __tablename__ = "number_counter"
+
+    county_code: str = Field(primary_key=True, max_length=6)
+    kind: str = Field(primary_key=True, max_length=16)
+    next_value: int = Field(default=1, sa_type=Integer)
+
+
+metadata = RegistryTable.metadata
+outbox = Outbox(outbox_table(metadata), "registry")
+idempotency = Idempotency(idempotency_table(metadata))
+
+division_t = Division.__table__  # type: ignore[attr-defined]
+unit_t = MemberUnit.__table__  # type: ignore[attr-defined]
+site_t = Site.__table__  # type: ignore[attr-defined]
+facility_t = Facility.__table__  # type: ignore[attr-defined]
+vehicle_t = Vehicle.__table__  # type: ignore[attr-defined]
+history_t = RecordHistory.__table__  # type: ignore[attr-defined]
+counter_t = NumberCounter.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,90 @@
+"""Unified numbering (统一编号): a template per record kind and one counter per (county, kind).
+
+The counter is taken with one atomic ``UPDATE number_counter SET next_value = next_value + 1
+... RETURNING``: on PostgreSQL the row lock queues concurrent registrations, on SQLite the write
+transaction (BEGIN IMMEDIATE) does. A number once taken is never given again, even when the record
+is decommissioned or the transaction that took it rolled back later; codes never change.
+
+Template fields: ``county_code``, ``seq`` (use a format spec such as ``{seq:05d}``), ``kind``
+(the record's kind, e.g. ``bin_group``), ``category`` and ``category_letter`` (vehicles: recyclable
+R, hazardous H, kitchen K, residual O (其他), bulky B; facilities add mixed M; sites use their
+kind's letter).
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+DEFAULT_TEMPLATES = {
+    "vehicle": "{county_code}-{category_letter}{seq:05d}",
+    "facility": "{county_code}-F{seq:06d}",
+    "site": "{county_code}-S{seq:06d}",
+}
+CATEGORY_LETTERS = {
+    "recyclable": "R",
+    "hazardous": "H",
+    "kitchen": "K",
+    "residual": "O",
+    "bulky": "B",
+    "mixed": "M",
+}
+SITE_LETTERS = {
+    "residential": "R",
+    "public_institution": "G",
+    "public_place": "P",
+    "business_area": "B",
+    "education": "E",
+    "medical": "M",
+    "farmers_market": "F",
+}
+FIELDS = {"county_code", "seq", "kind", "category", "category_letter"}
+
+
+def check_template(template: str) -> None:
+    """``ValueError`` unless the template is well-formed, uses known fields and keeps codes unique."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"编号模板格式不正确：{exc}") from exc
+    unknown = names - FIELDS
+    if unknown:
+        raise ValueError(f"编号模板含有未知字段：{', '.join(sorted(unknown))}（可用 {', '.join(sorted(FIELDS))}）")
+    if not {"county_code", "seq"} <= names:
+        raise ValueError("编号模板必须包含 {county_code} 和 {seq}，否则编号不唯一")
+    try:
+        render(template, county_code="360102", seq=1, kind="x", category="kitchen")
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ValueError(f"编号模板格式不正确：{exc}") from exc
+
+
+def render(template: str, *, county_code: str, seq: int, kind: str = "", category: str | None = None) -> str:
+    """The code for one record."""
+    letter = CATEGORY_LETTERS.get(category or "", "") or SITE_LETTERS.get(kind, "X")
+    return template.format(county_code=county_code, seq=seq, kind=kind, category=category or "", category_letter=letter)
+
+
+def _insert_counter(dialect: str, table: Table, county_code: str, kind: str) -> Any:
+    values = {"county_code": county_code, "kind": kind, "next_value": 1}
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+
+
+def take_number(session: Session | Connection, table: Table, county_code: str, kind: str) -> int:
+    """The next number of (county, kind), taken atomically in the caller's transaction."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    session.execute(_insert_counter(dialect, table, county_code, kind))
+    stmt = (
+        update(table)
+        .where(table.c.county_code == county_code, table.c.kind == kind)
+        .values(next_value=table.c.next_value + 1)
+        .returning(table.c.next_value)
+    )
+    next_value = session.execute(stmt).scalar_one()
+    return int(next_value) - 1

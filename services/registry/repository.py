@@ -1,0 +1,256 @@
+"""Every query of the registry, in SQLAlchemy Core: rows come back as plain dicts, never ORM objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Row, Table, and_, case, func, insert, literal, or_, select, update
+from sqlmodel import Session
+
+from services.common import clock
+from services.common.pagination import keyset, split_page
+from services.registry.models import division_t, history_t, site_t, unit_t, vehicle_t
+
+_TIMESTAMPS = ("created_at", "updated_at", "decommissioned_at")
+
+
+def public_columns(table: Table) -> list[Any]:
+    return [c for c in table.c if c.name != "id"]
+
+
+def to_public(row: Mapping[str, Any] | Row[Any]) -> dict[str, Any]:
+    """A record as the API shows it (timestamps as aware UTC: SQLite gives them back naive)."""
+    data = dict(row._mapping if isinstance(row, Row) else row)
+    data.pop("id", None)
+    for name in _TIMESTAMPS:
+        value = data.get(name)
+        if isinstance(value, datetime):
+            data[name] = clock.as_utc(value)
+    return data
+
+
+def jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Dates and times as ISO strings, for JSON columns (history, outbox, idempotency)."""
+    result: dict[str, Any] = orjson.loads(orjson.dumps(data))
+    return result
+
+
+# --- records (sites, facilities, vehicles) ----------------------------------------------------
+
+
+def get_by_code(session: Session, table: Table, code: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    stmt = select(*table.c).where(table.c.code == code)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def get_public(session: Session, table: Table, code: str) -> dict[str, Any] | None:
+    """The hot path of ``GET /<kind>/{code}``: one indexed query, columns only."""
+    row = session.execute(select(*public_columns(table)).where(table.c.code == code)).first()
+    return to_public(row) if row is not None else None
+
+
+def get_by_external_id(
+    session: Session, table: Table, county_code: str, external_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    stmt = select(*table.c).where(table.c.county_code == county_code, table.c.external_id == external_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def external_id_owner(
+    session: Session, table: Table, county_code: str, external_id: str, exclude_id: int | None
+) -> str | None:
+    stmt = select(table.c.code).where(table.c.county_code == county_code, table.c.external_id == external_id)
+    if exclude_id is not None:
+        stmt = stmt.where(table.c.id != exclude_id)
+    return session.execute(stmt).scalar()
+
+
+def active_plate_owner(session: Session, plate: str, exclude_id: int | None) -> str | None:
+    stmt = select(vehicle_t.c.code).where(vehicle_t.c.plate_number == plate, vehicle_t.c.status == "active")
+    if exclude_id is not None:
+        stmt = stmt.where(vehicle_t.c.id != exclude_id)
+    return session.execute(stmt).scalar()
+
+
+def site_county(session: Session, code: str) -> str | None:
+    return session.execute(select(site_t.c.county_code).where(site_t.c.code == code)).scalar()
+
+
+def insert_record(session: Session, table: Table, values: dict[str, Any]) -> None:
+    session.execute(insert(table).values(**values))
+
+
+def update_record(session: Session, table: Table, record_id: int, values: dict[str, Any]) -> None:
+    session.execute(update(table).where(table.c.id == record_id).values(**values))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_records(
+    session: Session,
+    table: Table,
+    *,
+    filters: dict[str, str | None],
+    q: str | None,
+    prefix_columns: tuple[str, ...],
+    contains_columns: tuple[str, ...],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page in code order. Equality filters use the (county_code, [category|kind,] code)
+    indexes, so a first page and a page deep in the cursor cost the same."""
+    stmt = select(*public_columns(table))
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(table.c[name] == value)
+    if q:
+        pattern = _escape_like(q)
+        conditions: list[ColumnElement[bool]] = [
+            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
+        ]
+        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
+        stmt = stmt.where(or_(*conditions))
+    stmt = keyset(stmt, [table.c.code], cursor=cursor, limit=limit)
+    rows = [to_public(r) for r in session.execute(stmt).all()]
+    return split_page(rows, limit, lambda r: [r["code"]])
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def add_history(
+    session: Session,
+    *,
+    kind: str,
+    code: str,
+    action: str,
+    actor_sub: str,
+    actor_name: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    session.execute(
+        insert(history_t).values(
+            kind=kind,
+            code=code,
+            action=action,
+            actor_sub=actor_sub,
+            actor_name=actor_name,
+            at=clock.now(),
+            before=before,
+            after=after,
+        )
+    )
+
+
+def history_page(
+    session: Session, kind: str, code: str, *, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    stmt = select(
+        history_t.c.id,
+        history_t.c.action,
+        history_t.c.actor_sub,
+        history_t.c.actor_name,
+        history_t.c.at,
+        history_t.c.before,
+        history_t.c.after,
+    ).where(history_t.c.kind == kind, history_t.c.code == code)
+    stmt = keyset(stmt, [history_t.c.id], cursor=cursor, limit=limit)
+    rows = []
+    for row in session.execute(stmt).all():
+        item = dict(row._mapping)
+        item["at"] = clock.as_utc(item["at"])
+        rows.append(item)
+    return split_page(rows, limit, lambda r: [r["id"]])
+
+
+# --- divisions and units ---------------------------------------------------------------------
+
+
+def division(session: Session, code: str) -> dict[str, Any] | None:
+    row = session.execute(select(*division_t.c).where(division_t.c.code == code)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def divisions_page(
+    session: Session, *, level: str | None, parent: str | None, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    stmt = select(*division_t.c)
+    if level:
+        stmt = stmt.where(division_t.c.level == level)
+    if parent:
+        stmt = stmt.where(division_t.c.parent_code == parent)
+    stmt = keyset(stmt, [division_t.c.code], cursor=cursor, limit=limit)
+    rows = [dict(r._mapping) for r in session.execute(stmt).all()]
+    return split_page(rows, limit, lambda r: [r["code"]])
+
+
+def county_names(session: Session, county: str | None) -> list[tuple[str, str]]:
+    stmt = select(division_t.c.code, division_t.c.name).where(division_t.c.level == "county")
+    if county:
+        stmt = stmt.where(division_t.c.code == county)
+    return [(r.code, r.name) for r in session.execute(stmt.order_by(division_t.c.code)).all()]
+
+
+def units(session: Session) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in session.execute(select(*unit_t.c).order_by(unit_t.c.code)).all()]
+
+
+def unit(session: Session, code: str) -> dict[str, Any] | None:
+    row = session.execute(select(*unit_t.c).where(unit_t.c.code == code)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+# --- coverage and statistics -----------------------------------------------------------------
+
+
+def coverage_counts(
+    session: Session, *, as_of: date, boundary: datetime, county: str | None
+) -> list[tuple[str, str, int, int]]:
+    """(county, site kind, sites existing at the end of ``as_of``, of them covered) in one GROUP BY.
+
+    A site exists from its registration until its decommissioning; it counts as covered when it has
+    sorted drop-off, collection and transport and has been covered since ``as_of`` or earlier.
+    """
+    s = site_t.c
+    covered = case(
+        (
+            and_(
+                s.covered.is_(True),
+                s.sorted_collection.is_(True),
+                s.sorted_transport.is_(True),
+                s.covered_since.is_not(None),
+                s.covered_since <= literal(as_of, s.covered_since.type),
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    stmt = (
+        select(s.county_code, s.kind, func.count().label("total"), func.sum(covered).label("covered"))
+        .where(s.created_at < boundary, or_(s.decommissioned_at.is_(None), s.decommissioned_at >= boundary))
+        .group_by(s.county_code, s.kind)
+    )
+    if county:
+        stmt = stmt.where(s.county_code == county)
+    return [(r.county_code, r.kind, int(r.total), int(r.covered or 0)) for r in session.execute(stmt).all()]
+
+
+def count_by(session: Session, table: Table, column: str, county: str | None) -> dict[str, int]:
+    """Active records of ``table`` counted by one column, in SQL."""
+    col = table.c[column]
+    stmt = select(col, func.count()).where(table.c.status == "active").group_by(col)
+    if county:
+        stmt = stmt.where(table.c.county_code == county)
+    return {str(key): int(n) for key, n in session.execute(stmt).all()}

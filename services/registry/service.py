@@ -1,0 +1,478 @@
+"""The registry's rules: who may see and change what, numbering, history and events, coverage.
+
+Decisions (see also the module docstrings of ``numbering`` and ``validation``):
+- ``code`` and ``county_code`` never change; ``status`` changes only through decommissioning, which
+  is final. A vehicle's category may change and its code (with the old letter) stays.
+- A plate may be carried by one *active* vehicle only; a decommissioned vehicle keeps its plate in
+  its record, so the plate can be registered again for a new vehicle.
+- A change that changes nothing (a retried PATCH or PUT, a second decommission) writes nothing: no
+  history row, no event, no new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Table
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.common import clock
+from services.common.auth import Caller, require_permission
+from services.common.errors import ErrorDetail, Forbidden, InvalidInput, NotFound
+from services.common.idempotency import request_hash
+from services.common.pagination import clamp_limit
+from services.registry import errors, numbering
+from services.registry import repository as repo
+from services.registry import validation as v
+from services.registry.config import Settings
+from services.registry.models import counter_t, facility_t, idempotency, outbox, site_t, vehicle_t
+
+READ = "registry:read"
+WRITE = "registry:write"
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """What differs between sites, facilities and vehicles for the shared rules."""
+
+    name: str  # entity name in events and history: vehicle, facility, site
+    label: str  # 车辆
+    table: Table
+    prefix_search: tuple[str, ...]
+    contains_search: tuple[str, ...]
+
+
+VEHICLES = RecordKind("vehicle", "车辆", vehicle_t, ("code", "plate_number"), ())
+FACILITIES = RecordKind("facility", "设施", facility_t, ("code",), ("name",))
+SITES = RecordKind("site", "管理对象", site_t, ("code",), ("name",))
+
+Result = tuple[int, dict[str, Any]]
+
+
+# --- scope: the one place that decides ------------------------------------------------------
+
+
+def visible_county(caller: Caller, requested: str | None = None) -> str | None:
+    """The county a read is limited to (None: city-wide). A county caller sees only its own
+    county; asking for another answers 404, as for a record there."""
+    require_permission(caller, READ)
+    if caller.role != "county":
+        return requested
+    if not caller.county_code:
+        raise Forbidden("此县区账号未绑定县区")
+    if requested and requested != caller.county_code:
+        raise NotFound(f"县区 {requested} 不存在或不在调用方的辖区内")
+    return caller.county_code
+
+
+def can_see(caller: Caller, county_code: str) -> bool:
+    return caller.role != "county" or caller.county_code == county_code
+
+
+def can_write(caller: Caller, county_code: str | None) -> None:
+    """Admin and office write everywhere, a county in its own county; everyone else reads only."""
+    require_permission(caller, WRITE)
+    if caller.can_write_everywhere:
+        return
+    if caller.role == "county" and caller.county_code and county_code in (None, caller.county_code):
+        return
+    if caller.role == "county":
+        raise Forbidden("只能登记和修改本县区的记录")
+    raise Forbidden("此角色只能查看台账，不能修改")
+
+
+def write_county(caller: Caller, body_county: str | None) -> str:
+    """The county a new record belongs to: the caller's own, or the body's for office callers."""
+    can_write(caller, body_county)
+    if caller.role == "county":
+        assert caller.county_code is not None
+        return caller.county_code
+    if not body_county:
+        raise v.field_error("county_code", "必填（市级账号登记时须指明所属县区）")
+    return body_county
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def get_record(session: Session, caller: Caller, kind: RecordKind, code: str) -> dict[str, Any]:
+    require_permission(caller, READ)
+    record = repo.get_public(session, kind.table, code)
+    if record is None or not can_see(caller, record["county_code"]):
+        raise errors.record_not_found(kind.label, code)
+    return record
+
+
+def list_records(
+    session: Session,
+    caller: Caller,
+    kind: RecordKind,
+    *,
+    county: str | None,
+    filters: dict[str, str | None],
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    county = visible_county(caller, county)
+    limit = clamp_limit(limit)
+    items, next_cursor = repo.list_records(
+        session,
+        kind.table,
+        filters={"county_code": county, **filters},
+        q=(q or "").strip() or None,
+        prefix_columns=kind.prefix_search,
+        contains_columns=kind.contains_search,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def history(
+    session: Session, caller: Caller, kind: RecordKind, code: str, *, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    get_record(session, caller, kind, code)
+    items, next_cursor = repo.history_page(session, kind.name, code, cursor=cursor, limit=clamp_limit(limit))
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# --- checks against the database -------------------------------------------------------------
+
+
+def _check_divisions(session: Session, state: dict[str, Any]) -> None:
+    """County registered; street under the county; community under the street (filled from it)."""
+    county = state["county_code"]
+    found = repo.division(session, county)
+    if found is None or found["level"] != "county":
+        raise v.field_error("county_code", f"{county} 不是已登记的县区", county)
+    street, community = state.get("street_code"), state.get("community_code")
+    if community and not street:
+        street = state["street_code"] = community[:9]
+    for level, code, parent in (("street", street, county), ("community", community, street)):
+        if not code or not parent:
+            continue
+        field = v.LEVEL_FIELD[level]
+        try:
+            v.check_under(code, level, parent)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), details=[ErrorDetail(field=field, message=str(exc), value=code)]) from None
+        row = repo.division(session, code)
+        if row is None or row["level"] != level:
+            raise v.field_error(
+                field, f"{code} 不是已登记的{'街道（乡镇）' if level == 'street' else '社区（村）'}", code
+            )
+
+
+def _check_state(session: Session, kind: RecordKind, state: dict[str, Any], record_id: int | None) -> None:
+    """Every rule a record must satisfy, checked on the state it would have after the write."""
+    _check_divisions(session, state)
+    external_id = state.get("external_id")
+    if external_id:
+        owner = repo.external_id_owner(session, kind.table, state["county_code"], external_id, record_id)
+        if owner:
+            raise errors.duplicate("external_id", f"县区系统编号 {external_id} 已由 {owner} 使用", external_id)
+    if kind is VEHICLES:
+        owner = repo.active_plate_owner(session, state["plate_number"], record_id)
+        if owner:
+            plate = state["plate_number"]
+            raise errors.duplicate("plate_number", f"车牌号 {plate} 已登记为车辆 {owner}", plate)
+    elif kind is FACILITIES:
+        try:
+            state["category"] = v.facility_category(state["kind"], state.get("category"))
+        except ValueError as exc:
+            raise InvalidInput(str(exc), details=[ErrorDetail(field="category", message=str(exc))]) from None
+        site_code = state.get("site_code")
+        if site_code and repo.site_county(session, site_code) != state["county_code"]:
+            raise v.field_error("site_code", f"{site_code} 不是本县区已登记的管理对象", site_code)
+    elif kind is SITES and state.get("covered") and not state.get("covered_since"):
+        state["covered_since"] = clock.today()
+
+
+def _write(session: Session, action: Callable[[], None]) -> None:
+    """Run a write in a savepoint; the unique indexes are the last word on duplicates."""
+    try:
+        with session.begin_nested():
+            action()
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "plate_number" in text:
+            raise errors.duplicate("plate_number", "车牌号已被在用车辆使用", "") from None
+        if "external_id" in text:
+            raise errors.duplicate("external_id", "县区系统编号已被使用", "") from None
+        raise
+
+
+def _record_change(
+    session: Session,
+    caller: Caller,
+    kind: RecordKind,
+    verb: str,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    """One history row and one event, in the transaction of the change."""
+    repo.add_history(
+        session,
+        kind=kind.name,
+        code=after["code"],
+        action=action,
+        actor_sub=caller.sub,
+        actor_name=caller.name,
+        before=before,
+        after=after,
+    )
+    changed = sorted(k for k in after if before is not None and before.get(k) != after.get(k))
+    data = {"code": after["code"], "county_code": after["county_code"], "record": after}
+    if before is not None:
+        data["changed"] = [k for k in changed if k not in {"version", "updated_at"}]
+    outbox.emit(session, kind.name, verb, after["code"], data)
+
+
+def _fingerprint(method: str, path: str, body: BaseModel | None) -> str:
+    return request_hash(method, path, body.model_dump(mode="json", exclude_unset=True) if body else None)
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def _create(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    kind: RecordKind,
+    county: str,
+    body: BaseModel,
+    external_id: str | None = None,
+) -> Result:
+    state = body.model_dump()
+    state["county_code"] = county
+    if external_id is not None:
+        state["external_id"] = external_id
+    _check_state(session, kind, state, None)
+    seq = numbering.take_number(session, counter_t, county, kind.name)
+    code = numbering.render(
+        settings.code_template(kind.name),
+        county_code=county,
+        seq=seq,
+        kind=state.get("kind", kind.name),
+        category=state.get("category"),
+    )
+    now = clock.now()
+    values = {**state, "code": code, "status": "active", "created_at": now, "updated_at": now, "version": 1}
+    _write(session, lambda: repo.insert_record(session, kind.table, values))
+    after = repo.jsonable(repo.get_public(session, kind.table, code) or {})
+    _record_change(session, caller, kind, "registered", "created", None, after)
+    return 201, after
+
+
+def _update(
+    session: Session, caller: Caller, kind: RecordKind, record: dict[str, Any], changes: dict[str, Any]
+) -> Result:
+    if record["status"] != "active":
+        raise errors.decommissioned(kind.label, record["code"])
+    state = {**record, **changes}
+    _check_state(session, kind, state, record["id"])
+    diff = {k: val for k, val in state.items() if record.get(k) != val}
+    before = repo.jsonable(repo.to_public(record))
+    if not diff:
+        return 200, before
+    values = {**diff, "version": record["version"] + 1, "updated_at": clock.now()}
+    _write(session, lambda: repo.update_record(session, kind.table, record["id"], values))
+    after = repo.jsonable(repo.get_public(session, kind.table, record["code"]) or {})
+    _record_change(session, caller, kind, "updated", "updated", before, after)
+    return 200, after
+
+
+def _writable(session: Session, caller: Caller, kind: RecordKind, code: str) -> dict[str, Any]:
+    """The record, locked for the write; 404 outside the caller's county, 403 for readers."""
+    require_permission(caller, WRITE)
+    record = repo.get_by_code(session, kind.table, code, for_update=True)
+    if record is None or not can_see(caller, record["county_code"]):
+        raise errors.record_not_found(kind.label, code)
+    can_write(caller, record["county_code"])
+    return record
+
+
+def register(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    kind: RecordKind,
+    body: BaseModel,
+    *,
+    idempotency_key: str | None,
+    path: str,
+) -> Result:
+    """``POST /<kind>s``: a new record with its unified number (201)."""
+    county = write_county(caller, getattr(body, "county_code", None))
+    return idempotency.run(
+        session,
+        scope=caller.sub,
+        key=idempotency_key,
+        fingerprint=_fingerprint("POST", path, body),
+        action=lambda: _create(session, settings, caller, kind, county, body),
+    )
+
+
+def update(session: Session, caller: Caller, kind: RecordKind, code: str, body: BaseModel) -> Result:
+    """``PATCH /<kind>s/{code}``: only the fields sent change."""
+    record = _writable(session, caller, kind, code)
+    return _update(session, caller, kind, record, body.model_dump(exclude_unset=True))
+
+
+def upsert(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    kind: RecordKind,
+    external_id: str,
+    body: BaseModel,
+    *,
+    idempotency_key: str | None,
+    path: str,
+) -> Result:
+    """``PUT /<kind>s/by-external-id/{external_id}``: create (201) or replace (200) the county's record."""
+    county = write_county(caller, getattr(body, "county_code", None))
+    body_external = getattr(body, "external_id", None)
+    if body_external is not None and body_external != external_id:
+        raise v.field_error("external_id", "与地址中的县区系统编号不一致", body_external)
+
+    def action() -> Result:
+        record = repo.get_by_external_id(session, kind.table, county, external_id, for_update=True)
+        if record is None:
+            return _create(session, settings, caller, kind, county, body, external_id=external_id)
+        replacement = body.model_dump(exclude={"county_code"})
+        replacement["external_id"] = external_id
+        return _update(session, caller, kind, record, replacement)
+
+    return idempotency.run(
+        session,
+        scope=caller.sub,
+        key=idempotency_key,
+        fingerprint=_fingerprint("PUT", path, body),
+        action=action,
+    )
+
+
+def decommission(
+    session: Session,
+    caller: Caller,
+    kind: RecordKind,
+    code: str,
+    body: BaseModel | None,
+    *,
+    idempotency_key: str | None,
+    path: str,
+) -> Result:
+    """``POST /<kind>s/{code}/decommission``: final; a second call answers the same and writes nothing."""
+    record = _writable(session, caller, kind, code)
+
+    def action() -> Result:
+        before = repo.jsonable(repo.to_public(record))
+        if record["status"] == "decommissioned":
+            return 200, before
+        now = clock.now()
+        values = {"status": "decommissioned", "decommissioned_at": now, "updated_at": now}
+        values["version"] = record["version"] + 1
+        repo.update_record(session, kind.table, record["id"], values)
+        after = repo.jsonable(repo.get_public(session, kind.table, code) or {})
+        reason = getattr(body, "reason", None)
+        logged = {**after, "reason": reason} if reason else after
+        _record_change(session, caller, kind, "decommissioned", "decommissioned", before, logged)
+        return 200, after
+
+    return idempotency.run(
+        session,
+        scope=caller.sub,
+        key=idempotency_key,
+        fingerprint=_fingerprint("POST", path, body),
+        action=action,
+    )
+
+
+# --- divisions and units ---------------------------------------------------------------------
+
+
+def divisions(
+    session: Session, *, level: str | None, parent: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    items, next_cursor = repo.divisions_page(
+        session, level=level, parent=parent, cursor=cursor, limit=clamp_limit(limit)
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def unit(session: Session, code: str) -> dict[str, Any]:
+    found = repo.unit(session, code)
+    if found is None:
+        raise NotFound(f"成员单位 {code} 不存在", code="unit_not_found")
+    return found
+
+
+# --- coverage and statistics -----------------------------------------------------------------
+
+
+def _rate(covered: int, total: int) -> dict[str, Any]:
+    return {"covered": covered, "total": total, "rate": round(covered / total, 4) if total else None}
+
+
+def _block(counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    by_kind = {k: _rate(*counts.get(k, (0, 0))) for k in v.SITE_KINDS}
+    return {"residential": by_kind["residential"], "by_kind": by_kind}
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after ``day`` in the city, as UTC."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=clock.SHANGHAI).astimezone(UTC)
+
+
+def coverage(session: Session, caller: Caller, *, as_of: date | None, county: str | None) -> dict[str, Any]:
+    """Coverage (覆盖率) per site kind, per county and in total, as of the end of a day.
+
+    residential rate = residential sites with sorted drop-off, collection and transport since
+    ``as_of`` or earlier ÷ residential sites existing at the end of ``as_of``. ``city`` is the sum
+    over the counties answered (the whole city unless one county is asked for or visible).
+    """
+    county = visible_county(caller, county)
+    as_of = as_of or clock.today()
+    rows = repo.coverage_counts(session, as_of=as_of, boundary=end_of_day(as_of), county=county)
+    per_county: dict[str, dict[str, tuple[int, int]]] = {}
+    city: dict[str, tuple[int, int]] = {}
+    for county_code, kind, total, covered in rows:
+        per_county.setdefault(county_code, {})[kind] = (covered, total)
+        c, t = city.get(kind, (0, 0))
+        city[kind] = (c + covered, t + total)
+    counties = [
+        {"county_code": code, "county_name": name, **_block(per_county.get(code, {}))}
+        for code, name in repo.county_names(session, county)
+    ]
+    return {"as_of": as_of.isoformat(), "city": _block(city), "counties": counties}
+
+
+def stats(session: Session, caller: Caller, *, county: str | None) -> dict[str, Any]:
+    """Active facilities, vehicles and sites counted by category and kind (home dashboard)."""
+    county = visible_county(caller, county)
+    f_cat = repo.count_by(session, facility_t, "category", county)
+    v_cat = repo.count_by(session, vehicle_t, "category", county)
+    s_kind = repo.count_by(session, site_t, "kind", county)
+    return {
+        "county_code": county,
+        "facilities": {
+            "total": sum(f_cat.values()),
+            "by_category": f_cat,
+            "by_kind": repo.count_by(session, facility_t, "kind", county),
+        },
+        "vehicles": {
+            "total": sum(v_cat.values()),
+            "by_category": v_cat,
+            "by_energy_type": repo.count_by(session, vehicle_t, "energy_type", county),
+        },
+        "sites": {"total": sum(s_kind.values()), "by_kind": s_kind},
+    }
