@@ -1,0 +1,284 @@
+"""Admin pages: users (list, create with role and scope, disable, reset password) and API keys
+(list, create — the key is shown once — and revoke). Admins change; the office may look."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from starlette.responses import Response
+
+from gateway.deps import require_roles
+from gateway.models import ApiKey, User
+from gateway.render import render
+from gateway.security import (
+    API_KEY_ROLES,
+    DEFAULT_PERMISSIONS,
+    KNOWN_PERMISSIONS,
+    ApiKeyVerifier,
+    Principal,
+    check_password_rules,
+    create_api_key,
+    end_user_sessions,
+    hash_password,
+    revoke_api_key,
+    scope_label,
+    validate_scope,
+)
+from services.common.auth import ROLES
+from services.common.db import ReadSessionDep, SessionDep
+from services.common.errors import InvalidInput, NotFound
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Users
+
+
+def _users(db: Session) -> list[dict[str, Any]]:
+    rows = db.exec(select(User).order_by(User.username)).all()
+    return [
+        {
+            "user": u,
+            "scope": scope_label(u.role, u.unit_code, u.county_code, u.team_code),
+        }
+        for u in rows
+    ]
+
+
+def _users_page(
+    request: Request,
+    db: Session,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: dict[str, str] | None = None,
+    message: tuple[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "users": _users(db),
+            "roles": ROLES,
+            "form": form or {"role": "office"},
+            "errors": errors or {},
+            "notice": notice,
+            "toast": message,
+        },
+        block="panel",
+    )
+
+
+@router.get("/users")
+def users_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
+    return _users_page(request, db)
+
+
+@router.post("/users")
+def create_user_page(
+    request: Request,
+    admin: Admin,
+    db: SessionDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    unit_code: Annotated[str, Form(max_length=64)] = "",
+    county_code: Annotated[str, Form(max_length=64)] = "",
+    team_code: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    form = {
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "unit_code": unit_code,
+        "county_code": county_code,
+        "team_code": team_code,
+    }
+    try:
+        user = add_user(
+            db,
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name,
+            unit_code=unit_code,
+            county_code=county_code,
+            team_code=team_code,
+        )
+    except InvalidInput as exc:
+        errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
+        return _users_page(request, db, form=form, errors=errors)
+    return _users_page(request, db, message=(f"已创建用户 {user.username}", "success"))
+
+
+def add_user(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    unit_code: str | None = None,
+    county_code: str | None = None,
+    team_code: str | None = None,
+) -> User:
+    """Create a user (validating name, password and the scope the role needs)."""
+    username = username.strip()
+    if not username:
+        raise InvalidInput.field("username", "请填写用户名")
+    if len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        raise InvalidInput.field("username", "用户名只能包含字母、数字和 . _ -，最多 64 个字符")
+    check_password_rules(password)
+    unit, county, team = validate_scope(role, unit_code, county_code, team_code)
+    if db.exec(select(User).where(User.username == username)).first() is not None:
+        raise InvalidInput.field("username", "用户名已存在")
+    user = User(
+        username=username,
+        display_name=display_name.strip()[:64],
+        password_hash=hash_password(password),
+        role=role,
+        unit_code=unit,
+        county_code=county,
+        team_code=team,
+    )
+    db.add(user)
+    try:
+        db.flush()
+    except IntegrityError as exc:  # a concurrent creation of the same name
+        raise InvalidInput.field("username", "用户名已存在") from exc
+    return user
+
+
+def _user_or_404(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    return user
+
+
+@router.post("/users/{user_id}/disable")
+def disable_user(request: Request, user_id: int, admin: Admin, db: SessionDep) -> Response:
+    user = _user_or_404(db, user_id)
+    if user.id == admin.id:
+        return _users_page(request, db, message=("不能停用自己的账户", "error"))
+    user.is_active = False
+    db.add(user)
+    end_user_sessions(db, user_id)
+    db.flush()
+    return _users_page(request, db, message=(f"已停用用户 {user.username}", "success"))
+
+
+@router.post("/users/{user_id}/enable")
+def enable_user(request: Request, user_id: int, _admin: Admin, db: SessionDep) -> Response:
+    user = _user_or_404(db, user_id)
+    user.is_active = True
+    user.failed_count = 0
+    user.locked_until = None
+    db.add(user)
+    db.flush()
+    return _users_page(request, db, message=(f"已启用用户 {user.username}", "success"))
+
+
+@router.post("/users/{user_id}/reset-password")
+def reset_password(request: Request, user_id: int, _admin: Admin, db: SessionDep) -> Response:
+    """A new random password, shown once; the user's sessions end and any lock is lifted."""
+    user = _user_or_404(db, user_id)
+    password = secrets.token_urlsafe(9)
+    user.password_hash = hash_password(password)
+    user.failed_count = 0
+    user.locked_until = None
+    db.add(user)
+    end_user_sessions(db, user_id)
+    db.flush()
+    notice = {
+        "title": f"用户 {user.username} 的新密码",
+        "secret": password,
+        "hint": "请复制并告知用户，此密码只显示这一次。",
+    }
+    return _users_page(request, db, notice=notice)
+
+
+# ---------------------------------------------------------------------------------------------
+# API keys
+
+
+def _keys(db: Session) -> list[ApiKey]:
+    return list(db.exec(select(ApiKey).order_by(ApiKey.id.desc())).all())  # type: ignore[union-attr]
+
+
+def _keys_page(
+    request: Request,
+    db: Session,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    new_key: dict[str, str] | None = None,
+    message: tuple[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "admin/apikeys.html",
+        {
+            "keys": _keys(db),
+            "key_roles": API_KEY_ROLES,
+            "permissions": KNOWN_PERMISSIONS,
+            "form": form or {"role": "county", "permissions": DEFAULT_PERMISSIONS},
+            "errors": errors or {},
+            "new_key": new_key,
+            "toast": message,
+        },
+        block="panel",
+    )
+
+
+@router.get("/apikeys")
+def apikeys_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
+    return _keys_page(request, db)
+
+
+@router.post("/apikeys")
+def create_apikey_page(
+    request: Request,
+    admin: Admin,
+    db: SessionDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=32)] = "county",
+    county_code: Annotated[str, Form(max_length=64)] = "",
+    permissions: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+) -> Response:
+    form = {"name": name, "role": role, "county_code": county_code, "permissions": permissions}
+    try:
+        row, key = create_api_key(
+            db,
+            name=name,
+            role=role,
+            county_code=county_code,
+            permissions=permissions,
+            created_by=admin.username or admin.sub,
+        )
+    except InvalidInput as exc:
+        errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
+        return _keys_page(request, db, form=form, errors=errors)
+    return _keys_page(request, db, new_key={"name": row.name, "key": key})
+
+
+@router.post("/apikeys/{key_id}/revoke")
+def revoke_apikey_page(request: Request, key_id: int, _admin: Admin, db: SessionDep) -> Response:
+    row = db.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound("API 密钥不存在")
+    revoked = revoke_api_key(db, key_id)
+    verifier: ApiKeyVerifier = request.app.state.key_verifier
+    verifier.forget(key_id)
+    db.flush()
+    message = f"已吊销密钥“{row.name}”" if revoked else f"密钥“{row.name}”已经吊销过"
+    return _keys_page(request, db, message=(message, "success"))

@@ -1,0 +1,85 @@
+"""The gateway application: the only public entry (pages, login, API keys, the /api/v1 proxy)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from starlette.staticfiles import StaticFiles
+
+from gateway import admin, apidocs, pages
+from gateway.apidocs import OpenApiCache
+from gateway.clients import ServiceClients
+from gateway.config import Settings
+from gateway.errors import install_gateway_error_handlers
+from gateway.proxy import key_log, proxy_route
+from gateway.security import ApiKeyVerifier
+from services.common.db import make_engine, read_engine
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _setup_key_log() -> None:
+    """API key use is an audit trail: make sure its lines reach stderr even if nobody configured
+    logging (done once, at app creation, never per request)."""
+    if not key_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        key_log.addHandler(handler)
+        key_log.setLevel(logging.INFO)
+        key_log.propagate = False
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
+    """Build the gateway. Tests hand in an engine and in-process transports to the services."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        db = engine if engine is not None else make_engine(settings.database_url)
+        app.state.engine = db
+        app.state.read_engine = read_engine(db)
+        app.state.key_verifier = ApiKeyVerifier(
+            db, ttl=settings.apikey_cache_seconds, touch_seconds=settings.apikey_touch_seconds
+        )
+        app.state.clients = ServiceClients(settings, transports)
+        app.state.openapi_cache = OpenApiCache(settings.openapi_cache_seconds)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+            if own_engine:
+                db.dispose()
+
+    app = FastAPI(
+        title="Sortline 网关",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # the county-facing reference is /api/docs
+    )
+    app.state.settings = settings
+    install_gateway_error_handlers(app)
+    _setup_key_log()
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": "gateway"}
+
+    app.router.routes.append(proxy_route())
+    app.include_router(apidocs.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

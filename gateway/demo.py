@@ -1,0 +1,44 @@
+"""Demo users of a fresh platform (``sortline seed-demo``), one per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: str
+    display_name: str
+    description: str
+    unit_code: str | None = None
+    county_code: str | None = None
+    team_code: str | None = None
+
+
+DEMO_UNIT_CODE = "U05"
+DEMO_UNIT_NAME = "城管执法局"
+DEMO_COUNTY_CODE = "360102"
+DEMO_COUNTY_NAME = "东湖区"
+DEMO_TEAM_CODE = "T01"
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("admin", "admin", "系统管理员", "系统管理员：用户、API 密钥"),
+    DemoUser("office", "office", "分类办", "分类办工作人员（全市）"),
+    DemoUser("leader", "leader", "领导", "领导（全市只读）"),
+    DemoUser(
+        "unit",
+        "unit",
+        f"{DEMO_UNIT_NAME}联络员",
+        f"成员单位 {DEMO_UNIT_CODE} {DEMO_UNIT_NAME}",
+        unit_code=DEMO_UNIT_CODE,
+    ),
+    DemoUser(
+        "county",
+        "county",
+        f"{DEMO_COUNTY_NAME}管理员",
+        f"县区 {DEMO_COUNTY_CODE} {DEMO_COUNTY_NAME}",
+        county_code=DEMO_COUNTY_CODE,
+    ),
+    DemoUser("inspector", "inspector", "督导员", f"督导组 {DEMO_TEAM_CODE}", team_code=DEMO_TEAM_CODE),
+)
