@@ -43,9 +43,7 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    environment: str = Field(
-        default="development", validation_alias=AliasChoices("SORTLINE_ENV", "environment")
-    )
+    environment: str = Field(default="development", validation_alias=AliasChoices("SORTLINE_ENV", "environment"))
     service_token_secret: str = Field(
         default="",
         validation_alias=AliasChoices("SORTLINE_SERVICE_TOKEN_SECRET", "service_token_secret"),
@@ -73,9 +71,7 @@ class CommonSettings(BaseSettings):
             self.database_url = self.default_database_url()
         if self.service_token_secret in PLACEHOLDER_SECRETS:
             if not self.is_development:
-                raise ValueError(
-                    "SORTLINE_SERVICE_TOKEN_SECRET 必须在生产环境中设置为随机值（不能为空或占位符）"
-                )
+                raise ValueError("SORTLINE_SERVICE_TOKEN_SECRET 必须在生产环境中设置为随机值（不能为空或占位符）")
             self.service_token_secret = dev_secret("service-token")
         return self
 

@@ -102,7 +102,5 @@ class Idempotency:
                 raise Conflict("相同 Idempotency-Key 的请求正在处理，请稍后重试") from None
             return self._replay(existing, fingerprint)
         status, body = action()
-        session.execute(
-            update(t).where(t.c.scope == scope, t.c.key == key).values(status_code=status, response=body)
-        )
+        session.execute(update(t).where(t.c.scope == scope, t.c.key == key).values(status_code=status, response=body))
         return status, body

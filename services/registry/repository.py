@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Row, Table, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from services.common import clock
@@ -49,7 +50,7 @@ def get_by_code(session: Session, table: Table, code: str, *, for_update: bool =
     return dict(row._mapping) if row is not None else None
 
 
-def get_public(session: Session, table: Table, code: str) -> dict[str, Any] | None:
+def get_public(session: Session | Connection, table: Table, code: str) -> dict[str, Any] | None:
     """The hot path of ``GET /<kind>/{code}``: one indexed query, columns only."""
     row = session.execute(select(*public_columns(table)).where(table.c.code == code)).first()
     return to_public(row) if row is not None else None

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Table
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -100,7 +101,7 @@ def write_county(caller: Caller, body_county: str | None) -> str:
 # --- reads -----------------------------------------------------------------------------------
 
 
-def get_record(session: Session, caller: Caller, kind: RecordKind, code: str) -> dict[str, Any]:
+def get_record(session: Session | Connection, caller: Caller, kind: RecordKind, code: str) -> dict[str, Any]:
     require_permission(caller, READ)
     record = repo.get_public(session, kind.table, code)
     if record is None or not can_see(caller, record["county_code"]):

@@ -7,16 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request
 from starlette.responses import Response
 
-from services.common.db import ReadSessionDep, SessionDep
+from services.common.auth import CallerDep
+from services.common.db import ReadSessionDep, SessionDep, run_read
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
-    CallerDep,
     IdempotencyKey,
     SettingsDep,
-    read_session,
 )
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
@@ -95,9 +94,8 @@ def list_vehicles(
 
 
 @router.get("/{code}", response_model=VehiclePublic, summary="查看车辆", responses=READ_ERRORS)
-def get_vehicle(code: str, request: Request, caller: CallerDep) -> Response:
-    with read_session(request) as session:
-        return JSONBody(service.get_record(session, caller, KIND, code))
+async def get_vehicle(code: str, request: Request, caller: CallerDep) -> Response:
+    return JSONBody(await run_read(request, lambda conn: service.get_record(conn, caller, KIND, code)))
 
 
 @router.patch("/{code}", response_model=VehiclePublic, summary="修改车辆（只改提交的字段）", responses=WRITE_ERRORS)
