@@ -25,6 +25,20 @@ class ErrorBody(BaseModel):
     details: list[ErrorDetail] = []
 
 
+_FIELD_LABELS: dict[str, str] = {}
+
+
+def register_field_labels(labels: dict[str, str]) -> None:
+    """Chinese names of API fields (``plate_number`` → 车牌号), used in error summaries."""
+    _FIELD_LABELS.update(labels)
+
+
+def field_label(field: str) -> str:
+    """``plate_number（车牌号）``: the API name a developer fixes and the name a person reads."""
+    name = _FIELD_LABELS.get(field.rsplit(".", 1)[-1])
+    return f"{field}（{name}）" if name else field
+
+
 class AppError(Exception):
     """Base of every error a service raises on purpose; carries its HTTP status."""
 
@@ -84,7 +98,7 @@ class InvalidInput(AppError):
 
     @classmethod
     def field(cls, field: str, message: str, value: Any = None) -> InvalidInput:
-        return cls(f"{field}：{message}", details=[ErrorDetail(field=field, message=message, value=value)])
+        return cls(f"{field_label(field)}：{message}", details=[ErrorDetail(field=field, message=message, value=value)])
 
 
 class ServiceUnavailable(AppError):
@@ -141,9 +155,11 @@ def translate_errors(errors: Sequence[Any]) -> list[ErrorDetail]:
         kind = err.get("type", "")
         message = _PYDANTIC_MESSAGES.get(kind)
         ctx = err.get("ctx") or {}
+        field = _field_name(err.get("loc", ()))
         if kind == "value_error" and "error" in ctx:
-            # Our own validators raise ValueError with a Chinese sentence: keep it.
-            message = str(ctx["error"])
+            # Our own validators raise ValueError with a Chinese sentence: keep it (without a
+            # leading "field（名称）：", which the summary adds back).
+            message = str(ctx["error"]).removeprefix(f"{field_label(field)}：")
         elif kind in {"string_too_long", "string_too_short"} and "max_length" in ctx:
             message = f"最多 {ctx['max_length']} 个字符"
         elif kind == "string_too_short" and "min_length" in ctx:
@@ -153,10 +169,11 @@ def translate_errors(errors: Sequence[Any]) -> list[ErrorDetail]:
         elif kind in {"less_than", "less_than_equal"}:
             message = f"不能大于 {ctx.get('le', ctx.get('lt'))}"
         elif kind in {"enum", "literal_error"} and "expected" in ctx:
-            message = f"应为 {ctx['expected']} 之一"
+            expected = str(ctx["expected"]).replace(" or ", ", ").replace(", ", "、")
+            message = f"应为 {expected} 之一"
         details.append(
             ErrorDetail(
-                field=_field_name(err.get("loc", ())),
+                field=field,
                 message=message or "取值无效",
                 value=_jsonable(err.get("input")) if kind != "missing" else None,
             )
@@ -171,7 +188,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def validation_error(details: list[ErrorDetail]) -> InvalidInput:
-    summary = "；".join(f"{d.field}：{d.message}" for d in details[:5])
+    summary = "；".join(f"{field_label(d.field or '')}：{d.message}" for d in details[:5])
     return InvalidInput(f"提交的数据有误：{summary}", details=details)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, register_field_labels
 
 LABELS = {
     "plate_number": "车牌号",
@@ -33,6 +33,9 @@ LABELS = {
 }
 
 
+register_field_labels(LABELS)
+
+
 def label(field: str) -> str:
     """``plate_number（车牌号）`` for messages."""
     name = LABELS.get(field)
@@ -45,9 +48,7 @@ def message(field: str, text: str) -> str:
 
 def field_error(field: str, text: str, value: object = None) -> InvalidInput:
     """A 422 naming the field, for checks that need the database (parents, duplicates)."""
-    err = InvalidInput.field(label(field), text, value)
-    err.details[0].field = field
-    return err
+    return InvalidInput.field(field, text, value)
 
 
 # --- plate numbers (GA 36-2018) -------------------------------------------------------------

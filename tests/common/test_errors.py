@@ -79,3 +79,31 @@ async def test_unknown_route_and_unexpected_error() -> None:
     boom = await call("GET", "/boom")
     assert boom.status_code == 500
     assert "secret" not in boom.text and boom.json()["error"] == "internal_error"
+
+
+async def test_summary_names_the_field_in_chinese_once() -> None:
+    from services.common.errors import register_field_labels
+
+    register_field_labels({"name": "名称"})
+    body = (await call("POST", "/things", json={"name": "x1", "count": 1})).json()
+    assert body["message"] == "提交的数据有误：name（名称）：名称不能包含 x"
+    assert body["details"][0]["message"] == "名称不能包含 x"
+
+
+async def test_choice_errors_list_the_allowed_values_without_english() -> None:
+    from typing import Literal
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    class Pick(BaseModel):
+        category: Literal["recyclable", "hazardous", "kitchen"]
+
+    @app.post("/pick")
+    def pick(body: Pick) -> Pick:
+        return body
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        body = (await client.post("/pick", json={"category": "food"})).json()
+    assert body["details"][0]["message"] == "应为 'recyclable'、'hazardous'、'kitchen' 之一"
