@@ -61,9 +61,7 @@ def uvicorn(app: str, port: int, env: dict[str, str], health: str = "/health") -
             proc.kill()
 
 
-def wrk(
-    url: str, *, connections: int = 32, seconds: int = 10, headers: dict[str, str] | None = None
-) -> float:
+def wrk(url: str, *, connections: int = 32, seconds: int = 10, headers: dict[str, str] | None = None) -> float:
     """Requests per second that wrk reaches (one thread, so the servers keep the other core)."""
     if shutil.which("wrk") is None:
         raise SystemExit("需要 wrk：apt-get install -y wrk")

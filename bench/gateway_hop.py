@@ -43,9 +43,7 @@ def main() -> None:
         ).scalar_one()
     registry_engine.dispose()
     gateway_engine = _engine("gateway")
-    _, key = create_api_key(
-        gateway_engine, name="bench", county_code="360102", role="county", permissions=None
-    )
+    _, key = create_api_key(gateway_engine, name="bench", county_code="360102", role="county", permissions=None)
     gateway_engine.dispose()
     secret = RegistrySettings().service_token_secret
     token = sign_token(

@@ -87,9 +87,10 @@ def measure(base: str, token: str, kind: str) -> tuple[float, float]:
         # Walk to ~90 % of the county's rows with big pages (not timed) to get a deep cursor.
         total, cursor, seen = 0, None, []
         while True:
-            page = client.get(
-                path, params={"county": COUNTY, "limit": 500} | ({"cursor": cursor} if cursor else {})
-            )
+            walk: dict[str, str | int] = {"county": COUNTY, "limit": 500}
+            if cursor:
+                walk["cursor"] = cursor
+            page = client.get(path, params=walk)
             page.raise_for_status()
             body = page.json()
             total += len(body["items"])

@@ -265,9 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="action", required=True)
     ucreate = user_sub.add_parser("create", help="创建用户")
     ucreate.add_argument("--username", required=True)
-    ucreate.add_argument(
-        "--role", required=True, choices=["admin", "office", "leader", "unit", "county", "inspector"]
-    )
+    ucreate.add_argument("--role", required=True, choices=["admin", "office", "leader", "unit", "county", "inspector"])
     ucreate.add_argument("--password")
     ucreate.add_argument("--name", help="显示名")
     ucreate.add_argument("--unit", help="成员单位代码（unit 角色）")

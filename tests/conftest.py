@@ -27,9 +27,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test has its own data directory and a running clock."""
     monkeypatch.setenv("SORTLINE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.setenv("SORTLINE_ENV", "test")
@@ -109,9 +107,7 @@ class Databases:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def databases(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Databases]:
+def databases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     """The backend under test; the whole suite of database tests runs once per backend."""
     dbs = Databases(request.param, tmp_path_factory.mktemp(f"db-{request.param}"))
     yield dbs

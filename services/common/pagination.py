@@ -6,6 +6,7 @@ Stable under concurrent inserts; needs an index on (sort_key, id) behind every s
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -29,7 +30,7 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, columns: list[KeyedColumnElement[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, columns: Sequence[KeyedColumnElement[Any]]) -> list[Any]:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(columns):
@@ -52,7 +53,7 @@ def decode_cursor(cursor: str, columns: list[KeyedColumnElement[Any]]) -> list[A
 
 def keyset(
     stmt: Select[Any],
-    columns: list[KeyedColumnElement[Any]],
+    columns: Sequence[KeyedColumnElement[Any]],
     *,
     cursor: str | None,
     limit: int,

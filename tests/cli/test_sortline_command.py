@@ -94,10 +94,10 @@ def test_run_starts_four_processes_and_stops_them_on_sigterm(tmp_path: Path) -> 
         proc.wait(timeout=20)
         assert proc.returncode == 0
         for name in ("gateway", "registry"):
-            port = int(env[f"SORTLINE_{name.upper()}_PORT"])
+            stopped = int(env[f"SORTLINE_{name.upper()}_PORT"])
             with socket.socket() as s, pytest.raises(OSError):
                 s.settimeout(1)
-                s.connect(("127.0.0.1", port))
+                s.connect(("127.0.0.1", stopped))
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -61,7 +61,7 @@ def test_api_keys_need_explicit_permissions_users_do_not() -> None:
     assert caller(sub="user:3", permissions=[]).has_permission("registry:write")
 
 
-async def test_service_without_token_answers_401(make_db) -> None:  # type: ignore[no-untyped-def]
+async def test_service_without_token_answers_401(make_db) -> None:
     app = create_app(engine=make_db("assessment"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:

@@ -22,7 +22,7 @@ def emit_many(engine: Any, n: int, kind: str = "task") -> None:
             outbox.emit(session, kind, "created", f"{kind}-{i}", {"i": i})
 
 
-def test_event_written_with_the_change_or_not_at_all(make_db) -> None:  # type: ignore[no-untyped-def]
+def test_event_written_with_the_change_or_not_at_all(make_db) -> None:
     engine = make_db("assessment")
     with pytest.raises(RuntimeError), session_scope(engine) as session:
         outbox.emit(session, "task", "created", "t-1", {"x": 1})
@@ -37,7 +37,7 @@ def test_event_written_with_the_change_or_not_at_all(make_db) -> None:  # type: 
     assert event.time.tzinfo is not None
 
 
-def test_event_feed_pages_in_order_without_gaps(make_db) -> None:  # type: ignore[no-untyped-def]
+def test_event_feed_pages_in_order_without_gaps(make_db) -> None:
     engine = make_db("assessment")
     emit_many(engine, 25)
     seen, cursor = [], 0
@@ -54,7 +54,7 @@ def test_event_feed_pages_in_order_without_gaps(make_db) -> None:  # type: ignor
     assert [e.id for e in again.items][:3] == [e.id for e in outbox.page(Session(engine), 0, 3).items]
 
 
-def test_keyset_pages_are_complete_and_stable_under_inserts(make_db) -> None:  # type: ignore[no-untyped-def]
+def test_keyset_pages_are_complete_and_stable_under_inserts(make_db) -> None:
     engine = make_db("assessment")
     emit_many(engine, 7, "b")
     emit_many(engine, 7, "a")
@@ -98,7 +98,7 @@ def _create(engine: Any, key: str | None, body: dict[str, Any], calls: list[int]
         )
 
 
-def test_same_key_same_body_replays_without_a_second_write(make_db) -> None:  # type: ignore[no-untyped-def]
+def test_same_key_same_body_replays_without_a_second_write(make_db) -> None:
     engine = make_db("assessment")
     calls: list[int] = []
     first = _create(engine, "k-1", {"name": "x"}, calls)
@@ -112,7 +112,7 @@ def test_same_key_same_body_replays_without_a_second_write(make_db) -> None:  # 
         assert len(outbox.page(session, 0, 10).items) == 2
 
 
-def test_concurrent_retries_with_one_key_write_once(make_db) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_retries_with_one_key_write_once(make_db) -> None:
     engine = make_db("assessment")
     calls: list[int] = []
     results: list[tuple[int, dict[str, Any]]] = []

@@ -17,7 +17,7 @@ MODELS = {
 
 
 @pytest.mark.parametrize("section", SECTIONS)
-def test_migrations_match_models(make_db, section: str) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_match_models(make_db, section: str) -> None:
     metadata = importlib.import_module(MODELS[section]).metadata
     engine = make_db(section)
     with engine.connect() as conn:
