@@ -204,6 +204,29 @@ _STATUS_CODES = {
 }
 
 
+async def _idempotency_key_reused(request: Request) -> bool:
+    """Whether the request names an Idempotency-Key its caller already used (services only)."""
+    key = request.headers.get("idempotency-key")
+    store = getattr(request.app.state, "idempotency", None)
+    if not key or store is None or request.method not in ("POST", "PUT", "PATCH"):
+        return False
+    from sqlmodel import Session
+    from starlette.concurrency import run_in_threadpool
+
+    from services.common.auth import current_caller
+
+    try:
+        caller = await current_caller(request)
+    except AppError:
+        return False
+
+    def check() -> bool:
+        with Session(request.app.state.read_engine) as session:
+            return bool(store.is_used(session, caller.sub, key))
+
+    return await run_in_threadpool(check)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error answers in the one shape; a 500 never leaks a stack trace."""
 
@@ -211,8 +234,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, AppError)
         return JSONBody(exc.body(), status_code=exc.status_code)
 
-    async def request_validation(_request: Request, exc: Exception) -> JSONBody:
+    async def request_validation(request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, RequestValidationError | ValidationError)
+        if await _idempotency_key_reused(request):
+            # A retry's body must be the first body: an invalid one is "another body", so 409.
+            reused = Conflict("该 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused")
+            return JSONBody(reused.body(), status_code=409)
         err = validation_error(translate_errors(exc.errors()))
         return JSONBody(err.body(), status_code=422)
 

@@ -69,6 +69,9 @@ class Idempotency:
             raise Conflict("该 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused")
         return row.status_code, row.response
 
+    def is_used(self, session: Session, scope: str, key: str) -> bool:
+        return self._find(session, scope, key.strip()) is not None
+
     def run(
         self,
         session: Session,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from services.common.config import CommonSettings
 from services.common.db import make_engine, read_engine
 from services.common.errors import ErrorBody, install_error_handlers
+from services.common.idempotency import Idempotency
 from services.common.outbox import Outbox
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -29,6 +30,7 @@ def create_service_app(
     outbox: Outbox,
     routers: Sequence[APIRouter],
     engine: Engine | None = None,
+    idempotency: Idempotency | None = None,
 ) -> FastAPI:
     """Build a service. The engine is made in the lifespan unless a test hands one in."""
 
@@ -48,6 +50,7 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.outbox = outbox
+    app.state.idempotency = idempotency
     if engine is not None:  # tests hand in their engine; ASGITransport runs no lifespan
         app.state.engine = engine
         app.state.read_engine = read_engine(engine)

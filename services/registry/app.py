@@ -5,7 +5,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.service_app import create_service_app
 from services.registry.config import Settings
-from services.registry.models import outbox
+from services.registry.models import idempotency, outbox
 from services.registry.router import routers
 
 
@@ -16,4 +16,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         outbox=outbox,
         routers=routers,
         engine=engine,
+        idempotency=idempotency,
     )
