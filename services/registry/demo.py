@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from services.registry import numbering
+from services.registry import numbering, stats
 from services.registry.config import Settings
 from services.registry.models import (
     counter_t,
@@ -478,4 +478,6 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
         _copy(conn, vehicle_t, vehicles, [c.name for c in vehicle_t.c if c.name != "id"])
         counts["vehicles"] = len(vehicles)
         _set_counters(conn, counters)
+        # The dashboard counters, from the tables in one INSERT ... SELECT ... GROUP BY each.
+        stats.recompute(conn)
     return counts

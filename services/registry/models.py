@@ -159,11 +159,17 @@ class RecordHistory(RegistryTable, table=True):
     """One row per change of a site, facility or vehicle: who, when, before and after."""
 
     __tablename__ = "record_history"
-    __table_args__ = (Index("ix_record_history_kind_code_id", "kind", "code", "id"),)
+    __table_args__ = (
+        Index("ix_record_history_kind_code_id", "kind", "code", "id"),
+        # GET /changes: newest first, city-wide or for one county, O(limit).
+        Index("ix_record_history_at_id", "at", "id"),
+        Index("ix_record_history_county_code_at_id", "county_code", "at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
     code: str = Field(max_length=40)
+    county_code: str | None = Field(default=None, max_length=6)
     action: str = Field(max_length=16)
     actor_sub: str = Field(max_length=128)
     actor_name: str = Field(default="", max_length=128)
@@ -182,6 +188,78 @@ class NumberCounter(RegistryTable, table=True):
     next_value: int = Field(default=1, sa_type=Integer)
 
 
+class RecordCount(RegistryTable, table=True):
+    """Counters behind the dashboard: how many records of each (kind, county, category, sub-kind,
+    status) exist. Kept in the transaction of every create, change and decommission (``stats``), so
+    ``GET /stats`` reads a few hundred rows whatever the number of facilities.
+
+    ``sub_kind`` is the facility or site kind and the vehicle's energy type; ``category`` is ""
+    for sites (no category)."""
+
+    __tablename__ = "record_count"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    county_code: str = Field(primary_key=True, max_length=6)
+    category: str = Field(primary_key=True, max_length=16)
+    sub_kind: str = Field(primary_key=True, max_length=32)
+    status: str = Field(primary_key=True, max_length=16)
+    count: int = Field(default=0, sa_type=Integer)
+
+
+class ImportJob(RegistryTable, table=True):
+    """One uploaded spreadsheet of sites, facilities or vehicles: validated, then written on confirm.
+
+    ``county_code`` is the importing county caller's county (None for office callers) and decides
+    who sees the job. ``county_counts`` holds the valid rows per county, for reserving numbers.
+    ``runner`` is ``host:pid`` of the process working on it, for recovery after a crash."""
+
+    __tablename__ = "import_job"
+    __table_args__ = (
+        Index("ix_import_job_county_code_created_at", "county_code", "created_at"),
+        Index("ix_import_job_created_at", "created_at"),
+        Index("ix_import_job_status", "status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=16)
+    filename: str = Field(max_length=255)
+    county_code: str | None = Field(default=None, max_length=6)
+    status: str = Field(max_length=16)
+    total_rows: int | None = None
+    processed_rows: int = 0
+    valid_rows: int = 0
+    error_count: int = 0
+    created_count: int = 0
+    first_code: str | None = Field(default=None, max_length=40)
+    last_code: str | None = Field(default=None, max_length=40)
+    message: str = Field(default="", sa_type=Text)
+    created_by: str = Field(max_length=128)
+    created_by_name: str = Field(default="", max_length=128)
+    caller: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    county_counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    file_path: str = Field(max_length=500)
+    file_sha256: str = Field(max_length=64)
+    file_size: int = 0
+    runner: str | None = Field(default=None, max_length=128)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class ImportRowError(RegistryTable, table=True):
+    """One problem found in an import file (at most ``bulk.jobs.MAX_STORED_ERRORS`` per job)."""
+
+    __tablename__ = "import_row_error"
+    __table_args__ = (Index("ix_import_row_error_job_id_id", "job_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(max_length=32)
+    row: int
+    column: str = Field(max_length=64)
+    value: str | None = Field(default=None, sa_type=Text)
+    message: str = Field(sa_type=Text)
+
+
 metadata = RegistryTable.metadata
 outbox = Outbox(outbox_table(metadata), "registry")
 idempotency = Idempotency(idempotency_table(metadata))
@@ -193,3 +271,6 @@ facility_t = Facility.__table__  # type: ignore[attr-defined]
 vehicle_t = Vehicle.__table__  # type: ignore[attr-defined]
 history_t = RecordHistory.__table__  # type: ignore[attr-defined]
 counter_t = NumberCounter.__table__  # type: ignore[attr-defined]
+record_count_t = RecordCount.__table__  # type: ignore[attr-defined]
+import_job_t = ImportJob.__table__  # type: ignore[attr-defined]
+import_error_t = ImportRowError.__table__  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.pagination import keyset, split_page
-from services.registry.models import division_t, history_t, site_t, unit_t, vehicle_t
+from services.registry.models import division_t, facility_t, history_t, site_t, unit_t, vehicle_t
 
 _TIMESTAMPS = ("created_at", "updated_at", "decommissioned_at")
 
@@ -99,7 +99,7 @@ def _escape_like(text: str) -> str:
 
 
 def list_records(
-    session: Session,
+    session: Session | Connection,
     table: Table,
     *,
     filters: dict[str, str | None],
@@ -140,11 +140,13 @@ def add_history(
     actor_name: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    county_code: str | None = None,
 ) -> None:
     session.execute(
         insert(history_t).values(
             kind=kind,
             code=code,
+            county_code=county_code,
             action=action,
             actor_sub=actor_sub,
             actor_name=actor_name,
@@ -255,3 +257,34 @@ def count_by(session: Session, table: Table, column: str, county: str | None) ->
     if county:
         stmt = stmt.where(table.c.county_code == county)
     return {str(key): int(n) for key, n in session.execute(stmt).all()}
+
+
+def recent_changes(
+    session: Session | Connection, *, county: str | None, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """History rows across kinds, newest first: a backward walk of (at, id) or (county_code, at, id)."""
+    h = history_t.c
+    stmt = select(h.id, h.kind, h.code, h.action, h.actor_name, h.at, h.before, h.after)
+    if county:
+        stmt = stmt.where(h.county_code == county)
+    if since is not None:
+        stmt = stmt.where(h.at >= since)
+    stmt = stmt.order_by(h.at.desc(), h.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in session.execute(stmt).all()]
+
+
+POINT_COLUMNS = ("code", "lat", "lng", "category", "kind", "name")
+
+
+def facility_points(
+    session: Session | Connection, *, filters: dict[str, str | None], limit: int
+) -> list[tuple[Any, ...]]:
+    """Facility map points in code order, at most ``limit``: the (county_code, [category|kind,]
+    code) and (category|kind, code) indexes serve each filter combination."""
+    f = facility_t.c
+    stmt = select(*(f[name] for name in POINT_COLUMNS))
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(f[name] == value)
+    stmt = stmt.order_by(f.code).limit(limit)
+    return [tuple(r) for r in session.execute(stmt).all()]

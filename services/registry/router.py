@@ -1,13 +1,18 @@
 """The registry's HTTP API, served at the service root (the gateway mounts it at /api/v1/registry/).
 
-The routes live in ``routes/`` by sub-domain; this module only lists them.
+The routes live in ``routes/`` by sub-domain; this module only lists them. Fixed paths under a
+record prefix (``/facilities/points``, ``/facilities/export``) come before the record routes,
+whose ``/{code}`` would otherwise take them.
 """
 
 from fastapi import APIRouter
 
-from services.registry.routes import facilities, reference, sites, vehicles
+from services.registry.routes import exports, facilities, imports, insights, reference, sites, vehicles
 
 routers: list[APIRouter] = [
+    insights.router,
+    exports.router,
+    imports.router,
     vehicles.router,
     facilities.router,
     sites.router,

@@ -29,6 +29,7 @@ from services.common.idempotency import request_hash
 from services.common.pagination import clamp_limit
 from services.registry import errors, numbering
 from services.registry import repository as repo
+from services.registry import stats as counters
 from services.registry import validation as v
 from services.registry.config import Settings
 from services.registry.models import counter_t, facility_t, idempotency, outbox, site_t, vehicle_t
@@ -223,6 +224,7 @@ def _record_change(
         session,
         kind=kind.name,
         code=after["code"],
+        county_code=after["county_code"],
         action=action,
         actor_sub=caller.sub,
         actor_name=caller.name,
@@ -234,6 +236,7 @@ def _record_change(
     if before is not None:
         data["changed"] = [k for k in changed if k not in {"version", "updated_at"}]
     outbox.emit(session, kind.name, verb, after["code"], data)
+    counters.apply_change(session, kind.name, before, after)
 
 
 def _fingerprint(method: str, path: str, body: BaseModel | None) -> str:
@@ -457,23 +460,85 @@ def coverage(session: Session, caller: Caller, *, as_of: date | None, county: st
     return {"as_of": as_of.isoformat(), "city": _block(city), "counties": counties}
 
 
-def stats(session: Session, caller: Caller, *, county: str | None) -> dict[str, Any]:
-    """Active facilities, vehicles and sites counted by category and kind (home dashboard)."""
+def stats(session: Session | Connection, caller: Caller, *, county: str | None) -> dict[str, Any]:
+    """Active facilities, vehicles and sites by category, kind and county (home dashboard), read
+    from the ``record_count`` counters: the same cost at 10,000 and at 1,000,000 facilities."""
     county = visible_county(caller, county)
-    f_cat = repo.count_by(session, facility_t, "category", county)
-    v_cat = repo.count_by(session, vehicle_t, "category", county)
-    s_kind = repo.count_by(session, site_t, "kind", county)
-    return {
-        "county_code": county,
-        "facilities": {
-            "total": sum(f_cat.values()),
-            "by_category": f_cat,
-            "by_kind": repo.count_by(session, facility_t, "kind", county),
-        },
-        "vehicles": {
-            "total": sum(v_cat.values()),
-            "by_category": v_cat,
-            "by_energy_type": repo.count_by(session, vehicle_t, "energy_type", county),
-        },
-        "sites": {"total": sum(s_kind.values()), "by_kind": s_kind},
-    }
+    return counters.report(session, county)
+
+
+ACTION_NAMES = {"created": "登记", "updated": "修改", "decommissioned": "注销"}
+KIND_LABELS = {"vehicle": "车辆", "facility": "设施", "site": "管理对象"}
+
+
+def _summary(row: dict[str, Any]) -> str:
+    after = row.get("after") or {}
+    before = row.get("before") or {}
+    label = KIND_LABELS.get(row["kind"], row["kind"])
+    text = f"{ACTION_NAMES.get(row['action'], row['action'])}{label} {row['code']}"
+    name = after.get("plate_number") if row["kind"] == "vehicle" else after.get("name")
+    if name:
+        text += f"（{name}）"
+    if row["action"] == "updated" and before:
+        changed = [
+            v.LABELS.get(k, k)
+            for k in sorted(after)
+            if k not in {"version", "updated_at"} and before.get(k) != after.get(k)
+        ]
+        if changed:
+            text += "：" + "、".join(changed[:5]) + ("等" if len(changed) > 5 else "")
+    elif row["action"] == "decommissioned" and after.get("reason"):
+        text += f"：{after['reason']}"
+    return text
+
+
+def changes(session: Session | Connection, caller: Caller, *, since: datetime | None, limit: int) -> dict[str, Any]:
+    """``GET /changes``: the latest changes across sites, facilities and vehicles, newest first."""
+    county = visible_county(caller, None)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    rows = repo.recent_changes(session, county=county, since=since, limit=max(1, min(limit, 200)))
+    items = [
+        {
+            "kind": r["kind"],
+            "code": r["code"],
+            "action": r["action"],
+            "actor_name": r["actor_name"],
+            "at": clock.as_utc(r["at"]),
+            "summary": _summary(r),
+        }
+        for r in rows
+    ]
+    return {"items": items}
+
+
+MAX_POINTS = 50_000
+
+
+def facility_points(
+    session: Session | Connection,
+    caller: Caller,
+    *,
+    county: str | None,
+    category: str | None,
+    kind: str | None,
+    status: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """``GET /facilities/points``: compact [code, lat, lng, category, kind, name] rows for the map.
+
+    ``total`` comes from the dashboard counters (the filters are exactly their dimensions), so the
+    answer costs ``limit`` index rows however many facilities match."""
+    county = visible_county(caller, county)
+    limit = max(1, min(limit, MAX_POINTS))
+    filters = {"county_code": county, "category": category, "kind": kind, "status": status}
+    points = repo.facility_points(session, filters=filters, limit=limit + 1)
+    truncated = len(points) > limit
+    total = 0
+    for row_kind, county_code, row_category, sub_kind, row_status, n in counters.counts(session, county):
+        if row_kind != "facility" or (category and row_category != category) or (kind and sub_kind != kind):
+            continue
+        if (status and row_status != status) or (county and county_code != county):
+            continue
+        total += int(n)
+    return {"items": [list(p) for p in points[:limit]], "total": total, "truncated": truncated}

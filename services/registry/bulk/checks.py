@@ -1,0 +1,194 @@
+"""Every check of an import row: the cell checks (``columns.parse_row``), the API's ``*Create``
+schema (same messages as ``POST /<kind>``), the caller's county, and the checks against the
+database that ``service`` makes for one record (divisions, site, plate and external-id
+duplicates), here made for a batch of rows with one query each, plus duplicates inside the file.
+
+The same ``RowChecker`` runs when the file is validated and again, inside the write
+transaction, when it is confirmed: what changed in between is found there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from services.common import clock
+from services.common.errors import translate_errors
+from services.common.tabular import ErrorEntry, Row
+from services.registry import validation as v
+from services.registry.bulk.columns import Spec, parse_row
+from services.registry.models import division_t, facility_t, site_t, vehicle_t
+
+TABLES = {"site": site_t, "facility": facility_t, "vehicle": vehicle_t}
+LOOKUP_CHUNK = 500
+
+
+@dataclass
+class Checked:
+    """One row after the checks: ``state`` is the record to write (None when there are errors)."""
+
+    row: Row
+    state: dict[str, Any] | None
+    errors: list[ErrorEntry] = field(default_factory=list)
+
+
+class RowChecker:
+    """Checks rows of one file in order. Keeps the divisions (a few thousand rows) and, to find
+    duplicates inside the file, one integer hash per external id / plate seen."""
+
+    def __init__(self, conn: Connection, spec: Spec, caller_county: str | None) -> None:
+        self.spec = spec
+        self.table = TABLES[spec.name]
+        self.caller_county = caller_county
+        self.headers = spec.headers
+        self.divisions: dict[str, str] = {
+            code: level for code, level in conn.execute(select(division_t.c.code, division_t.c.level)).all()
+        }
+        self._externals: dict[int, int] = {}
+        self._plates: dict[int, int] = {}
+
+    # --- one row, without the database -------------------------------------------------------
+
+    def _error(self, checked: Checked, key: str, message: str, value: Any = None) -> None:
+        header = self.headers.get(key, key)
+        if value is None:
+            value = checked.row.values.get(key)
+        checked.errors.append((checked.row.number, header, None if value is None else str(value), message))
+
+    def _parse(self, row: Row) -> Checked:
+        body, errors = parse_row(self.spec, row)
+        checked = Checked(row, None, errors)
+        county = body.get("county_code")
+        if self.caller_county is not None:
+            if county is not None and county != self.caller_county:
+                self._error(checked, "county_code", f"只能导入本县区（{self.caller_county}）的记录")
+            body["county_code"] = self.caller_county
+        elif county is None and not any(e[1] == self.headers["county_code"] for e in errors):
+            self._error(checked, "county_code", "必填（市级账号导入时每行须填写所属县区代码）")
+        broken = {e[1] for e in checked.errors}
+        try:
+            model = self.spec.schema.model_validate(body)
+        except ValidationError as exc:
+            for detail in translate_errors(exc.errors()):
+                key = (detail.field or "").split(".")[0]
+                if self.headers.get(key, key) in broken:
+                    continue
+                self._error(checked, key, detail.message)
+            return checked
+        if checked.errors:
+            return checked
+        state = model.model_dump()
+        self._places(checked, state)
+        if not checked.errors:
+            checked.state = state
+        return checked
+
+    def _places(self, checked: Checked, state: dict[str, Any]) -> None:
+        """Divisions (as ``service._check_divisions``) and the facility category."""
+        county = state["county_code"]
+        if self.divisions.get(county) != "county":
+            self._error(checked, "county_code", v.message("county_code", f"{county} 不是已登记的县区"), county)
+            return
+        street, community = state.get("street_code"), state.get("community_code")
+        if community and not street:
+            street = state["street_code"] = community[:9]
+        for level, code, parent in (("street", street, county), ("community", community, street)):
+            if not code or not parent:
+                continue
+            key = v.LEVEL_FIELD[level]
+            try:
+                v.check_under(code, level, parent)
+            except ValueError as exc:
+                self._error(checked, key, str(exc), code)
+                return
+            if self.divisions.get(code) != level:
+                name = "街道（乡镇）" if level == "street" else "社区（村）"
+                self._error(checked, key, v.message(key, f"{code} 不是已登记的{name}"), code)
+                return
+        if self.spec.name == "facility":
+            try:
+                state["category"] = v.facility_category(state["kind"], state.get("category"))
+            except ValueError as exc:
+                self._error(checked, "category", str(exc), state.get("category"))
+        elif self.spec.name == "site" and state.get("covered") and not state.get("covered_since"):
+            state["covered_since"] = clock.today()
+
+    # --- a batch, against the database and the rows before it --------------------------------
+
+    def check(self, conn: Connection, rows: Sequence[Row]) -> list[Checked]:
+        """The rows, checked in file order (duplicates name the first row that has the value)."""
+        checked = [self._parse(row) for row in rows]
+        good = [c for c in checked if c.state is not None]
+        externals = self._owners_of_external_ids(conn, good)
+        plates = self._owners_of_plates(conn, good) if self.spec.name == "vehicle" else {}
+        sites = self._site_counties(conn, good) if self.spec.name == "facility" else {}
+        for c in good:
+            state = c.state
+            assert state is not None
+            external_id = state.get("external_id")
+            if external_id:
+                county = state["county_code"]
+                first = self._externals.setdefault(hash((county, external_id)), c.row.number)
+                if first != c.row.number:
+                    self._error(c, "external_id", f"与第 {first} 行重复（县区系统编号在县区内唯一）", external_id)
+                elif owner := externals.get((county, external_id)):
+                    self._error(
+                        c,
+                        "external_id",
+                        v.message("external_id", f"县区系统编号 {external_id} 已由 {owner} 使用"),
+                        external_id,
+                    )
+            if self.spec.name == "vehicle":
+                plate = state["plate_number"]
+                first = self._plates.setdefault(hash(plate), c.row.number)
+                if first != c.row.number:
+                    self._error(c, "plate_number", f"与第 {first} 行的车牌号重复", plate)
+                elif owner := plates.get(plate):
+                    self._error(c, "plate_number", v.message("plate_number", f"车牌号 {plate} 已登记为车辆 {owner}"))
+            site_code = state.get("site_code")
+            if self.spec.name == "facility" and site_code and sites.get(site_code) != state["county_code"]:
+                self._error(c, "site_code", v.message("site_code", f"{site_code} 不是本县区已登记的管理对象"))
+            if c.errors:
+                c.state = None
+        return checked
+
+    def _owners_of_external_ids(self, conn: Connection, good: Sequence[Checked]) -> dict[tuple[str, str], str]:
+        """Records already holding these (county, external id): one query per county and 500 ids,
+        on the (county_code, external_id) unique index."""
+        wanted: dict[str, set[str]] = {}
+        for c in good:
+            if c.state and c.state.get("external_id"):
+                wanted.setdefault(c.state["county_code"], set()).add(c.state["external_id"])
+        t = self.table.c
+        found: dict[tuple[str, str], str] = {}
+        for county, ids in wanted.items():
+            for part in _chunks(sorted(ids)):
+                stmt = select(t.external_id, t.code).where(t.county_code == county, t.external_id.in_(part))
+                found.update({(county, r.external_id): r.code for r in conn.execute(stmt).all()})
+        return found
+
+    def _owners_of_plates(self, conn: Connection, good: Sequence[Checked]) -> dict[str, str]:
+        wanted = {c.state["plate_number"] for c in good if c.state}
+        t = vehicle_t.c
+        found: dict[str, str] = {}
+        for part in _chunks(sorted(wanted)):
+            stmt = select(t.plate_number, t.code).where(t.plate_number.in_(part), t.status == "active")
+            found.update({r.plate_number: r.code for r in conn.execute(stmt).all()})
+        return found
+
+    def _site_counties(self, conn: Connection, good: Sequence[Checked]) -> dict[str, str]:
+        wanted = {c.state["site_code"] for c in good if c.state and c.state.get("site_code")}
+        found: dict[str, str] = {}
+        for part in _chunks(sorted(wanted)):
+            stmt = select(site_t.c.code, site_t.c.county_code).where(site_t.c.code.in_(part))
+            found.update({r.code: r.county_code for r in conn.execute(stmt).all()})
+        return found
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i : i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)]

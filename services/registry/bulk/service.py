@@ -1,0 +1,246 @@
+"""The rules of ``/imports``: who may import and see which jobs, storing the upload, the job's
+JSON, confirming. The work itself runs in ``jobs.Runner``."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from services.common import clock
+from services.common.auth import Caller
+from services.common.errors import Conflict, ErrorDetail, InvalidInput, NotFound
+from services.common.idempotency import request_hash
+from services.common.tabular import ErrorEntry, TabularError, open_table
+from services.registry.bulk import jobs
+from services.registry.bulk.columns import SPECS, Spec
+from services.registry.models import idempotency, import_error_t, import_job_t
+from services.registry.service import can_write, visible_county
+
+SHOWN_ERRORS = 200
+CHUNK = 1024 * 1024
+_runner_lock = threading.Lock()
+
+
+def spec_of(kind: str) -> Spec:
+    spec = SPECS.get(kind)
+    if spec is None:
+        raise InvalidInput.field("kind", "应为 sites、facilities、vehicles 之一", kind)
+    return spec
+
+
+def runner(app: FastAPI) -> jobs.Runner:
+    """The app's import runner, made on first use (tests hand in an engine and run no lifespan)."""
+    with _runner_lock:
+        found: jobs.Runner | None = getattr(app.state, "import_runner", None)
+        if found is None:
+            found = jobs.Runner(app.state.engine, app.state.settings)
+            app.state.import_runner = found
+        return found
+
+
+# --- the job as the API shows it --------------------------------------------------------------
+
+
+def _errors(conn: Session | Connection, job_id: str, limit: int | None) -> list[ErrorEntry]:
+    e = import_error_t.c
+    stmt = select(e.row, e.column, e.value, e.message).where(e.job_id == job_id).order_by(e.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(r.row, r.column, r.value, r.message) for r in conn.execute(stmt).all()]
+
+
+def public(conn: Session | Connection, job: dict[str, Any], live: dict[str, int] | None = None) -> dict[str, Any]:
+    processed = job["processed_rows"]
+    if live and job["status"] == "writing" and job["id"] in live:
+        processed = max(processed, live[job["id"]])
+    errors = _errors(conn, job["id"], SHOWN_ERRORS) if job["error_count"] else []
+
+    def ts(value: Any) -> Any:
+        return clock.as_utc(value) if value is not None else None
+
+    return {
+        "id": job["id"],
+        "kind": job["kind"],
+        "filename": job["filename"],
+        "status": job["status"],
+        "total_rows": job["total_rows"],
+        "processed_rows": processed,
+        "error_count": job["error_count"],
+        "errors": [{"row": r, "column": c, "value": v, "message": m} for r, c, v, m in errors],
+        "created_count": job["created_count"],
+        "first_code": job["first_code"],
+        "last_code": job["last_code"],
+        "message": job["message"],
+        "created_by": job["created_by_name"] or job["created_by"],
+        "created_at": ts(job["created_at"]),
+        "updated_at": ts(job["updated_at"]),
+        "finished_at": ts(job["finished_at"]),
+    }
+
+
+def _visible(conn: Session | Connection, caller: Caller, job_id: str) -> dict[str, Any]:
+    county = visible_county(caller)
+    job = jobs.load_job(conn, job_id)
+    if job is None or (county is not None and job["county_code"] != county):
+        raise NotFound(f"导入任务 {job_id} 不存在或不在调用方的辖区内", code="import_not_found")
+    return job
+
+
+def get_job(conn: Session | Connection, caller: Caller, job_id: str, live: dict[str, int]) -> dict[str, Any]:
+    return public(conn, _visible(conn, caller, job_id), live)
+
+
+def list_jobs(
+    conn: Session | Connection, caller: Caller, *, kind: str | None, limit: int, live: dict[str, int]
+) -> dict[str, Any]:
+    county = visible_county(caller)
+    t = import_job_t.c
+    stmt = select(import_job_t)
+    if county is not None:
+        stmt = stmt.where(t.county_code == county)
+    if kind:
+        stmt = stmt.where(t.kind == spec_of(kind).plural)
+    stmt = stmt.order_by(t.created_at.desc(), t.id.desc()).limit(max(1, min(limit, 100)))
+    return {"items": [public(conn, dict(r._mapping), live) for r in conn.execute(stmt).all()]}
+
+
+def report(conn: Session | Connection, caller: Caller, job_id: str) -> tuple[Spec, list[ErrorEntry]]:
+    """Every stored error of a job (and a last line when more were found than stored)."""
+    job = _visible(conn, caller, job_id)
+    entries = _errors(conn, job_id, None)
+    if job["error_count"] > len(entries):
+        more = job["error_count"] - len(entries)
+        entries.append((0, "", None, f"另有 {more:,} 处错误未列出：请先改正以上错误后重新上传"))
+    return SPECS[job["kind"]], entries
+
+
+# --- upload and confirm ---------------------------------------------------------------------
+
+
+def _store(upload: IO[bytes], job_id: str, max_bytes: int) -> tuple[str, str, int]:
+    """Copy the upload to ``<data dir>/imports/<job id>``; its SHA-256 and size."""
+    path = jobs.imports_dir() / job_id
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            while chunk := upload.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TabularError(
+                        f"文件太大：最大 {max_bytes // (1024 * 1024)} MB，请分成多个文件上传",
+                        details=[ErrorDetail(field="file", message="文件太大", value=max_bytes)],
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return str(path), digest.hexdigest(), size
+
+
+def start(
+    session: Session,
+    app: FastAPI,
+    caller: Caller,
+    kind: str,
+    upload: IO[bytes],
+    filename: str,
+    *,
+    idempotency_key: str | None,
+    path: str,
+) -> tuple[dict[str, Any], bool]:
+    """Store the upload, check that it is a table with the template's columns (422 otherwise),
+    and create the job. Returns the job and whether it is new (a retried key gives the first)."""
+    spec = spec_of(kind)
+    can_write(caller, caller.county_code if caller.role == "county" else None)
+    options = runner(app).options
+    filename = (filename or f"{spec.label}导入.xlsx").replace("/", "_").replace("\\", "_")[:255]
+    job_id = jobs.new_job_id()
+    file_path, sha256, size = _store(upload, job_id, options.max_bytes)
+    try:
+        with (
+            open(file_path, "rb") as f,
+            open_table(f, filename, spec.columns, max_rows=options.max_rows, max_bytes=options.max_bytes) as table,
+        ):
+            total = table.total_rows
+    except BaseException:
+        Path(file_path).unlink(missing_ok=True)
+        raise
+    created: list[bool] = []
+
+    def action() -> tuple[int, dict[str, Any]]:
+        now = clock.now()
+        job = {
+            "id": job_id,
+            "kind": spec.plural,
+            "filename": filename,
+            "county_code": caller.county_code if caller.role == "county" else None,
+            "status": "validating",
+            "total_rows": total,
+            "processed_rows": 0,
+            "valid_rows": 0,
+            "error_count": 0,
+            "created_count": 0,
+            "message": f"正在校验文件（约 {total:,} 行）" if total is not None else "正在校验文件",
+            "created_by": caller.sub,
+            "created_by_name": caller.name,
+            "caller": caller.model_dump(include={"sub", "name", "role", "county_code"}),
+            "file_path": file_path,
+            "file_sha256": sha256,
+            "file_size": size,
+            "runner": jobs.runner_id(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        session.execute(import_job_t.insert().values(**job))
+        created.append(True)
+        return 202, {"id": job_id}
+
+    fingerprint = request_hash("POST", path, {"kind": spec.plural, "sha256": sha256, "filename": filename})
+    _, body = idempotency.run(session, scope=caller.sub, key=idempotency_key, fingerprint=fingerprint, action=action)
+    if not created:  # a retry: the first upload's job answers, this copy goes
+        Path(file_path).unlink(missing_ok=True)
+    job = jobs.load_job(session, body["id"])
+    if job is None:  # pragma: no cover - the first job was deleted
+        raise NotFound("导入任务不存在", code="import_not_found")
+    return public(session, job), bool(created)
+
+
+_NOT_READY = {
+    "validating": "文件仍在校验中，请等校验完成后再确认导入",
+    "invalid": "文件有错误，不能导入：请下载错误报告，修改后重新上传",
+    "failed": "该导入已失败，不能再确认：请重新上传文件",
+}
+
+
+def confirm(session: Session, caller: Caller, job_id: str) -> tuple[dict[str, Any], bool]:
+    """Start writing a ``ready`` job (True); a job already writing or done answers as it is (False)."""
+    job = _visible(session, caller, job_id)
+    can_write(caller, job["county_code"])
+    if job["status"] == "ready":
+        t = import_job_t.c
+        now = clock.now()
+        result = session.execute(
+            update(import_job_t)
+            .where(t.id == job_id, t.status == "ready")
+            .values(
+                status="writing",
+                processed_rows=0,
+                runner=jobs.runner_id(),
+                message=f"正在写入（共 {job['valid_rows']:,} 行）",
+                updated_at=now,
+            )
+        )
+        job = jobs.load_job(session, job_id) or job
+        return public(session, job), result.rowcount == 1  # type: ignore[attr-defined]
+    if job["status"] in ("writing", "done"):
+        return public(session, job), False
+    raise Conflict(_NOT_READY.get(job["status"], "该导入当前不能确认"), code="import_not_ready")
