@@ -28,7 +28,7 @@ def build(base_url: str, size: int) -> str:
 
     from services.common.db import make_engine, normalize_url
     from services.common.migrations import upgrade
-    from services.registry.demo import seed_demo
+    from services.registry.demo import demo_vehicle_count, seed_demo
 
     name = f"sortline_bench_reg_{size}"
     url = str(make_url(normalize_url(base_url)).set(database=name))
@@ -40,10 +40,11 @@ def build(base_url: str, size: int) -> str:
         with engine.connect() as conn:
             try:
                 count = conn.execute(text("SELECT count(*) FROM facility")).scalar_one()
+                vehicles = conn.execute(text("SELECT count(*) FROM vehicle")).scalar_one()
             except Exception:
-                count = -1
+                count = vehicles = -1
         engine.dispose()
-        if count == size:
+        if count == size and vehicles == demo_vehicle_count(size):
             print(f"复用已建好的 {name}（{count} 个设施）", flush=True)
             return url
         with admin.connect() as conn:

@@ -1,5 +1,6 @@
 """The demo city (示例): a Nanchang-like city with 9 counties, ~30 streets, 300 communities, 40
-member units, ~1,000 sites, ``size`` facilities and 400 vehicles, all generated deterministically.
+member units, ~1,000 sites, ``size`` facilities and 400 vehicles (``size // 12`` for benchmark sizes),
+all generated deterministically.
 
 The same generator builds the benchmark data (``size=100_000`` or ``1_000_000``). It writes with
 bulk Core inserts (PostgreSQL: ``COPY``), takes the unified numbers from the same templates and
@@ -285,6 +286,11 @@ def _set_counters(conn: Connection, counters: dict[tuple[str, str], int]) -> Non
     conn.execute(stmt)
 
 
+def demo_vehicle_count(size: int) -> int:
+    """400 vehicles for the demo city (5,000 facilities), more for the benchmark sizes."""
+    return max(400, size // 12)
+
+
 def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Settings | None = None) -> dict[str, int]:
     """Build the demo city; returns how many rows of each kind were added (zeros the second time)."""
     settings = settings or Settings()
@@ -436,11 +442,12 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
         _copy(conn, facility_t, facilities(), facility_columns)
         counts["facilities"] = size
 
-        # vehicles: 400 with valid, distinct 赣A plates
+        # vehicles: 400 for the demo city, one per 12 facilities for benchmark sizes (a province
+        # has ~30,000 vehicles for ~1,000,000 facilities); valid, distinct 赣A plates
         assert PROVINCES.index("赣") >= 0
         plates: set[str] = set()
         vehicles = []
-        for _ in range(400):
+        for _ in range(demo_vehicle_count(size)):
             county = rng.choices(COUNTIES, weights=county_weights)[0][0]
             category = _pick(rng, VEHICLE_CATEGORIES)
             energy = _pick(rng, ENERGY)

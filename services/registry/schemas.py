@@ -492,6 +492,18 @@ class CountBlock(BaseModel):
     by_energy_type: dict[str, int] = {}
 
 
+class CountyCounts(BaseModel):
+    facilities: CountBlock
+    vehicles: CountBlock
+    sites: CountBlock
+
+
+class DecommissionedCounts(BaseModel):
+    facilities: int = 0
+    vehicles: int = 0
+    sites: int = 0
+
+
 class StatsReport(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -501,6 +513,14 @@ class StatsReport(BaseModel):
                     "facilities": {"total": 5000, "by_category": {"mixed": 4000}, "by_kind": {"bin_group": 2700}},
                     "vehicles": {"total": 400, "by_category": {"kitchen": 100}, "by_energy_type": {"diesel": 200}},
                     "sites": {"total": 1000, "by_kind": {"residential": 600}},
+                    "by_county": {
+                        "360102": {
+                            "facilities": {"total": 560, "by_category": {"mixed": 450}},
+                            "vehicles": {"total": 44, "by_category": {"kitchen": 11}},
+                            "sites": {"total": 110, "by_kind": {"residential": 66}},
+                        }
+                    },
+                    "decommissioned": {"facilities": 12, "vehicles": 3, "sites": 0},
                 }
             ]
         }
@@ -510,3 +530,5 @@ class StatsReport(BaseModel):
     facilities: CountBlock
     vehicles: CountBlock
     sites: CountBlock
+    by_county: dict[str, CountyCounts] = {}
+    decommissioned: DecommissionedCounts = DecommissionedCounts()
