@@ -9,6 +9,11 @@ transaction, when it is confirmed: what changed in between is found there.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,9 +42,38 @@ class Checked:
     errors: list[ErrorEntry] = field(default_factory=list)
 
 
+class FirstSeen:
+    """Which row of the file first had a value, for duplicates inside the file. Kept in a temporary
+    SQLite file rather than a dict, so memory stays flat however many rows the file has."""
+
+    def __init__(self) -> None:
+        folder = tempfile.mkdtemp(prefix="sortline-import-")
+        self._db = sqlite3.connect(os.path.join(folder, "seen.db"), check_same_thread=False)
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-4096;"
+            "CREATE TABLE seen (kind INTEGER, key TEXT, row INTEGER, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
+        )
+        weakref.finalize(self, _drop_seen, self._db, folder)
+
+    def first(self, kind: int, key: str, row: int) -> int:
+        """``row`` if ``key`` is new, else the row that had it first."""
+        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (kind, key, row)).rowcount:
+            return row
+        found = self._db.execute("SELECT row FROM seen WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return int(found[0])
+
+
+def _drop_seen(db: sqlite3.Connection, folder: str) -> None:
+    db.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+_EXTERNAL, _PLATE = 1, 2
+
+
 class RowChecker:
-    """Checks rows of one file in order. Keeps the divisions (a few thousand rows) and, to find
-    duplicates inside the file, one integer hash per external id / plate seen."""
+    """Checks rows of one file in order. Keeps the divisions (a few thousand rows) in memory and
+    the values seen so far (to find duplicates inside the file) in a temporary file."""
 
     def __init__(self, conn: Connection, spec: Spec, caller_county: str | None) -> None:
         self.spec = spec
@@ -49,8 +83,7 @@ class RowChecker:
         self.divisions: dict[str, str] = {
             code: level for code, level in conn.execute(select(division_t.c.code, division_t.c.level)).all()
         }
-        self._externals: dict[int, int] = {}
-        self._plates: dict[int, int] = {}
+        self._seen = FirstSeen()
 
     # --- one row, without the database -------------------------------------------------------
 
@@ -133,7 +166,7 @@ class RowChecker:
             external_id = state.get("external_id")
             if external_id:
                 county = state["county_code"]
-                first = self._externals.setdefault(hash((county, external_id)), c.row.number)
+                first = self._seen.first(_EXTERNAL, f"{county}|{external_id}", c.row.number)
                 if first != c.row.number:
                     self._error(c, "external_id", f"与第 {first} 行重复（县区系统编号在县区内唯一）", external_id)
                 elif owner := externals.get((county, external_id)):
@@ -145,7 +178,7 @@ class RowChecker:
                     )
             if self.spec.name == "vehicle":
                 plate = state["plate_number"]
-                first = self._plates.setdefault(hash(plate), c.row.number)
+                first = self._seen.first(_PLATE, plate, c.row.number)
                 if first != c.row.number:
                     self._error(c, "plate_number", f"与第 {first} 行的车牌号重复", plate)
                 elif owner := plates.get(plate):
