@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.staticfiles import StaticFiles
 
-from gateway import admin, apidocs, pages
+from gateway import admin, apidocs, dashboard, imports_pages, pages, registry_pages
 from gateway.apidocs import OpenApiCache
 from gateway.clients import ServiceClients
 from gateway.config import Settings
@@ -80,6 +80,10 @@ def create_app(
     app.router.routes.append(proxy_route())
     app.include_router(apidocs.router)
     app.include_router(pages.router)
+    app.include_router(dashboard.router)
+    # Before the registry pages: /registry/imports and /registry/<kind>/export are not record codes.
+    app.include_router(imports_pages.router)
+    app.include_router(registry_pages.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -50,6 +50,11 @@ class Settings(CommonSettings):
     # The registry's OpenAPI document is fetched once and kept this long.
     openapi_cache_seconds: int = 300
 
+    # The facility map's tile layer (e.g. the city's 天地图 service, ``{z}/{x}/{y}`` template).
+    # Empty: no tiles, the points on a plain background, no request to any tile server.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+
     def service_name(self) -> str:
         return "gateway"
 

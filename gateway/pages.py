@@ -1,4 +1,4 @@
-"""Login, logout and the home page."""
+"""Login and logout (the home page is ``gateway/dashboard.py``)."""
 
 from __future__ import annotations
 
@@ -97,8 +97,3 @@ async def logout(request: Request, _user: PageUser) -> Response:
         response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(settings.session_cookie, path="/", httponly=True, samesite="lax")
     return response
-
-
-@router.get("/")
-async def home(request: Request, user: PageUser) -> Response:
-    return render(request, "home.html", {"user": user})

@@ -42,6 +42,13 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("/admin/users", "用户管理", frozenset({"admin", "office"})),
     NavItem("/admin/apikeys", "API 密钥", frozenset({"admin", "office"})),
     NavItem("/api/docs", "接口文档", frozenset({"admin", "office", "county"})),
+    NavItem("/registry/divisions", "行政区划", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
+    NavItem("/registry/units", "成员单位", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
+    NavItem("/registry/sites", "管理对象", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
+    NavItem("/registry/facilities", "设施", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
+    NavItem("/registry/vehicles", "车辆", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
+    NavItem("/registry/map", "设施地图", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
+    NavItem("/registry/imports", "批量导入", frozenset({"admin", "office", "county"})),
 ]
 
 

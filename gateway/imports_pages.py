@@ -1,0 +1,198 @@
+"""Bulk import and export pages: choose a kind, download the template, upload a spreadsheet,
+watch it being checked, read the per-row errors or confirm, watch it being written; and the
+export of a filtered list. The registry does the work (``/imports``, ``/{kind}/export``); these
+pages pass files through without holding them in memory."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from gateway.clients import ImportJob, ServiceClients
+from gateway.deps import PageUser, request_id, require_roles
+from gateway.render import render
+from gateway.security import Principal
+from services.common.errors import AppError, NotFound
+
+router = APIRouter(prefix="/registry", include_in_schema=False)
+
+Kind = Literal["sites", "facilities", "vehicles"]
+KIND_NAMES: dict[str, str] = {"sites": "管理对象", "facilities": "设施", "vehicles": "车辆"}
+# Who may import: those who may write to the registry (a county only into its own county).
+IMPORT_ROLES = ("admin", "office", "county")
+Importer = Annotated[Principal, Depends(require_roles(*IMPORT_ROLES))]
+
+STATUS_NAMES = {
+    "validating": "校验中",
+    "invalid": "有错误",
+    "ready": "待确认",
+    "writing": "导入中",
+    "done": "已完成",
+    "failed": "失败",
+}
+STATUS_BADGES = {
+    "validating": "badge-warn",
+    "writing": "badge-warn",
+    "invalid": "badge-error",
+    "failed": "badge-error",
+    "ready": "badge-info",
+    "done": "badge-ok",
+}
+RUNNING = ("validating", "writing")
+EXPORT_FILTERS = ("county", "category", "kind", "status", "q")
+PASSED_HEADERS = ("content-type", "content-disposition", "content-length", "content-encoding")
+MAX_FILENAME = 200
+
+
+def _clients(request: Request) -> ServiceClients:
+    clients: ServiceClients = request.app.state.clients
+    return clients
+
+
+def _kind(value: str | None) -> str:
+    return value if value in KIND_NAMES else "facilities"
+
+
+def job_view(job: ImportJob) -> dict[str, Any]:
+    total = job.total_rows or 0
+    done = min(job.processed_rows, total) if total else job.processed_rows
+    percent = int(done * 100 / total) if total else (100 if job.status not in RUNNING else 0)
+    return {
+        "job": job,
+        "kind_name": KIND_NAMES.get(job.kind, job.kind),
+        "status_name": STATUS_NAMES.get(job.status, job.status),
+        "badge": STATUS_BADGES.get(job.status, "badge-off"),
+        "running": job.status in RUNNING,
+        "percent": percent,
+        "processed": done,
+        "total": total,
+        "list_href": created_list_href(job),
+    }
+
+
+def created_list_href(job: ImportJob) -> str:
+    """The list filtered to show what an import created: unified numbers share their start."""
+    base = f"/registry/{job.kind}"
+    if not job.first_code or not job.last_code:
+        return base
+    first, last = job.first_code, job.last_code
+    n = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    prefix = first[:n]
+    return f"{base}?{urlencode({'q': prefix})}" if len(prefix) >= 6 else base
+
+
+def _form_page(
+    request: Request,
+    user: Principal,
+    kind: str,
+    jobs: list[ImportJob],
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "imports/index.html",
+        {
+            "kind": kind,
+            "kinds": KIND_NAMES,
+            "jobs": [job_view(j) for j in jobs],
+            "error": error,
+            "user": user,
+        },
+        status_code=status_code,
+    )
+
+
+async def _recent(request: Request, user: Principal, kind: str | None) -> list[ImportJob]:
+    return await _clients(request).registry.import_jobs(user.caller(request_id(request)), kind=kind, limit=20)
+
+
+@router.get("/imports")
+async def imports_index(request: Request, user: Importer, kind: str | None = None) -> Response:
+    return _form_page(request, user, _kind(kind), await _recent(request, user, None))
+
+
+@router.post("/imports")
+async def upload(request: Request, user: Importer) -> Response:
+    """The form was parsed (files spooled to disk) by the CSRF check; pass the file on."""
+    form = await request.form()
+    kind_value = form.get("kind")
+    kind = _kind(kind_value if isinstance(kind_value, str) else None)
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return _form_page(
+            request, user, kind, await _recent(request, user, None), error="请选择要上传的文件", status_code=422
+        )
+    filename = os.path.basename(file.filename.replace("\\", "/"))[:MAX_FILENAME] or "upload"
+    try:
+        job = await _clients(request).registry.start_import(
+            user.caller(request_id(request)),
+            kind=kind,
+            filename=filename,
+            file=file.file,
+            content_type=file.content_type,
+        )
+    except AppError as exc:
+        if exc.status_code >= 500:
+            raise
+        return _form_page(
+            request, user, kind, await _recent(request, user, None), error=exc.message, status_code=exc.status_code
+        )
+    finally:
+        await file.close()
+    return RedirectResponse(f"/registry/imports/{job.id}", status_code=303)
+
+
+@router.get("/imports/templates/{kind}")
+async def template(request: Request, user: Importer, kind: Kind) -> Response:
+    return await _pass_file(request, user, f"/imports/templates/{kind}")
+
+
+@router.get("/imports/{job_id}")
+async def job_page(request: Request, user: Importer, job_id: str) -> Response:
+    """The job, and while it runs a fragment that htmx polls every second (stops when done)."""
+    job = await _clients(request).registry.import_job(user.caller(request_id(request)), job_id)
+    return render(request, "imports/job.html", job_view(job), block="job")
+
+
+@router.post("/imports/{job_id}/confirm")
+async def confirm(request: Request, user: Importer, job_id: str) -> Response:
+    await _clients(request).registry.confirm_import(user.caller(request_id(request)), job_id)
+    return RedirectResponse(f"/registry/imports/{job_id}", status_code=303)
+
+
+@router.get("/imports/{job_id}/report")
+async def report(request: Request, user: Importer, job_id: str) -> Response:
+    return await _pass_file(request, user, f"/imports/{job_id}/report")
+
+
+@router.get("/{kind}/export")
+async def export(request: Request, user: PageUser, kind: Kind) -> Response:
+    """The list as the user filtered it, streamed from the registry to the browser."""
+    params = request.query_params
+    fmt = params.get("format", "xlsx")
+    if fmt not in ("xlsx", "csv"):
+        raise NotFound("导出格式只能是 xlsx 或 csv")
+    query = urlencode([("format", fmt), *[(k, v) for k in EXPORT_FILTERS for v in params.getlist(k) if v]])
+    return await _pass_file(request, user, f"/{kind}/export", query)
+
+
+async def _pass_file(request: Request, user: Principal, path: str, query: str = "") -> Response:
+    upstream = await _clients(request).registry.open_stream(user.caller(request_id(request)), path, query)
+    headers = {name: upstream.headers[name] for name in PASSED_HEADERS if name in upstream.headers}
+    headers.update({"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    media_type = headers.pop("content-type", "application/octet-stream")
+    return StreamingResponse(
+        upstream.aiter_raw(),
+        status_code=upstream.status_code,
+        headers=headers,
+        media_type=media_type,
+        background=BackgroundTask(upstream.aclose),
+    )
