@@ -7,6 +7,7 @@ become ``ServiceUnavailable`` ("服务暂不可用"), never a stack trace.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import IO, Any, Literal
@@ -251,8 +252,12 @@ def _query(params: Mapping[str, str | int | None]) -> str:
     return urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
+COUNTY_CACHE_SECONDS = 300
+
+
 class RegistryClient(ServiceClient):
     name = "registry"
+    _counties: tuple[float, list[Division]] | None = None
 
     async def call(
         self,
@@ -284,7 +289,15 @@ class RegistryClient(ServiceClient):
             error = ERROR_CLASSES.get(resp.status_code, AppError)(message or None, details=details)
             error.status_code = resp.status_code
             raise error
-        return resp.json()
+        return orjson.loads(resp.content)
+
+    async def counties(self, caller: Caller) -> list[Division]:
+        """The city's counties: on every list page and form, and they change only with the
+        administrative map, so they are kept for a few minutes (per process)."""
+        now = time.monotonic()
+        if self._counties is None or now - self._counties[0] > COUNTY_CACHE_SECONDS:
+            self._counties = (now, await self.divisions(caller, level="county"))
+        return self._counties[1]
 
     async def divisions(self, caller: Caller, *, parent: str | None = None, level: str | None = None) -> list[Division]:
         out: list[Division] = []

@@ -18,6 +18,7 @@ from gateway.security import (
     UNSAFE_METHODS,
     ApiKeyVerifier,
     Principal,
+    cached_session,
     check_csrf_token,
     check_same_origin,
     load_session,
@@ -55,7 +56,9 @@ async def session_principal(request: Request) -> Principal | None:
     token = request.cookies.get(settings.session_cookie)
     principal = None
     if token:
-        principal = await run_in_threadpool(load_session, request.app.state.engine, settings, token)
+        principal = cached_session(token) or await run_in_threadpool(
+            load_session, request.app.state.engine, settings, token
+        )
     request.state.principal = principal
     return principal
 

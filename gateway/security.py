@@ -166,6 +166,24 @@ def new_session(db: Session, user: User, *, ip: str, user_agent: str) -> str:
     return token
 
 
+# Signed-in users seen in the last few seconds, by session-token hash: a page does not pay a
+# database look-up every time. Logging out, disabling a user or resetting a password drops the
+# entries at once in this process; other processes follow within SESSION_CACHE_SECONDS.
+SESSION_CACHE_SECONDS = 5
+_session_cache: dict[str, tuple[datetime, Principal]] = {}
+
+
+def cached_session(token: str) -> Principal | None:
+    """The principal of a session checked in the last few seconds, without the database."""
+    hit = _session_cache.get(sha256_hex(token)) if token and len(token) <= 128 else None
+    if hit is None:
+        return None
+    seen, principal = hit
+    if not timedelta(0) <= clock.now() - seen < timedelta(seconds=SESSION_CACHE_SECONDS):
+        return None
+    return principal
+
+
 def load_session(engine: Engine, settings: Settings, token: str) -> Principal | None:
     """The user behind a session cookie, or ``None`` when unknown, expired, or the user is disabled.
 
@@ -193,7 +211,11 @@ def load_session(engine: Engine, settings: Settings, token: str) -> Principal | 
         with Session(engine) as db:
             db.execute(update(UserSession).where(col(UserSession.id) == sess.id).values(last_seen_at=now))
             db.commit()
-    return user_principal(user, csrf_token=sess.csrf_token)
+    principal = user_principal(user, csrf_token=sess.csrf_token)
+    if len(_session_cache) > 10_000:
+        _session_cache.clear()
+    _session_cache[token_hash] = (now, principal)
+    return principal
 
 
 def user_principal(user: User, csrf_token: str | None = None) -> Principal:
@@ -217,10 +239,14 @@ def end_session(engine: Engine, token: str) -> None:
 
 
 def drop_session(db: Session, token: str) -> None:
+    _session_cache.pop(sha256_hex(token), None)
     db.execute(delete(UserSession).where(UserSession.token_hash == sha256_hex(token)))  # type: ignore[arg-type]
 
 
 def end_user_sessions(db: Session, user_id: int) -> None:
+    for key, (_, principal) in list(_session_cache.items()):
+        if principal.kind == "user" and principal.id == user_id:
+            _session_cache.pop(key, None)
     db.execute(delete(UserSession).where(UserSession.user_id == user_id))  # type: ignore[arg-type]
 
 

@@ -356,7 +356,7 @@ def own_county(principal: Principal) -> str | None:
 
 async def counties(request: Request, principal: Principal) -> list[Division]:
     """The counties the user may pick: all of them, or a county user's own."""
-    items = await registry(request).divisions(caller_of(request, principal), level="county")
+    items = await registry(request).counties(caller_of(request, principal))
     mine = own_county(principal)
     return [d for d in items if mine is None or d.code == mine]
 
