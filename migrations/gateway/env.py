@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from gateway.models import metadata
 from gateway.config import Settings
+from gateway.models import metadata
 from services.common.migrations import run_env
 
 if not context.config.attributes.get("url") and not context.config.attributes.get("connection"):

@@ -14,8 +14,12 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 from tests.browser.test_admin_flow import CHROMIUM, CHROMIUM_ARGS, Server, free_port
 
@@ -25,7 +29,10 @@ pytestmark = [
 ]
 
 PASSWORD = "demo-pass-123"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "tablet": {"width": 768, "height": 1024}}
+VIEWPORTS: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 900},
+    "tablet": {"width": 768, "height": 1024},
+}
 HEADER = "所属县区代码,车牌号,垃圾类别,能源类型,核定载重（吨）,运营单位\n"
 
 

@@ -142,7 +142,9 @@ def test_pagination_cursor_round_trip(office: tuple[Gateway, str]) -> None:
     first = gw.client.get("/registry/vehicles?size=10")
     assert codes_in(first.text) == codes[:10]
     assert "第 1 页" in first.text and "上一页" not in first.text
-    next_url = html.unescape(re.search(r'<a class="btn" rel="next" href="([^"]+)"', first.text).group(1))
+    found = re.search(r'<a class="btn" rel="next" href="([^"]+)"', first.text)
+    assert found, first.text
+    next_url = html.unescape(found.group(1))
     assert "size=10" in next_url and "cursor=" in next_url
     assert 'hx-push-url="true"' in first.text  # the URL keeps filters and cursor (back button)
 
@@ -150,7 +152,9 @@ def test_pagination_cursor_round_trip(office: tuple[Gateway, str]) -> None:
     assert "<html" not in second.text
     assert codes_in(second.text) == codes[10:]
     assert "第 2 页" in second.text and "下一页" not in second.text
-    prev_url = html.unescape(re.search(r'<a class="btn" rel="prev" href="([^"]+)"', second.text).group(1))
+    found = re.search(r'<a class="btn" rel="prev" href="([^"]+)"', second.text)
+    assert found, second.text
+    prev_url = html.unescape(found.group(1))
 
     reload = gw.client.get(next_url)  # a reload of the pushed URL renders the same state in full
     assert "<html" in reload.text and codes_in(reload.text) == codes[10:]

@@ -174,7 +174,7 @@ def test_office_imports_vehicles_from_gb18030_csv_across_counties(
 
 
 def test_office_imports_sites_from_xlsx(client: TestClient, as_: Headers) -> None:
-    rows = [
+    rows: list[list[object]] = [
         ["360102", "居民小区", "滨江花园", "360102001", "360102001001", "是", "2021/7/1", "是", "是"],
         ["360103", "education", "朝阳小学", "360103001", None, "否", None, "否", "否"],
         ["360102", "居民小区", "新建小区", "360102002", "360102002001", "是", None, "是", "是"],
@@ -464,7 +464,7 @@ def test_jobs_left_running_by_a_dead_process_are_failed_at_startup(engine: Engin
     with TestClient(create_app(settings, engine)):
         pass
     with engine.connect() as conn:
-        status = dict(conn.execute(select(import_job_t.c.id, import_job_t.c.status)).all())
+        status = {row.id: row.status for row in conn.execute(select(import_job_t.c.id, import_job_t.c.status))}
         message = conn.execute(select(import_job_t.c.message).where(import_job_t.c.id == "dead")).scalar_one()
     assert status == {"dead": "failed", "alive": "validating", "far-stale": "failed", "far-fresh": "writing",
                       "ready": "ready"}  # fmt: skip
