@@ -288,7 +288,7 @@ def _set_counters(conn: Connection, counters: dict[tuple[str, str], int]) -> Non
 
 def demo_vehicle_count(size: int) -> int:
     """400 vehicles for the demo city (5,000 facilities), more for the benchmark sizes."""
-    return max(400, size // 12)
+    return 400 if size <= 5000 else size // 12
 
 
 def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Settings | None = None) -> dict[str, int]:
