@@ -84,6 +84,10 @@ ACTION_LABELS = {"created": "登记", "updated": "修改", "decommissioned": "�
 EDITOR_ROLES = frozenset({"admin", "office", "county"})
 PAGE_SIZES = (10, 20, 50, 100)
 DEFAULT_PAGE_SIZE = 20
+# The registry's ``sort`` values and how the list's select names them; the first is the default.
+CODE_SORTS = (("code", "统一编号↑"), ("-code", "统一编号↓"), ("-updated_at", "最近更新"))
+NAMED_SORTS = (*CODE_SORTS, ("name", "名称"))
+DEFAULT_SORT = "code"
 
 
 # --- the record kinds, as data -----------------------------------------------------------------
@@ -119,6 +123,7 @@ class KindSpec:
     # (field, label) shown on the detail page, in order
     detail: tuple[tuple[str, str], ...]
     columns: tuple[tuple[str, str], ...] = field(default=())
+    sorts: tuple[tuple[str, str], ...] = CODE_SORTS
 
     @property
     def path(self) -> str:
@@ -248,6 +253,7 @@ FACILITIES = KindSpec(
         ("address", "地址"),
         ("status", "状态"),
     ),
+    sorts=NAMED_SORTS,
 )
 
 SITES = KindSpec(
@@ -297,6 +303,7 @@ SITES = KindSpec(
         ("address", "地址"),
         ("status", "状态"),
     ),
+    sorts=NAMED_SORTS,
 )
 
 KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (VEHICLES, FACILITIES, SITES)}

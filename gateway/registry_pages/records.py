@@ -19,6 +19,7 @@ from gateway.registry_pages.common import (
     ACTION_LABELS,
     CATEGORY_LABELS,
     DEFAULT_PAGE_SIZE,
+    DEFAULT_SORT,
     KINDS,
     PAGE_SIZES,
     KindSpec,
@@ -59,6 +60,8 @@ def list_state(spec: KindSpec, principal: Principal, request: Request) -> dict[s
     state["q"] = params.get("q", "").strip()[:64]
     size = params.get("size", "")
     state["size"] = size if size.isdigit() and int(size) in PAGE_SIZES else str(DEFAULT_PAGE_SIZE)
+    sort = params.get("sort", "")
+    state["sort"] = sort if sort in dict(spec.sorts) else DEFAULT_SORT
     return state
 
 
@@ -117,6 +120,7 @@ async def _list_context(request: Request, user: Principal, spec: KindSpec) -> di
         "county": state["county"],
         **{f.name: state[f.name] for f in spec.filters},
         "q": state["q"],
+        "sort": state["sort"],
         "limit": int(state["size"]),
     }
     notice = None
@@ -138,6 +142,8 @@ async def _list_context(request: Request, user: Principal, spec: KindSpec) -> di
     shown = {k: v for k, v in state.items() if not (k == "county" and own_county(user))}
     if shown["size"] == str(DEFAULT_PAGE_SIZE):
         shown["size"] = ""
+    if shown["sort"] == DEFAULT_SORT:
+        shown["sort"] = ""
     next_url = prev_url = None
     if page.next_cursor:
         next_url = _url(
@@ -173,7 +179,9 @@ async def _list_context(request: Request, user: Principal, spec: KindSpec) -> di
         "notice": notice,
         "category_labels": CATEGORY_LABELS,
         "display": display_value,
-        "filtered": any(state[k] for k in state if k != "size" and not (k == "county" and own_county(user))),
+        "filtered": any(
+            state[k] for k in state if k not in ("size", "sort") and not (k == "county" and own_county(user))
+        ),
     }
 
 

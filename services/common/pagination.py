@@ -1,6 +1,8 @@
 """Keyset pagination: ``WHERE (sort_key, id) > (:k, :id) ORDER BY sort_key, id LIMIT n``.
 
 Stable under concurrent inserts; needs an index on (sort_key, id) behind every sort offered.
+A list with several sorts passes ``tag`` (the sort's name): the cursor then carries it first, and a
+cursor made under another sort is refused like any other broken cursor.
 """
 
 from __future__ import annotations
@@ -26,14 +28,21 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(values)).rstrip(b"=").decode()
+def encode_cursor(values: list[Any], tag: str | None = None) -> str:
+    payload = [tag, *values] if tag is not None else values
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, columns: Sequence[KeyedColumnElement[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, columns: Sequence[KeyedColumnElement[Any]], tag: str | None = None) -> list[Any]:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(values, list) or len(values) != len(columns):
+        if not isinstance(values, list):
+            raise ValueError
+        if tag is not None:
+            if not values or values[0] != tag:
+                raise ValueError  # made under another sort (or none)
+            values = values[1:]
+        if len(values) != len(columns):
             raise ValueError
         out = []
         for value, column in zip(values, columns, strict=True):
@@ -58,10 +67,12 @@ def keyset(
     cursor: str | None,
     limit: int,
     descending: bool = False,
+    tag: str | None = None,
 ) -> Select[Any]:
-    """Add the keyset condition, order and limit (one more row than asked, to see if more follow)."""
+    """Add the keyset condition, order and limit (one more row than asked, to see if more follow).
+    All columns go one direction; ``tag`` must match the one the cursor was made with."""
     if cursor:
-        values = decode_cursor(cursor, columns)
+        values = decode_cursor(cursor, columns, tag)
         key: ColumnElement[Any] = tuple_(*columns) if len(columns) > 1 else columns[0]
         typed = [literal(v, c.type) for v, c in zip(values, columns, strict=True)]
         bound = tuple_(*typed) if len(columns) > 1 else typed[0]
@@ -74,9 +85,9 @@ def clamp_limit(limit: int) -> int:
     return max(1, min(limit, MAX_LIMIT))
 
 
-def split_page(rows: list[Any], limit: int, key_of: Any) -> tuple[list[Any], str | None]:
-    """Cut the extra row; the cursor names the last row shown."""
+def split_page(rows: list[Any], limit: int, key_of: Any, tag: str | None = None) -> tuple[list[Any], str | None]:
+    """Cut the extra row; the cursor names the last row shown (and the sort, given ``tag``)."""
     if len(rows) > limit:
         rows = rows[:limit]
-        return rows, encode_cursor(key_of(rows[-1]))
+        return rows, encode_cursor(key_of(rows[-1]), tag)
     return rows, None

@@ -2,7 +2,10 @@
 (sites, facilities, vehicles), their change history and the numbering counters.
 
 Indexes follow the lists: every list is keyset-paginated on ``code`` and filtered by county
-and/or category or kind, so each filter has a composite index ending in ``code``.
+and/or category or kind, so each filter has a composite index ending in ``code`` (a b-tree walks
+either way, so these serve ``sort=-code`` too). The other sorts (``-updated_at``, and ``name`` for
+sites and facilities) have (county_code, key, code) and (key, code): a county list in any sort is
+an index walk; a category or kind filter on top is checked row by row along that walk.
 """
 
 from datetime import date, datetime
@@ -59,6 +62,10 @@ class Site(RegistryTable, table=True):
         Index("ix_site_county_code_code", "county_code", "code"),
         Index("ix_site_county_code_kind_code", "county_code", "kind", "code"),
         Index("ix_site_kind_code", "kind", "code"),
+        Index("ix_site_county_code_updated_at_code", "county_code", "updated_at", "code"),
+        Index("ix_site_updated_at_code", "updated_at", "code"),
+        Index("ix_site_county_code_name_code", "county_code", "name", "code"),
+        Index("ix_site_name_code", "name", "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -94,6 +101,10 @@ class Facility(RegistryTable, table=True):
         Index("ix_facility_county_code_kind_code", "county_code", "kind", "code"),
         Index("ix_facility_category_code", "category", "code"),
         Index("ix_facility_kind_code", "kind", "code"),
+        Index("ix_facility_county_code_updated_at_code", "county_code", "updated_at", "code"),
+        Index("ix_facility_updated_at_code", "updated_at", "code"),
+        Index("ix_facility_county_code_name_code", "county_code", "name", "code"),
+        Index("ix_facility_name_code", "name", "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -126,6 +137,8 @@ class Vehicle(RegistryTable, table=True):
         UniqueConstraint("county_code", "external_id"),
         Index("ix_vehicle_county_code_code", "county_code", "code"),
         Index("ix_vehicle_county_code_category_code", "county_code", "category", "code"),
+        Index("ix_vehicle_county_code_updated_at_code", "county_code", "updated_at", "code"),
+        Index("ix_vehicle_updated_at_code", "updated_at", "code"),
         Index("ix_vehicle_plate_number", "plate_number"),
         Index(
             "uq_vehicle_active_plate_number",

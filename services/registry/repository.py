@@ -98,6 +98,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The list sorts: key columns (``code`` last, the tie-breaker) and direction. Each has indexes
+# behind it (see ``models``): ``code`` and ``-code`` walk the (…, code) indexes either way,
+# ``-updated_at`` the (county_code, updated_at, code) / (updated_at, code) ones, ``name`` the
+# (county_code, name, code) / (name, code) ones.
+SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "code": (("code",), False),
+    "-code": (("code",), True),
+    "-updated_at": (("updated_at", "code"), True),
+    "name": (("name", "code"), False),
+}
+
+
 def list_records(
     session: Session | Connection,
     table: Table,
@@ -108,9 +120,11 @@ def list_records(
     contains_columns: tuple[str, ...],
     cursor: str | None,
     limit: int,
+    sort: str = "code",
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page in code order. Equality filters use the (county_code, [category|kind,] code)
-    indexes, so a first page and a page deep in the cursor cost the same."""
+    """One page in the order of ``sort`` (a key of ``SORTS``). Equality filters use the
+    (county_code, [category|kind,] code) indexes for the code sorts and the (county_code, key, code)
+    ones for the others, so a first page and a page deep in the cursor cost the same."""
     stmt = select(*public_columns(table))
     for name, value in filters.items():
         if value is not None:
@@ -122,9 +136,11 @@ def list_records(
         ]
         conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
         stmt = stmt.where(or_(*conditions))
-    stmt = keyset(stmt, [table.c.code], cursor=cursor, limit=limit)
+    names, descending = SORTS[sort]
+    columns = [table.c[name] for name in names]
+    stmt = keyset(stmt, columns, cursor=cursor, limit=limit, descending=descending, tag=sort)
     rows = [to_public(r) for r in session.execute(stmt).all()]
-    return split_page(rows, limit, lambda r: [r["code"]])
+    return split_page(rows, limit, lambda r: [r[name] for name in names], tag=sort)
 
 
 # --- history ---------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ def list_records(
     q: str | None,
     cursor: str | None,
     limit: int,
+    sort: str = "code",
 ) -> dict[str, Any]:
     county = visible_county(caller, county)
     limit = clamp_limit(limit)
@@ -132,6 +133,7 @@ def list_records(
         contains_columns=kind.contains_search,
         cursor=cursor,
         limit=limit,
+        sort=sort,
     )
     return {"items": items, "next_cursor": next_cursor}
 

@@ -30,6 +30,7 @@ LABELS = {
     "status": "状态",
     "capacity_tonnes": "核定载重（吨）",
     "operator_name": "运营单位",
+    "sort": "排序",
 }
 
 

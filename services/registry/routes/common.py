@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from services.common.errors import ErrorBody
 from services.registry.config import Settings
@@ -25,6 +25,19 @@ IdempotencyKey = Annotated[
         description="重试时使用同一个键：相同的键和内容只执行一次并返回第一次的结果；相同的键、不同的内容返回 409",
         examples=["nc-2026-03-01-0001"],
     ),
+]
+
+_SORT_HELP = (
+    "排序：code 统一编号升序（默认），-code 统一编号降序，-updated_at 最近更新在前{name}。"
+    "同值按统一编号排列；next_cursor 只能用于同一排序，换排序须从第一页开始"
+)
+RecordSort = Annotated[
+    Literal["code", "-code", "-updated_at", "name"],
+    Query(description=_SORT_HELP.format(name="，name 按名称"), examples=["-updated_at"]),
+]
+VehicleSort = Annotated[
+    Literal["code", "-code", "-updated_at"],
+    Query(description=_SORT_HELP.format(name=""), examples=["-updated_at"]),
 ]
 
 _ERROR_EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {

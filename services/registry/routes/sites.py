@@ -15,6 +15,7 @@ from services.registry.routes.common import (
     READ_ERRORS,
     WRITE_ERRORS,
     IdempotencyKey,
+    RecordSort,
     SettingsDep,
 )
 from services.registry.schemas import (
@@ -71,6 +72,7 @@ def list_sites(
     q: Annotated[str | None, Query(max_length=64, description="统一编号的开头，或名称中的文字")] = None,
     cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: RecordSort = "code",
 ) -> Response:
     page = service.list_records(
         session,
@@ -81,6 +83,7 @@ def list_sites(
         q=q,
         cursor=cursor,
         limit=limit,
+        sort=sort,
     )
     return JSONBody(page)
 

@@ -16,6 +16,7 @@ from services.registry.routes.common import (
     WRITE_ERRORS,
     IdempotencyKey,
     SettingsDep,
+    VehicleSort,
 )
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
@@ -79,6 +80,7 @@ def list_vehicles(
     q: Annotated[str | None, Query(max_length=64, description="统一编号或车牌号的开头")] = None,
     cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: VehicleSort = "code",
 ) -> Response:
     page = service.list_records(
         session,
@@ -89,6 +91,7 @@ def list_vehicles(
         q=q,
         cursor=cursor,
         limit=limit,
+        sort=sort,
     )
     return JSONBody(page)
 
