@@ -1,6 +1,7 @@
 """List scaling on PostgreSQL: the county-filtered vehicle and facility lists, first page and a page
 deep in the cursor, at 10,000 and at 1,000,000 facilities. Prints each median and last
-``ratio large/small`` (the worst of the four), which must stay <= 1.5.
+``ratio large/small`` (the worst of the four), which must stay <= 1.5. Both databases are served
+side by side and every probe is timed on both in alternation (medians of BENCH_SAMPLES each).
 
 Needs ``SORTLINE_BENCH_DATABASE_URL`` (e.g. postgresql://postgres@127.0.0.1:5432/test): it creates
 ``sortline_bench_reg_<size>`` databases beside it, reuses them when already built, never touches others.
@@ -13,6 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -63,46 +66,26 @@ def build(base_url: str, size: int) -> str:
     return url
 
 
-def measure(base: str, token: str, kind: str) -> tuple[float, float]:
-    """Median seconds of the first page and of a page about 90 % deep into the county's rows."""
-    import httpx
-
-    from bench.common import median
-
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-        path = f"/{kind}"
-        params: dict[str, str | int] = {"county": COUNTY, "limit": PAGE}
-
-        def timed(extra: dict[str, str | int]) -> float:
-            samples = []
-            for _ in range(SAMPLES):
-                t0 = time.perf_counter()
-                resp = client.get(path, params=params | extra)
-                samples.append(time.perf_counter() - t0)
-                resp.raise_for_status()
-                assert resp.json()["items"], "空页面"
-            return median(samples)
-
-        first = timed({})
-        # Walk to ~90 % of the county's rows with big pages (not timed) to get a deep cursor.
+def deep_cursor(client: httpx.Client, kind: str) -> str | None:
+    """A cursor about 90 % deep into the county's rows, found by walking the list (not timed)."""
+    for step in (500, PAGE):  # big pages first; a short list is walked again in small ones
         total, cursor, seen = 0, None, []
         while True:
-            walk: dict[str, str | int] = {"county": COUNTY, "limit": 500}
+            walk: dict[str, str | int] = {"county": COUNTY, "limit": step}
             if cursor:
                 walk["cursor"] = cursor
-            page = client.get(path, params=walk)
+            page = client.get(f"/{kind}", params=walk)
             page.raise_for_status()
             body = page.json()
             total += len(body["items"])
-            seen.append((total, body["next_cursor"]))
             cursor = body["next_cursor"]
             if not cursor:
                 break
-        target = [c for n, c in seen if c and n <= total * 0.9]
-        deep_cursor = target[-1] if target else seen[0][1]
-        deep = timed({"cursor": deep_cursor}) if deep_cursor else first
-        return first, deep
+            seen.append((total, cursor))
+        target = [c for n, c in seen if n <= total * 0.9]
+        if target:
+            return target[-1]
+    return None
 
 
 def main() -> None:
@@ -111,26 +94,53 @@ def main() -> None:
         raise SystemExit("请设置 SORTLINE_BENCH_DATABASE_URL（PostgreSQL）")
     os.environ["SORTLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="sortline-bench-list-")
 
-    from bench.common import free_port, uvicorn
+    from bench.common import free_port, median, uvicorn
     from services.common.auth import Caller, sign_token
     from services.registry.config import Settings
 
-    results: dict[int, dict[str, tuple[float, float]]] = {}
     urls = {size: build(base_url, size) for size in (SMALL, LARGE)}
     secret = Settings().service_token_secret
     token = sign_token(Caller(sub="user:bench", role="office"), secret, ttl_seconds=3600)
-    for size, url in urls.items():
-        port = free_port()
-        env = {"SORTLINE_REGISTRY_DATABASE_URL": url, "SORTLINE_DATA_DIR": os.environ["SORTLINE_DATA_DIR"]}
-        with uvicorn("services.registry.app:create_app", port, env) as base:
-            results[size] = {kind: measure(base, token, kind) for kind in ("vehicles", "facilities")}
-    worst = 0.0
-    for kind in ("vehicles", "facilities"):
-        for i, label in enumerate(("first page", "deep page")):
-            small, large = results[SMALL][kind][i], results[LARGE][kind][i]
-            worst = max(worst, large / small)
-            sizes = f"{SMALL}: {small * 1000:7.2f} ms  {LARGE}: {large * 1000:7.2f} ms"
-            print(f"{kind:10} {label:10} {sizes}  x{large / small:.2f}")
+    headers = {"Authorization": f"Bearer {token}"}
+    data = os.environ["SORTLINE_DATA_DIR"]
+    # Both registries run side by side and each probe is timed on both in alternation, so the noise
+    # of this shared machine falls on the small and the large database alike.
+    with (
+        uvicorn(
+            "services.registry.app:create_app",
+            free_port(),
+            {"SORTLINE_REGISTRY_DATABASE_URL": urls[SMALL], "SORTLINE_DATA_DIR": data},
+        ) as small_base,
+        uvicorn(
+            "services.registry.app:create_app",
+            free_port(),
+            {"SORTLINE_REGISTRY_DATABASE_URL": urls[LARGE], "SORTLINE_DATA_DIR": data},
+        ) as large_base,
+        httpx.Client(base_url=small_base, headers=headers, timeout=60) as small,
+        httpx.Client(base_url=large_base, headers=headers, timeout=60) as large,
+    ):
+        worst = 0.0
+        for kind in ("vehicles", "facilities"):
+            cursors = {SMALL: deep_cursor(small, kind), LARGE: deep_cursor(large, kind)}
+            for label, deep in (("first page", False), ("deep page", True)):
+                samples: dict[int, list[float]] = {SMALL: [], LARGE: []}
+                for i in range(SAMPLES + 5):
+                    order = ((SMALL, small), (LARGE, large)) if i % 2 == 0 else ((LARGE, large), (SMALL, small))
+                    for size, client in order:
+                        params: dict[str, str | int] = {"county": COUNTY, "limit": PAGE}
+                        cursor = cursors[size]
+                        if deep and cursor:
+                            params["cursor"] = cursor
+                        t0 = time.perf_counter()
+                        resp = client.get(f"/{kind}", params=params)
+                        elapsed = time.perf_counter() - t0
+                        resp.raise_for_status()
+                        assert resp.json()["items"], "空页面"
+                        if i >= 5:
+                            samples[size].append(elapsed)
+                s, lg = median(samples[SMALL]), median(samples[LARGE])
+                worst = max(worst, lg / s)
+                print(f"{kind:10} {label:10} {SMALL}: {s * 1000:7.2f} ms  {LARGE}: {lg * 1000:7.2f} ms  x{lg / s:.2f}")
     print(f"ratio {worst:.2f}")
 
 
