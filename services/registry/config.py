@@ -8,7 +8,7 @@ that codes stay unique (one counter per county and record kind).
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.common.config import CommonSettings
+from services.common.config import CommonSettings, data_dir
 from services.registry.numbering import DEFAULT_TEMPLATES, check_template
 
 
@@ -18,6 +18,9 @@ class Settings(CommonSettings):
     vehicle_code_template: str = DEFAULT_TEMPLATES["vehicle"]
     facility_code_template: str = DEFAULT_TEMPLATES["facility"]
     site_code_template: str = DEFAULT_TEMPLATES["site"]
+    # Where uploaded import files wait between upload, validation and confirm (``make_storage`` URL).
+    # Every replica must reach the same storage: ``s3://bucket?endpoint=…`` in production.
+    storage_url: str = ""
 
     def service_name(self) -> str:
         return "registry"
@@ -27,6 +30,10 @@ class Settings(CommonSettings):
     def _valid_template(cls, value: str) -> str:
         check_template(value)
         return value
+
+    def file_storage_url(self) -> str:
+        """``storage_url``, or local storage under ``<data dir>/files`` when it is not set."""
+        return self.storage_url or str(data_dir() / "files")
 
     def code_template(self, kind: str) -> str:
         """The numbering template of a record kind ('vehicle', 'facility', 'site')."""

@@ -250,7 +250,7 @@ class ImportJob(RegistryTable, table=True):
     created_by_name: str = Field(default="", max_length=128)
     caller: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     county_counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    file_path: str = Field(max_length=500)
+    file_path: str = Field(max_length=500)  # the upload's key in the file storage (older jobs: a local path)
     file_sha256: str = Field(max_length=64)
     file_size: int = 0
     runner: str | None = Field(default=None, max_length=128)

@@ -1,4 +1,5 @@
-"""Registry fixtures: a migrated database with a small division tree, an app, signed callers."""
+"""Registry fixtures: a migrated database with a small division tree, an app, signed callers; a real
+SeaweedFS S3 server when SORTLINE_TEST_S3=1."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from services.common.auth import Caller, sign_token
 from services.registry.app import create_app
 from services.registry.config import Settings
 from services.registry.models import division_t, unit_t
+from tests.support.seaweed import seaweed_s3  # noqa: F401  (a fixture, used by name)
 
 DIVISIONS = [
     ("360100", "南昌市", "city", None),

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+
+from services.common.config import data_dir
 
 FACILITY_HEADERS = [
     "所属县区代码",
@@ -76,3 +79,9 @@ def facility_row(i: int, county: str = "360102", **over: object) -> list[object]
     }
     row.update(over)
     return list(row.values())
+
+
+def stored_uploads() -> list[Path]:
+    """The uploads kept by the default (local) file storage, under ``<data dir>/files``."""
+    root = data_dir() / "files"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []

@@ -5,6 +5,11 @@ errors as found) → ``invalid`` (errors, or a file that turned out unreadable) 
 confirm → ``writing`` → ``done`` or ``failed``. A job left ``validating`` / ``writing`` by a process
 that died is marked ``failed`` when the next process starts (``recover``).
 
+The upload lives in the file storage (``Settings.storage_url``; the job's ``file_path`` holds its
+key), so any replica can validate or write a job another one received. Each pass copies it to a
+temporary local file (the readers need a seekable file), removed when the pass ends; the stored
+upload is deleted once the job is ``done`` and kept otherwise (a later confirm, the error report).
+
 Memory stays flat whatever the file size: rows are streamed from the stored file in batches of
 ``BATCH``; errors go to ``import_row_error`` as found (at most ``stored_errors``, all counted); the
 write pass re-reads and re-checks the file and inserts batch by batch inside one transaction.
@@ -21,13 +26,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +47,7 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.config import data_dir
 from services.common.db import read_engine
+from services.common.storage import FileStorage, S3Storage, make_storage
 from services.common.tabular import ErrorEntry, Row, TabularError, open_table
 from services.registry import numbering, stats
 from services.registry.bulk.checks import TABLES, RowChecker
@@ -72,9 +80,18 @@ class ImportSettings(BaseSettings):
 
 
 def imports_dir() -> Path:
+    """Scratch space of the worker: the temporary local copies of stored uploads."""
     path = data_dir() / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def open_storage(settings: Settings, options: ImportSettings) -> FileStorage:
+    """The file storage ``settings.storage_url`` names; an S3 bucket is created if missing."""
+    storage = make_storage(settings.file_storage_url(), max_size=options.max_bytes)
+    if isinstance(storage, S3Storage):
+        storage.ensure_bucket()
+    return storage
 
 
 def runner_id() -> str:
@@ -126,11 +143,18 @@ def _set(conn: Connection, job_id: str, **values: Any) -> None:
 class Runner:
     """Runs a process's import jobs one at a time on one worker thread (or inline)."""
 
-    def __init__(self, engine: Engine, settings: Settings, options: ImportSettings | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        options: ImportSettings | None = None,
+        storage: FileStorage | None = None,
+    ) -> None:
         self.engine = engine
         self.reader = read_engine(engine)
         self.settings = settings
         self.options = options or ImportSettings()
+        self.storage = storage if storage is not None else open_storage(settings, self.options)
         self.live: dict[str, int] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -157,6 +181,32 @@ class Runner:
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
+
+    # --- the stored upload -----------------------------------------------------------------
+
+    @contextmanager
+    def local_copy(self, ref: str) -> Iterator[IO[bytes]]:
+        """The stored upload as a temporary local file, removed when the block ends."""
+        if os.path.isabs(ref):  # a job uploaded before files went to the storage: a local path
+            with open(ref, "rb") as f:
+                yield f
+            return
+        with tempfile.TemporaryFile(dir=imports_dir(), prefix="import-") as copy:
+            for chunk in self.storage.iter_chunks(ref):
+                copy.write(chunk)
+            copy.flush()
+            copy.seek(0)
+            yield copy
+
+    def discard(self, ref: str) -> None:
+        """Delete the stored upload; a failure is logged, never the job's."""
+        try:
+            if os.path.isabs(ref):
+                Path(ref).unlink(missing_ok=True)
+            else:
+                self.storage.delete(ref)
+        except Exception:
+            log.warning("could not delete the stored upload %s", ref, exc_info=True)
 
     # --- validation ------------------------------------------------------------------------
 
@@ -192,7 +242,7 @@ class Runner:
 
         try:
             with (
-                open(job["file_path"], "rb") as f,
+                self.local_copy(job["file_path"]) as f,
                 open_table(
                     f, job["filename"], spec.columns, max_rows=self.options.max_rows, max_bytes=self.options.max_bytes
                 ) as table,
@@ -259,6 +309,7 @@ class Runner:
             self._fail(job_id, "写入时发生内部错误，未写入任何数据；请重新上传或联系管理员")
         else:
             log.info("import %s wrote %s %s (%s … %s)", job_id, created, spec.plural, first, last)
+            self.discard(job["file_path"])
         finally:
             self.live.pop(job_id, None)
 
@@ -281,7 +332,7 @@ class Runner:
         per_county: dict[str, int] = {}
         progress = self._progress_saver(job_id)
         with (
-            open(job["file_path"], "rb") as f,
+            self.local_copy(job["file_path"]) as f,
             open_table(
                 f, job["filename"], spec.columns, max_rows=self.options.max_rows, max_bytes=self.options.max_bytes
             ) as tab,

@@ -1,12 +1,13 @@
-"""The rules of ``/imports``: who may import and see which jobs, storing the upload, the job's
-JSON, confirming. The work itself runs in ``jobs.Runner``."""
+"""The rules of ``/imports``: who may import and see which jobs, storing the upload (in the file
+storage, so that every replica finds it), the job's JSON, confirming. The work itself runs in
+``jobs.Runner``."""
 
 from __future__ import annotations
 
-import hashlib
+import io
+import tempfile
 import threading
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -17,7 +18,8 @@ from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Conflict, ErrorDetail, InvalidInput, NotFound
 from services.common.idempotency import request_hash
-from services.common.tabular import ErrorEntry, TabularError, open_table
+from services.common.storage import EmptyFile, FileStorage, FileTooLarge, StoredFile
+from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table
 from services.registry.bulk import jobs
 from services.registry.bulk.columns import SPECS, Spec
 from services.registry.models import idempotency, import_error_t, import_job_t
@@ -36,11 +38,17 @@ def spec_of(kind: str) -> Spec:
 
 
 def runner(app: FastAPI) -> jobs.Runner:
-    """The app's import runner, made on first use (tests hand in an engine and run no lifespan)."""
+    """The app's import runner and its file storage (``app.state.file_storage``), made once on first
+    use (tests hand in an engine and run no lifespan)."""
     with _runner_lock:
         found: jobs.Runner | None = getattr(app.state, "import_runner", None)
         if found is None:
-            found = jobs.Runner(app.state.engine, app.state.settings)
+            options = jobs.ImportSettings()
+            storage: FileStorage | None = getattr(app.state, "file_storage", None)
+            if storage is None:
+                storage = jobs.open_storage(app.state.settings, options)
+                app.state.file_storage = storage
+            found = jobs.Runner(app.state.engine, app.state.settings, options, storage)
             app.state.import_runner = found
         return found
 
@@ -124,26 +132,49 @@ def report(conn: Session | Connection, caller: Caller, job_id: str) -> tuple[Spe
 # --- upload and confirm ---------------------------------------------------------------------
 
 
-def _store(upload: IO[bytes], job_id: str, max_bytes: int) -> tuple[str, str, int]:
-    """Copy the upload to ``<data dir>/imports/<job id>``; its SHA-256 and size."""
-    path = jobs.imports_dir() / job_id
-    digest = hashlib.sha256()
-    size = 0
+def _too_big(max_bytes: int) -> TabularError:
+    return TabularError(
+        f"文件太大：最大 {max_bytes // (1024 * 1024)} MB，请分成多个文件上传",
+        details=[ErrorDetail(field="file", message="文件太大", value=max_bytes)],
+    )
+
+
+def _seekable(upload: IO[bytes], max_bytes: int) -> tuple[IO[bytes], bool]:
+    """The upload as a seekable file at position 0 (the request's spooled file as it is; anything
+    else spooled here), and whether the caller must close it. Over ``max_bytes``: 422."""
     try:
-        with open(path, "wb") as out:
-            while chunk := upload.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TabularError(
-                        f"文件太大：最大 {max_bytes // (1024 * 1024)} MB，请分成多个文件上传",
-                        details=[ErrorDetail(field="file", message="文件太大", value=max_bytes)],
-                    )
-                digest.update(chunk)
-                out.write(chunk)
+        size = upload.seek(0, io.SEEK_END) if upload.seekable() else -1
+        upload.seek(0)
+    except (OSError, ValueError, AttributeError):
+        size = -1
+    if size > max_bytes:
+        raise _too_big(max_bytes)
+    if size >= 0:
+        return upload, False
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=CHUNK * 8)  # noqa: SIM115  (closed by start)
+    try:
+        size = 0
+        while chunk := upload.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_big(max_bytes)
+            spool.write(chunk)
+        spool.seek(0)
     except BaseException:
-        path.unlink(missing_ok=True)
+        spool.close()
         raise
-    return str(path), digest.hexdigest(), size
+    return spool, True
+
+
+def _store(storage: FileStorage, upload: IO[bytes], filename: str, max_bytes: int) -> StoredFile:
+    """Stream the (checked) upload into the file storage; its key, SHA-256 and size."""
+    upload.seek(0)
+    try:
+        return storage.put(cast(BinaryIO, upload), original_name=filename, max_size=max_bytes)
+    except FileTooLarge:
+        raise _too_big(max_bytes) from None
+    except EmptyFile:  # pragma: no cover - an empty file has no header and fails the check first
+        raise TabularError(NO_DATA) from None
 
 
 def start(
@@ -161,19 +192,22 @@ def start(
     and create the job. Returns the job and whether it is new (a retried key gives the first)."""
     spec = spec_of(kind)
     can_write(caller, caller.county_code if caller.role == "county" else None)
-    options = runner(app).options
+    work = runner(app)
+    options = work.options
     filename = (filename or f"{spec.label}导入.xlsx").replace("/", "_").replace("\\", "_")[:255]
     job_id = jobs.new_job_id()
-    file_path, sha256, size = _store(upload, job_id, options.max_bytes)
+    # Size and header are checked on the request's own file: nothing is stored for a 422.
+    source, owned = _seekable(upload, options.max_bytes)
     try:
-        with (
-            open(file_path, "rb") as f,
-            open_table(f, filename, spec.columns, max_rows=options.max_rows, max_bytes=options.max_bytes) as table,
-        ):
+        with open_table(
+            source, filename, spec.columns, max_rows=options.max_rows, max_bytes=options.max_bytes
+        ) as table:
             total = table.total_rows
-    except BaseException:
-        Path(file_path).unlink(missing_ok=True)
-        raise
+        stored = _store(work.storage, source, filename, options.max_bytes)
+    finally:
+        if owned:
+            source.close()
+    file_path, sha256, size = stored.key, stored.sha256, stored.size
     created: list[bool] = []
 
     def action() -> tuple[int, dict[str, Any]]:
@@ -193,7 +227,7 @@ def start(
             "created_by": caller.sub,
             "created_by_name": caller.name,
             "caller": caller.model_dump(include={"sub", "name", "role", "county_code"}),
-            "file_path": file_path,
+            "file_path": file_path,  # the storage key of the upload
             "file_sha256": sha256,
             "file_size": size,
             "runner": jobs.runner_id(),
@@ -205,9 +239,15 @@ def start(
         return 202, {"id": job_id}
 
     fingerprint = request_hash("POST", path, {"kind": spec.plural, "sha256": sha256, "filename": filename})
-    _, body = idempotency.run(session, scope=caller.sub, key=idempotency_key, fingerprint=fingerprint, action=action)
+    try:
+        _, body = idempotency.run(
+            session, scope=caller.sub, key=idempotency_key, fingerprint=fingerprint, action=action
+        )
+    except BaseException:
+        work.discard(file_path)
+        raise
     if not created:  # a retry: the first upload's job answers, this copy goes
-        Path(file_path).unlink(missing_ok=True)
+        work.discard(file_path)
     job = jobs.load_job(session, body["id"])
     if job is None:  # pragma: no cover - the first job was deleted
         raise NotFound("导入任务不存在", code="import_not_found")
