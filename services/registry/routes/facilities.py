@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.common.auth import CallerDep
-from services.common.db import ReadSessionDep, SessionDep, run_read
+from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.routes.common import (
     READ_ERRORS,
-    WRITE_ERRORS,
-    IdempotencyKey,
     RecordSort,
-    SettingsDep,
 )
+from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     FACILITY_EXAMPLE,
-    DecommissionRequest,
     FacilityCreate,
     FacilityPage,
     FacilityPublic,
     FacilityUpdate,
-    HistoryPage,
 )
 from services.registry.validation import FacilityCategory, FacilityKind
 
@@ -48,27 +44,6 @@ CREATE_EXAMPLES = {
         },
     },
 }
-
-
-@router.post(
-    "",
-    status_code=201,
-    response_model=FacilityPublic,
-    summary="登记设施（分配统一编号）",
-    responses=WRITE_ERRORS,
-)
-def register_facility(
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: Annotated[FacilityCreate, Body(openapi_examples=CREATE_EXAMPLES)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.register(
-        session, settings, caller, KIND, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
 
 
 @router.get("", response_model=FacilityPage, summary="设施列表（游标分页）", responses=READ_ERRORS)
@@ -98,75 +73,16 @@ def list_facilities(
     return JSONBody(page)
 
 
-@router.get("/{code}", response_model=FacilityPublic, summary="查看设施", responses=READ_ERRORS)
-async def get_facility(code: str, request: Request, caller: CallerDep) -> Response:
-    return JSONBody(await run_read(request, lambda conn: service.get_record(conn, caller, KIND, code)))
+UPDATE_EXAMPLES = {"rename": {"summary": "改名称", "value": {"name": "公园街道有害垃圾暂存点（改造）"}}}
 
-
-@router.patch("/{code}", response_model=FacilityPublic, summary="修改设施（只改提交的字段）", responses=WRITE_ERRORS)
-def update_facility(
-    code: str,
-    caller: CallerDep,
-    session: SessionDep,
-    body: Annotated[
-        FacilityUpdate,
-        Body(openapi_examples={"rename": {"summary": "改名称", "value": {"name": "公园街道有害垃圾暂存点（改造）"}}}),
-    ],
-) -> Response:
-    status, payload = service.update(session, caller, KIND, code, body)
-    return JSONBody(payload, status_code=status)
-
-
-@router.put(
-    "/by-external-id/{external_id}",
-    response_model=FacilityPublic,
-    summary="按县区系统编号登记或更新设施（新建 201，更新 200）",
-    responses={201: {"description": "新登记", "model": FacilityPublic}, **WRITE_ERRORS},
+add_record_routes(
+    router,
+    kind=KIND,
+    name="facility",
+    create=FacilityCreate,
+    update=FacilityUpdate,
+    public=FacilityPublic,
+    create_examples=CREATE_EXAMPLES,
+    update_examples=UPDATE_EXAMPLES,
+    decommission_reason="设施报废",
 )
-def upsert_facility(
-    external_id: str,
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: Annotated[FacilityCreate, Body(openapi_examples=CREATE_EXAMPLES)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.upsert(
-        session, settings, caller, KIND, external_id, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
-
-
-@router.post(
-    "/{code}/decommission",
-    response_model=FacilityPublic,
-    summary="注销设施（重复注销无副作用）",
-    responses=WRITE_ERRORS,
-)
-def decommission_facility(
-    code: str,
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    body: Annotated[
-        DecommissionRequest | None,
-        Body(openapi_examples={"scrapped": {"summary": "报废", "value": {"reason": "设施报废"}}}),
-    ] = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.decommission(
-        session, caller, KIND, code, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
-
-
-@router.get("/{code}/history", response_model=HistoryPage, summary="设施变更记录", responses=READ_ERRORS)
-def facility_history(
-    code: str,
-    caller: CallerDep,
-    session: ReadSessionDep,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Response:
-    return JSONBody(service.history(session, caller, KIND, code, cursor=cursor, limit=limit))

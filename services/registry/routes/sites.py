@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.common.auth import CallerDep
-from services.common.db import ReadSessionDep, SessionDep, run_read
+from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.routes.common import (
     READ_ERRORS,
-    WRITE_ERRORS,
-    IdempotencyKey,
     RecordSort,
-    SettingsDep,
 )
+from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     SITE_EXAMPLE,
-    DecommissionRequest,
-    HistoryPage,
     SiteCreate,
     SitePage,
     SitePublic,
@@ -39,27 +35,6 @@ CREATE_EXAMPLES = {
         "value": {"kind": "education", "name": "示例小学", "county_code": "360102", "street_code": "360102001"},
     },
 }
-
-
-@router.post(
-    "",
-    status_code=201,
-    response_model=SitePublic,
-    summary="登记管理对象（分配统一编号）",
-    responses=WRITE_ERRORS,
-)
-def register_site(
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: Annotated[SiteCreate, Body(openapi_examples=CREATE_EXAMPLES)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.register(
-        session, settings, caller, KIND, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
 
 
 @router.get("", response_model=SitePage, summary="管理对象列表（游标分页）", responses=READ_ERRORS)
@@ -88,87 +63,26 @@ def list_sites(
     return JSONBody(page)
 
 
-@router.get("/{code}", response_model=SitePublic, summary="查看管理对象", responses=READ_ERRORS)
-async def get_site(code: str, request: Request, caller: CallerDep) -> Response:
-    return JSONBody(await run_read(request, lambda conn: service.get_record(conn, caller, KIND, code)))
+UPDATE_EXAMPLES = {
+    "covered": {
+        "summary": "开始分类",
+        "value": {
+            "covered": True,
+            "covered_since": "2024-01-01",
+            "sorted_collection": True,
+            "sorted_transport": True,
+        },
+    }
+}
 
-
-@router.patch("/{code}", response_model=SitePublic, summary="修改管理对象（只改提交的字段）", responses=WRITE_ERRORS)
-def update_site(
-    code: str,
-    caller: CallerDep,
-    session: SessionDep,
-    body: Annotated[
-        SiteUpdate,
-        Body(
-            openapi_examples={
-                "covered": {
-                    "summary": "开始分类",
-                    "value": {
-                        "covered": True,
-                        "covered_since": "2024-01-01",
-                        "sorted_collection": True,
-                        "sorted_transport": True,
-                    },
-                }
-            }
-        ),
-    ],
-) -> Response:
-    status, payload = service.update(session, caller, KIND, code, body)
-    return JSONBody(payload, status_code=status)
-
-
-@router.put(
-    "/by-external-id/{external_id}",
-    response_model=SitePublic,
-    summary="按县区系统编号登记或更新管理对象（新建 201，更新 200）",
-    responses={201: {"description": "新登记", "model": SitePublic}, **WRITE_ERRORS},
+add_record_routes(
+    router,
+    kind=KIND,
+    name="site",
+    create=SiteCreate,
+    update=SiteUpdate,
+    public=SitePublic,
+    create_examples=CREATE_EXAMPLES,
+    update_examples=UPDATE_EXAMPLES,
+    decommission_reason="管理对象报废",
 )
-def upsert_site(
-    external_id: str,
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: Annotated[SiteCreate, Body(openapi_examples=CREATE_EXAMPLES)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.upsert(
-        session, settings, caller, KIND, external_id, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
-
-
-@router.post(
-    "/{code}/decommission",
-    response_model=SitePublic,
-    summary="注销管理对象（重复注销无副作用）",
-    responses=WRITE_ERRORS,
-)
-def decommission_site(
-    code: str,
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    body: Annotated[
-        DecommissionRequest | None,
-        Body(openapi_examples={"scrapped": {"summary": "报废", "value": {"reason": "管理对象报废"}}}),
-    ] = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.decommission(
-        session, caller, KIND, code, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
-
-
-@router.get("/{code}/history", response_model=HistoryPage, summary="管理对象变更记录", responses=READ_ERRORS)
-def site_history(
-    code: str,
-    caller: CallerDep,
-    session: ReadSessionDep,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Response:
-    return JSONBody(service.history(session, caller, KIND, code, cursor=cursor, limit=limit))

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from services.common.auth import CallerDep
-from services.common.db import ReadSessionDep, SessionDep, run_read
+from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.routes.common import (
     READ_ERRORS,
-    WRITE_ERRORS,
-    IdempotencyKey,
-    SettingsDep,
     VehicleSort,
 )
+from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
-    DecommissionRequest,
-    HistoryPage,
     VehicleCreate,
     VehiclePage,
     VehiclePublic,
@@ -46,27 +42,6 @@ CREATE_EXAMPLES = {
         },
     },
 }
-
-
-@router.post(
-    "",
-    status_code=201,
-    response_model=VehiclePublic,
-    summary="登记车辆（分配统一编号）",
-    responses=WRITE_ERRORS,
-)
-def register_vehicle(
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: Annotated[VehicleCreate, Body(openapi_examples=CREATE_EXAMPLES)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.register(
-        session, settings, caller, KIND, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
 
 
 @router.get("", response_model=VehiclePage, summary="车辆列表（游标分页）", responses=READ_ERRORS)
@@ -96,75 +71,16 @@ def list_vehicles(
     return JSONBody(page)
 
 
-@router.get("/{code}", response_model=VehiclePublic, summary="查看车辆", responses=READ_ERRORS)
-async def get_vehicle(code: str, request: Request, caller: CallerDep) -> Response:
-    return JSONBody(await run_read(request, lambda conn: service.get_record(conn, caller, KIND, code)))
+UPDATE_EXAMPLES = {"capacity": {"summary": "改载重和定位终端", "value": {"capacity_tonnes": 3.0}}}
 
-
-@router.patch("/{code}", response_model=VehiclePublic, summary="修改车辆（只改提交的字段）", responses=WRITE_ERRORS)
-def update_vehicle(
-    code: str,
-    caller: CallerDep,
-    session: SessionDep,
-    body: Annotated[
-        VehicleUpdate,
-        Body(openapi_examples={"capacity": {"summary": "改载重和定位终端", "value": {"capacity_tonnes": 3.0}}}),
-    ],
-) -> Response:
-    status, payload = service.update(session, caller, KIND, code, body)
-    return JSONBody(payload, status_code=status)
-
-
-@router.put(
-    "/by-external-id/{external_id}",
-    response_model=VehiclePublic,
-    summary="按县区系统编号登记或更新车辆（新建 201，更新 200）",
-    responses={201: {"description": "新登记", "model": VehiclePublic}, **WRITE_ERRORS},
+add_record_routes(
+    router,
+    kind=KIND,
+    name="vehicle",
+    create=VehicleCreate,
+    update=VehicleUpdate,
+    public=VehiclePublic,
+    create_examples=CREATE_EXAMPLES,
+    update_examples=UPDATE_EXAMPLES,
+    decommission_reason="车辆报废",
 )
-def upsert_vehicle(
-    external_id: str,
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: Annotated[VehicleCreate, Body(openapi_examples=CREATE_EXAMPLES)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.upsert(
-        session, settings, caller, KIND, external_id, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
-
-
-@router.post(
-    "/{code}/decommission",
-    response_model=VehiclePublic,
-    summary="注销车辆（重复注销无副作用）",
-    responses=WRITE_ERRORS,
-)
-def decommission_vehicle(
-    code: str,
-    request: Request,
-    caller: CallerDep,
-    session: SessionDep,
-    body: Annotated[
-        DecommissionRequest | None,
-        Body(openapi_examples={"scrapped": {"summary": "报废", "value": {"reason": "车辆报废"}}}),
-    ] = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    status, payload = service.decommission(
-        session, caller, KIND, code, body, idempotency_key=idempotency_key, path=request.url.path
-    )
-    return JSONBody(payload, status_code=status)
-
-
-@router.get("/{code}/history", response_model=HistoryPage, summary="车辆变更记录", responses=READ_ERRORS)
-def vehicle_history(
-    code: str,
-    caller: CallerDep,
-    session: ReadSessionDep,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Response:
-    return JSONBody(service.history(session, caller, KIND, code, cursor=cursor, limit=limit))
