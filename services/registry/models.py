@@ -11,11 +11,25 @@ an index walk; a category or kind filter on top is checked row by row along that
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from services.common.db import new_registry
 from services.common.idempotency import Idempotency, idempotency_table
+from services.common.jobs import job_tables
 from services.common.outbox import Outbox, outbox_table
 
 
@@ -274,6 +288,18 @@ class ImportRowError(RegistryTable, table=True):
 
 
 metadata = RegistryTable.metadata
+jobs = job_tables(metadata)
+# The office's working-day calendar (State Council notices the package does not know yet, local
+# changes): its entries win over ``chinese_calendar``; see ``services.common.workdays``.
+workday_override_t = Table(
+    "workday_override",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("is_workday", Boolean, nullable=False),
+    Column("note", String(200), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 outbox = Outbox(outbox_table(metadata), "registry")
 idempotency = Idempotency(idempotency_table(metadata))
 

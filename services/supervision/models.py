@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from services.common.db import new_registry
 from services.common.idempotency import Idempotency, idempotency_table
+from services.common.jobs import job_tables
 from services.common.outbox import Outbox, outbox_table
 
 
@@ -15,3 +16,4 @@ class SupervisionTable(SQLModel, registry=new_registry()):
 metadata = SupervisionTable.metadata
 outbox = Outbox(outbox_table(metadata), "supervision")
 idempotency = Idempotency(idempotency_table(metadata))
+jobs = job_tables(metadata)

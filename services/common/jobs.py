@@ -1,0 +1,761 @@
+"""Background jobs and schedules: one runner per service process, the state in the service's database.
+
+    tables = job_tables(metadata)                   # `job` and `job_schedule`, as outbox_table() does
+    runner = JobRunner(engine, tables, storage=None, worker_id=None)
+    runner.register("archive", fn, retries=0, timeout_s=None, on_failed=None)
+    job_id = runner.enqueue(session, "archive", {"quarter": "2026Q4"}, dedupe_key=None, run_after=None)
+    runner.every("reminders", fn, daily_at="08:30")   # or interval=timedelta(minutes=5)
+    runner.run_pending() -> int                     # claim and run due jobs now (tests, inline mode)
+    runner.tick() -> list[str]                      # run due schedules once across replicas
+    runner.start(); runner.wake(); runner.stop()    # the background thread (app lifespan)
+    runner.status(session, job_id) -> JobInfo
+
+Jobs. ``enqueue`` inserts a ``queued`` row in the caller's transaction (nothing runs unless it commits).
+A runner claims one due job at a time in a short transaction: ``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (several replicas never take the same row), ``BEGIN IMMEDIATE`` on SQLite (the engine begins
+every write transaction that way, see ``db.py``), then marks it ``running`` with its worker id. While
+the function runs, a small thread writes ``heartbeat_at`` every ``heartbeat_s`` (on SQLite it gives up
+at once when another transaction holds the write lock: a long write cannot block it, and it cannot block
+the write). ``fn(ctx)`` returns the result JSON (or None); raising fails the attempt: a job registered
+with ``retries=n`` is queued again after ``backoff * 2**(attempt-1)`` (capped at an hour) up to n times,
+then ``failed`` with the error; ``on_failed(ctx, error)`` is called once when a job finally fails.
+
+Bounded time: ``timeout_s`` is a job's deadline. Python cannot kill a thread, so it is cooperative:
+once the deadline has passed the job is marked ``failed`` (never retried: the old attempt may still be
+running) and ``ctx.progress()`` / ``ctx.heartbeat()`` / ``ctx.check()`` raise ``JobTimeout`` so the
+function unwinds (a transaction it holds rolls back). Jobs that work in a loop call one of them per step.
+
+Crashes. A ``running`` job whose worker is gone is recovered by any runner (every poll and at the start
+of ``run_pending``): queued again if it has attempts left, else failed. Gone means: on this host, its
+process is dead (or it is this process and its runner no longer runs); on another host, its heartbeat
+is older than ``stale_after``.
+
+Schedules are data: one ``job_schedule`` row per name (cadence ``interval:<seconds>`` or
+``daily:HH:MM`` in Asia/Shanghai time, ``next_run_at``). ``tick()`` takes each due slot with a
+conditional ``UPDATE ... SET next_run_at = <next> WHERE name = ? AND next_run_at = <slot>``: of two
+runners that wake together exactly one updates a row, and only that one runs the slot. Missed slots
+(the service was down) run once, not once each. ``ScheduleContext.due_at`` is the slot, the
+idempotency key for work that must happen once a day.
+
+All times come from ``services.common.clock.now()``, so tests set them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple, cast
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from services.common import clock
+from services.common.storage import FileStorage
+
+log = logging.getLogger(__name__)
+
+JOB_TABLE = "job"
+SCHEDULE_TABLE = "job_schedule"
+STATES = ("queued", "running", "done", "failed")
+MAX_BACKOFF = timedelta(hours=1)
+INTERRUPTED = "任务执行中断（执行进程已停止），且已无重试次数"
+TIMED_OUT = "任务超过时限 {seconds} 秒，已停止"
+
+_HOST = socket.gethostname()
+_PID = os.getpid()
+# Worker ids of the runners alive in this process: a running job of this pid whose worker is not
+# here was left by a runner that stopped (or a process that reused the pid).
+_LIVE_WORKERS: set[str] = set()
+
+
+class JobTables(NamedTuple):
+    job: Table
+    schedule: Table
+
+
+def job_tables(metadata: MetaData) -> JobTables:
+    """Define ``job`` and ``job_schedule`` in a service's own metadata."""
+    job = Table(
+        JOB_TABLE,
+        metadata,
+        Column("id", String(32), primary_key=True),
+        Column("kind", String(64), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("dedupe_key", String(200), nullable=True, unique=True),
+        Column("attempts", Integer, nullable=False),
+        Column("max_attempts", Integer, nullable=False),
+        Column("run_after", DateTime(timezone=True), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("started_at", DateTime(timezone=True), nullable=True),
+        Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("worker", String(128), nullable=True),
+        Column("progress_done", Integer, nullable=False),
+        Column("progress_total", Integer, nullable=True),
+        Column("result", JSON, nullable=True),
+        Column("result_key", String(500), nullable=True),
+        Column("error", Text, nullable=True),
+        Index("ix_job_state_run_after", "state", "run_after"),
+    )
+    schedule = Table(
+        SCHEDULE_TABLE,
+        metadata,
+        Column("name", String(64), primary_key=True),
+        Column("cadence", String(32), nullable=False),
+        Column("next_run_at", DateTime(timezone=True), nullable=False),
+        Column("last_due_at", DateTime(timezone=True), nullable=True),
+        Column("last_run_at", DateTime(timezone=True), nullable=True),
+        Column("last_error", Text, nullable=True),
+    )
+    return JobTables(job, schedule)
+
+
+class JobTimeout(Exception):
+    """The job's deadline has passed; raised from the context's progress/heartbeat/check."""
+
+
+@dataclass
+class JobInfo:
+    id: str
+    kind: str
+    state: str  # queued | running | done | failed
+    progress_done: int
+    progress_total: int | None
+    result: Any
+    result_key: str | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass
+class _Kind:
+    fn: Callable[[JobContext], dict[str, Any] | None]
+    retries: int
+    timeout_s: float | None
+    backoff: timedelta
+    on_failed: Callable[[JobContext, str], None] | None
+
+
+@dataclass
+class _Schedule:
+    fn: Callable[[ScheduleContext], None]
+    cadence: str
+
+
+@dataclass
+class ScheduleContext:
+    name: str
+    now: datetime
+    due_at: datetime  # the slot being run: the idempotency key for "once a day"
+    engine: Engine
+    runner: JobRunner
+
+
+@dataclass
+class JobContext:
+    """What a job function gets: its payload, the engine, the storage, and the calls that report."""
+
+    job_id: str
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    worker_id: str
+    engine: Engine
+    storage: FileStorage | None
+    runner: JobRunner
+    deadline: float | None = None  # time.monotonic() value
+    timed_out: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        """Raise ``JobTimeout`` once the job's deadline has passed."""
+        if self.timed_out.is_set() or (self.deadline is not None and time.monotonic() > self.deadline):
+            self.timed_out.set()
+            raise JobTimeout(self.kind)
+
+    def heartbeat(self) -> None:
+        self.check()
+        self.runner._beat(self.job_id, self.worker_id)
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """Record progress: kept in the process at once, written to the row at most once a second."""
+        self.check()
+        self.runner._progress(self, done, total)
+
+    def save_result_file(
+        self, data: str | Path | bytes | Iterable[bytes], name: str, content_type: str | None = None
+    ) -> str:
+        """Store a result file (a path, bytes or an iterable of chunks) and note its key on the job."""
+        if self.storage is None:
+            raise RuntimeError("this runner has no file storage")
+        if isinstance(data, str | Path):
+            with open(data, "rb") as f:
+                stored = self.storage.put(f, original_name=name, content_type=content_type)
+        elif isinstance(data, bytes):
+            stored = self.storage.put(data, original_name=name, content_type=content_type)
+        else:
+            with tempfile.TemporaryFile() as spool:
+                for chunk in data:
+                    spool.write(chunk)
+                spool.seek(0)
+                stored = self.storage.put(cast(BinaryIO, spool), original_name=name, content_type=content_type)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.runner.job_t).where(self.runner.job_t.c.id == self.job_id).values(result_key=stored.key)
+            )
+        return stored.key
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def worker_gone(worker: str | None, heartbeat_at: datetime | None, now: datetime, stale_after: timedelta) -> bool:
+    """Whether the worker ``host:pid[:tag]`` that holds a job has stopped (see the module docstring)."""
+    host, _, rest = (worker or "").partition(":")
+    pid_text = rest.split(":", 1)[0]
+    pid = int(pid_text) if pid_text.isdigit() else -1
+    if host == _HOST:
+        if pid == _PID:
+            return worker not in _LIVE_WORKERS
+        return pid <= 0 or not _alive(pid)
+    return heartbeat_at is None or clock.as_utc(heartbeat_at) < now - stale_after
+
+
+def _dialect_insert(conn: Connection | Session) -> Any:
+    name = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+def parse_cadence(interval: timedelta | None, daily_at: str | None) -> str:
+    if (interval is None) == (daily_at is None):
+        raise ValueError("give exactly one of interval= or daily_at=")
+    if interval is not None:
+        seconds = int(interval.total_seconds())
+        if seconds <= 0:
+            raise ValueError("interval must be positive")
+        return f"interval:{seconds}"
+    assert daily_at is not None
+    hh, _, mm = daily_at.partition(":")
+    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+        raise ValueError(f"daily_at must be HH:MM, got {daily_at!r}")
+    return f"daily:{int(hh):02d}:{int(mm):02d}"
+
+
+def next_slot(cadence: str, after: datetime, *, previous: datetime | None = None) -> datetime:
+    """The first slot of ``cadence`` strictly after ``after`` (intervals keep ``previous``'s phase)."""
+    after = clock.as_utc(after)
+    kind, _, spec = cadence.partition(":")
+    if kind == "interval":
+        step = timedelta(seconds=int(spec))
+        if previous is None:
+            return after + step
+        previous = clock.as_utc(previous)
+        if previous > after:
+            return previous
+        return previous + step * ((after - previous) // step + 1)
+    hh, mm = (int(x) for x in spec.split(":"))
+    local = after.astimezone(clock.SHANGHAI)
+    slot = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    if slot <= local:
+        slot += timedelta(days=1)
+    return slot.astimezone(after.tzinfo)
+
+
+def _first_slot(cadence: str, now: datetime) -> datetime:
+    """Where a new schedule starts: a daily slot at or after now, an interval one step ahead."""
+    if cadence.startswith("daily:"):
+        return next_slot(cadence, now - timedelta(microseconds=1))
+    return next_slot(cadence, now)
+
+
+class JobRunner:
+    """Runs one service's jobs and schedules (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tables: JobTables,
+        storage: FileStorage | None = None,
+        worker_id: str | None = None,
+        *,
+        workers: int | None = None,
+        poll_s: float = 1.0,
+        heartbeat_s: float = 10.0,
+        stale_after: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.engine = engine
+        self.job_t, self.schedule_t = tables
+        self.storage = storage
+        self.worker_id = worker_id or f"{_HOST}:{_PID}:{uuid.uuid4().hex[:8]}"
+        is_pg = engine.dialect.name == "postgresql"
+        # SQLite has one writer at a time: a second worker would only wait for the lock.
+        self.workers = workers or (2 if is_pg else 1)
+        self.poll_s = poll_s
+        self.heartbeat_s = heartbeat_s
+        self.stale_after = stale_after
+        self.kinds: dict[str, _Kind] = {}
+        self.schedules: dict[str, _Schedule] = {}
+        self.live: dict[str, tuple[int, int | None]] = {}  # job id -> progress, this process's jobs
+        self._saved_at: dict[str, float] = {}
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        _LIVE_WORKERS.add(self.worker_id)
+
+    # --- registration --------------------------------------------------------------------------
+
+    def register(
+        self,
+        kind: str,
+        fn: Callable[[JobContext], dict[str, Any] | None],
+        retries: int = 0,
+        timeout_s: float | None = None,
+        *,
+        backoff: timedelta = timedelta(seconds=30),
+        on_failed: Callable[[JobContext, str], None] | None = None,
+    ) -> None:
+        self.kinds[kind] = _Kind(fn, retries, timeout_s, backoff, on_failed)
+
+    def every(
+        self,
+        name: str,
+        fn: Callable[[ScheduleContext], None],
+        *,
+        interval: timedelta | None = None,
+        daily_at: str | None = None,
+    ) -> None:
+        self.schedules[name] = _Schedule(fn, parse_cadence(interval, daily_at))
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        session: Session | Connection,
+        kind: str,
+        payload: Mapping[str, Any] | None = None,
+        dedupe_key: str | None = None,
+        run_after: datetime | None = None,
+    ) -> str:
+        """Add a job in the caller's transaction; with ``dedupe_key``, the existing job's id if any."""
+        spec = self.kinds.get(kind)
+        if spec is None:
+            raise ValueError(f"unknown job kind {kind!r}")
+        now = clock.now()
+        job_id = uuid.uuid4().hex
+        values = {
+            "id": job_id,
+            "kind": kind,
+            "payload": dict(payload or {}),
+            "state": "queued",
+            "dedupe_key": dedupe_key,
+            "attempts": 0,
+            "max_attempts": spec.retries + 1,
+            "run_after": run_after or now,
+            "created_at": now,
+            "progress_done": 0,
+        }
+        t = self.job_t
+        if dedupe_key is None:
+            session.execute(t.insert().values(**values))
+            return job_id
+        stmt = _dialect_insert(session)(t).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        session.execute(stmt)
+        found = session.execute(select(t.c.id).where(t.c.dedupe_key == dedupe_key)).scalar_one()
+        return str(found)
+
+    def status(self, session: Session | Connection, job_id: str) -> JobInfo | None:
+        row = session.execute(select(self.job_t).where(self.job_t.c.id == job_id)).first()
+        if row is None:
+            return None
+        done, total = row.progress_done, row.progress_total
+        if row.state == "running" and job_id in self.live:
+            done, total = self.live[job_id]
+
+        def ts(v: datetime | None) -> datetime | None:
+            return clock.as_utc(v) if v is not None else None
+
+        return JobInfo(
+            id=row.id,
+            kind=row.kind,
+            state=row.state,
+            progress_done=done,
+            progress_total=total,
+            result=row.result,
+            result_key=row.result_key,
+            error=row.error,
+            attempts=row.attempts,
+            created_at=clock.as_utc(row.created_at),
+            started_at=ts(row.started_at),
+            finished_at=ts(row.finished_at),
+        )
+
+    def claim(self) -> JobContext | None:
+        """Take the oldest due job of a registered kind, or None."""
+        if not self.kinds:
+            return None
+        t = self.job_t.c
+        now = clock.now()
+        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: row lock below
+            row = conn.execute(
+                select(self.job_t.c.id, t.kind, t.payload, t.attempts)
+                .where(t.state == "queued", t.run_after <= now, t.kind.in_(list(self.kinds)))
+                .order_by(t.run_after, t.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            attempt = row.attempts + 1
+            conn.execute(
+                update(self.job_t)
+                .where(t.id == row.id)
+                .values(
+                    state="running",
+                    worker=self.worker_id,
+                    attempts=attempt,
+                    started_at=now,
+                    heartbeat_at=now,
+                    error=None,
+                )
+            )
+        spec = self.kinds[row.kind]
+        deadline = time.monotonic() + spec.timeout_s if spec.timeout_s else None
+        with self._lock:
+            self._running.add(row.id)
+        return JobContext(
+            row.id,
+            row.kind,
+            dict(row.payload or {}),
+            attempt,
+            self.worker_id,
+            self.engine,
+            self.storage,
+            self,
+            deadline,
+        )
+
+    def run_pending(self) -> int:
+        """Recover, then claim and run due jobs in this thread until none is due; how many ran."""
+        self.recover()
+        count = 0
+        while (ctx := self.claim()) is not None:
+            self._execute(ctx)
+            count += 1
+        return count
+
+    def _execute(self, ctx: JobContext) -> None:
+        spec = self.kinds[ctx.kind]
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat_loop, args=(ctx, stop), daemon=True, name=f"job-beat-{ctx.job_id}")
+        beat.start()
+        try:
+            result = spec.fn(ctx)
+        except JobTimeout:
+            self._timed_out(ctx)
+        except Exception as exc:
+            if ctx.timed_out.is_set():
+                self._timed_out(ctx)
+            else:
+                log.warning("job %s (%s) attempt %s failed", ctx.job_id, ctx.kind, ctx.attempt, exc_info=True)
+                self._failed_attempt(ctx, f"{type(exc).__name__}: {exc}")
+        else:
+            self._finish(ctx, "done", result=result)
+        finally:
+            stop.set()
+            beat.join()
+            with self._lock:
+                self._running.discard(ctx.job_id)
+            self.live.pop(ctx.job_id, None)
+            self._saved_at.pop(ctx.job_id, None)
+
+    def _mine(self, ctx: JobContext) -> Any:
+        t = self.job_t.c
+        return (t.id == ctx.job_id) & (t.state == "running") & (t.worker == ctx.worker_id) & (t.attempts == ctx.attempt)
+
+    def _finish(self, ctx: JobContext, state: str, *, result: Any = None, error: str | None = None) -> bool:
+        values: dict[str, Any] = {"state": state, "finished_at": clock.now(), "error": error}
+        if state == "done":
+            values["result"] = result
+            if ctx.job_id in self.live:
+                values["progress_done"], values["progress_total"] = self.live[ctx.job_id]
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount  # type: ignore[attr-defined]
+        if changed and state == "failed":
+            self._call_on_failed(ctx, error or "")
+        return bool(changed)
+
+    def _failed_attempt(self, ctx: JobContext, error: str) -> None:
+        spec = self.kinds[ctx.kind]
+        if ctx.attempt <= spec.retries:
+            delay = min(spec.backoff * (2 ** (ctx.attempt - 1)), MAX_BACKOFF)
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(self.job_t)
+                    .where(self._mine(ctx))
+                    .values(state="queued", worker=None, run_after=clock.now() + delay, error=error)
+                )
+            return
+        self._finish(ctx, "failed", error=error)
+
+    def _timed_out(self, ctx: JobContext) -> None:
+        seconds = self.kinds[ctx.kind].timeout_s
+        self._finish(ctx, "failed", error=TIMED_OUT.format(seconds=f"{seconds:g}" if seconds else "?"))
+
+    def _call_on_failed(self, ctx: JobContext, error: str) -> None:
+        hook = self.kinds[ctx.kind].on_failed if ctx.kind in self.kinds else None
+        if hook is None:
+            return
+        try:
+            hook(ctx, error)
+        except Exception:
+            log.exception("on_failed of job %s (%s) raised", ctx.job_id, ctx.kind)
+
+    # --- heartbeat, progress, recovery ---------------------------------------------------------
+
+    @contextmanager
+    def _short_wait(self) -> Iterator[Connection | None]:
+        """A connection whose write gives up at once on a SQLite write lock (None when it must)."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                yield conn
+                return
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA busy_timeout=50")
+            try:
+                yield conn
+            finally:
+                raw.execute("PRAGMA busy_timeout=30000")
+
+    def _write_quietly(self, **values: Any) -> None:
+        job_id, worker = values.pop("_job_id"), values.pop("_worker")
+        t = self.job_t.c
+        try:
+            with self._short_wait() as conn:
+                assert conn is not None
+                with conn.begin():
+                    conn.execute(
+                        update(self.job_t)
+                        .where(t.id == job_id, t.state == "running", t.worker == worker)
+                        .values(**values)
+                    )
+        except OperationalError:  # SQLite busy: the job itself holds the write lock; next time
+            log.debug("heartbeat of job %s skipped: database busy", job_id)
+
+    def _beat(self, job_id: str, worker: str) -> None:
+        values: dict[str, Any] = {"heartbeat_at": clock.now()}
+        if job_id in self.live:
+            values["progress_done"], values["progress_total"] = self.live[job_id]
+            self._saved_at[job_id] = time.monotonic()
+        self._write_quietly(_job_id=job_id, _worker=worker, **values)
+
+    def _beat_loop(self, ctx: JobContext, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_s if ctx.deadline is None else min(self.heartbeat_s, 1.0)):
+            if ctx.deadline is not None and time.monotonic() > ctx.deadline and not ctx.timed_out.is_set():
+                ctx.timed_out.set()  # the job unwinds at its next check; the row says failed now
+                self._timed_out(ctx)
+                continue
+            if not ctx.timed_out.is_set():
+                self._beat(ctx.job_id, ctx.worker_id)
+
+    def _progress(self, ctx: JobContext, done: int, total: int | None) -> None:
+        self.live[ctx.job_id] = (done, total)
+        if time.monotonic() - self._saved_at.get(ctx.job_id, 0.0) >= 1.0:
+            self._beat(ctx.job_id, ctx.worker_id)
+
+    def recover(self) -> int:
+        """Queue again (or fail) the running jobs whose worker is gone; how many."""
+        t = self.job_t.c
+        now = clock.now()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.id, t.kind, t.payload, t.worker, t.heartbeat_at, t.attempts, t.max_attempts).where(
+                    t.state == "running"
+                )
+            ).all()
+        count = 0
+        for row in rows:
+            if not worker_gone(row.worker, row.heartbeat_at, now, self.stale_after):
+                continue
+            ctx = JobContext(
+                row.id, row.kind, dict(row.payload or {}), row.attempts, row.worker, self.engine, self.storage, self
+            )
+            if row.attempts < row.max_attempts:
+                spec = self.kinds.get(row.kind)
+                backoff = spec.backoff if spec else timedelta(seconds=30)
+                delay = min(backoff * (2 ** max(row.attempts - 1, 0)), MAX_BACKOFF)
+                values: dict[str, Any] = {
+                    "state": "queued",
+                    "worker": None,
+                    "run_after": now + delay,
+                    "error": "执行进程已停止，稍后重试",
+                }
+            else:
+                values = {"state": "failed", "finished_at": now, "error": INTERRUPTED}
+            with self.engine.begin() as conn:
+                changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount  # type: ignore[attr-defined]
+            if changed:
+                count += 1
+                log.warning("recovered job %s (%s) of %s: %s", row.id, row.kind, row.worker, values["state"])
+                if values["state"] == "failed":
+                    self._call_on_failed(ctx, INTERRUPTED)
+        return count
+
+    # --- schedules -----------------------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """Run every due schedule whose slot this runner wins; the names it ran."""
+        if not self.schedules:
+            return []
+        s = self.schedule_t.c
+        now = clock.now()
+        with self.engine.connect() as conn:
+            rows = {r.name: r for r in conn.execute(select(self.schedule_t)).all()}
+        missing = [name for name in self.schedules if name not in rows]
+        if missing:
+            with self.engine.begin() as conn:
+                for name in missing:
+                    cadence = self.schedules[name].cadence
+                    conn.execute(
+                        _dialect_insert(conn)(self.schedule_t)
+                        .values(name=name, cadence=cadence, next_run_at=_first_slot(cadence, now))
+                        .on_conflict_do_nothing(index_elements=["name"])
+                    )
+            with self.engine.connect() as conn:
+                rows = {r.name: r for r in conn.execute(select(self.schedule_t)).all()}
+        ran: list[str] = []
+        for name, schedule in self.schedules.items():
+            row = rows[name]
+            slot = clock.as_utc(row.next_run_at)
+            if row.cadence != schedule.cadence:  # the code changed the cadence: start over from now
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(self.schedule_t)
+                        .where(s.name == name, s.cadence == row.cadence)
+                        .values(cadence=schedule.cadence, next_run_at=_first_slot(schedule.cadence, now))
+                    )
+                continue
+            if slot > now:
+                continue
+            following = next_slot(schedule.cadence, now, previous=slot)
+            with self.engine.begin() as conn:
+                won = conn.execute(
+                    update(self.schedule_t)
+                    .where(s.name == name, s.next_run_at == row.next_run_at)
+                    .values(next_run_at=following, last_due_at=slot)
+                ).rowcount  # type: ignore[attr-defined]
+            if not won:
+                continue
+            error: str | None = None
+            try:
+                schedule.fn(ScheduleContext(name, now, slot, self.engine, self))
+            except Exception as exc:
+                log.exception("schedule %s (slot %s) failed", name, slot)
+                error = f"{type(exc).__name__}: {exc}"
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(self.schedule_t).where(s.name == name).values(last_run_at=clock.now(), last_error=error)
+                )
+            ran.append(name)
+        return ran
+
+    # --- the background thread -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread (idempotent): recover, tick, run jobs, every ``poll_s``."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            _LIVE_WORKERS.add(self.worker_id)
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"jobs-{self.worker_id}")
+            self._thread = threading.Thread(target=self._loop, daemon=True, name=f"jobs-loop-{self.worker_id}")
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Look for work now (after a commit that enqueued a job)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop claiming; running jobs finish in their threads (a crash would be recovered)."""
+        self._stop.set()
+        self._wake.set()
+        with self._lock:
+            thread, pool = self._thread, self._pool
+            self._thread = self._pool = None
+        if thread is not None:
+            thread.join(timeout)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop, and forget this runner as a live worker of the process."""
+        self.stop()
+        _LIVE_WORKERS.discard(self.worker_id)
+
+    def _loop(self) -> None:
+        busy = threading.Semaphore(self.workers)
+        while not self._stop.is_set():
+            try:
+                self.recover()
+                self.tick()
+                while not self._stop.is_set() and busy.acquire(blocking=False):
+                    ctx = self.claim()
+                    if ctx is None:
+                        busy.release()
+                        break
+                    pool = self._pool
+                    if pool is None:  # stopping
+                        busy.release()
+                        break
+                    pool.submit(self._run_and_release, ctx, busy)
+            except Exception:
+                log.exception("job runner loop failed; retrying")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def _run_and_release(self, ctx: JobContext, busy: threading.Semaphore) -> None:
+        try:
+            self._execute(ctx)
+        finally:
+            busy.release()
+            self._wake.set()  # a slot is free: look again
