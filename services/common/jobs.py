@@ -30,12 +30,9 @@ of ``run_pending``): queued again if it has attempts left, else failed. Gone mea
 process is dead (or it is this process and its runner no longer runs); on another host, its heartbeat
 is older than ``stale_after``.
 
-Schedules are data: one ``job_schedule`` row per name (cadence ``interval:<seconds>`` or
-``daily:HH:MM`` in Asia/Shanghai time, ``next_run_at``). ``tick()`` takes each due slot with a
-conditional ``UPDATE ... SET next_run_at = <next> WHERE name = ? AND next_run_at = <slot>``: of two
-runners that wake together exactly one updates a row, and only that one runs the slot. Missed slots
-(the service was down) run once, not once each. ``ScheduleContext.due_at`` is the slot, the
-idempotency key for work that must happen once a day.
+Schedules are data (``job_schedule``: name, cadence, next run); ``tick()`` runs each due slot once
+across replicas, ``ScheduleContext.due_at`` names the slot: see ``services.common.schedules``.
+The job context and crash detection live in ``services.common.job_context``.
 
 All times come from ``services.common.clock.now()``, so tests set them.
 """
@@ -45,17 +42,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -70,12 +65,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from services.common import clock
+from services.common import clock, schedules
+from services.common.job_context import LIVE_WORKERS, JobContext, JobInfo, JobTimeout, worker_gone
+from services.common.schedules import Schedule, ScheduleContext, dialect_insert, parse_cadence
 from services.common.storage import FileStorage
 
 log = logging.getLogger(__name__)
@@ -86,12 +82,6 @@ STATES = ("queued", "running", "done", "failed")
 MAX_BACKOFF = timedelta(hours=1)
 INTERRUPTED = "任务执行中断（执行进程已停止），且已无重试次数"
 TIMED_OUT = "任务超过时限 {seconds} 秒，已停止"
-
-_HOST = socket.gethostname()
-_PID = os.getpid()
-# Worker ids of the runners alive in this process: a running job of this pid whose worker is not
-# here was left by a runner that stopped (or a process that reused the pid).
-_LIVE_WORKERS: set[str] = set()
 
 
 class JobTables(NamedTuple):
@@ -137,26 +127,6 @@ def job_tables(metadata: MetaData) -> JobTables:
     return JobTables(job, schedule)
 
 
-class JobTimeout(Exception):
-    """The job's deadline has passed; raised from the context's progress/heartbeat/check."""
-
-
-@dataclass
-class JobInfo:
-    id: str
-    kind: str
-    state: str  # queued | running | done | failed
-    progress_done: int
-    progress_total: int | None
-    result: Any
-    result_key: str | None
-    error: str | None
-    attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
 @dataclass
 class _Kind:
     fn: Callable[[JobContext], dict[str, Any] | None]
@@ -164,144 +134,6 @@ class _Kind:
     timeout_s: float | None
     backoff: timedelta
     on_failed: Callable[[JobContext, str], None] | None
-
-
-@dataclass
-class _Schedule:
-    fn: Callable[[ScheduleContext], None]
-    cadence: str
-
-
-@dataclass
-class ScheduleContext:
-    name: str
-    now: datetime
-    due_at: datetime  # the slot being run: the idempotency key for "once a day"
-    engine: Engine
-    runner: JobRunner
-
-
-@dataclass
-class JobContext:
-    """What a job function gets: its payload, the engine, the storage, and the calls that report."""
-
-    job_id: str
-    kind: str
-    payload: dict[str, Any]
-    attempt: int
-    worker_id: str
-    engine: Engine
-    storage: FileStorage | None
-    runner: JobRunner
-    deadline: float | None = None  # time.monotonic() value
-    timed_out: threading.Event = field(default_factory=threading.Event)
-
-    def check(self) -> None:
-        """Raise ``JobTimeout`` once the job's deadline has passed."""
-        if self.timed_out.is_set() or (self.deadline is not None and time.monotonic() > self.deadline):
-            self.timed_out.set()
-            raise JobTimeout(self.kind)
-
-    def heartbeat(self) -> None:
-        self.check()
-        self.runner._beat(self.job_id, self.worker_id)
-
-    def progress(self, done: int, total: int | None = None) -> None:
-        """Record progress: kept in the process at once, written to the row at most once a second."""
-        self.check()
-        self.runner._progress(self, done, total)
-
-    def save_result_file(
-        self, data: str | Path | bytes | Iterable[bytes], name: str, content_type: str | None = None
-    ) -> str:
-        """Store a result file (a path, bytes or an iterable of chunks) and note its key on the job."""
-        if self.storage is None:
-            raise RuntimeError("this runner has no file storage")
-        if isinstance(data, str | Path):
-            with open(data, "rb") as f:
-                stored = self.storage.put(f, original_name=name, content_type=content_type)
-        elif isinstance(data, bytes):
-            stored = self.storage.put(data, original_name=name, content_type=content_type)
-        else:
-            with tempfile.TemporaryFile() as spool:
-                for chunk in data:
-                    spool.write(chunk)
-                spool.seek(0)
-                stored = self.storage.put(cast(BinaryIO, spool), original_name=name, content_type=content_type)
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(self.runner.job_t).where(self.runner.job_t.c.id == self.job_id).values(result_key=stored.key)
-            )
-        return stored.key
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def worker_gone(worker: str | None, heartbeat_at: datetime | None, now: datetime, stale_after: timedelta) -> bool:
-    """Whether the worker ``host:pid[:tag]`` that holds a job has stopped (see the module docstring)."""
-    host, _, rest = (worker or "").partition(":")
-    pid_text = rest.split(":", 1)[0]
-    pid = int(pid_text) if pid_text.isdigit() else -1
-    if host == _HOST:
-        if pid == _PID:
-            return worker not in _LIVE_WORKERS
-        return pid <= 0 or not _alive(pid)
-    return heartbeat_at is None or clock.as_utc(heartbeat_at) < now - stale_after
-
-
-def _dialect_insert(conn: Connection | Session) -> Any:
-    name = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
-
-
-def parse_cadence(interval: timedelta | None, daily_at: str | None) -> str:
-    if (interval is None) == (daily_at is None):
-        raise ValueError("give exactly one of interval= or daily_at=")
-    if interval is not None:
-        seconds = int(interval.total_seconds())
-        if seconds <= 0:
-            raise ValueError("interval must be positive")
-        return f"interval:{seconds}"
-    assert daily_at is not None
-    hh, _, mm = daily_at.partition(":")
-    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
-        raise ValueError(f"daily_at must be HH:MM, got {daily_at!r}")
-    return f"daily:{int(hh):02d}:{int(mm):02d}"
-
-
-def next_slot(cadence: str, after: datetime, *, previous: datetime | None = None) -> datetime:
-    """The first slot of ``cadence`` strictly after ``after`` (intervals keep ``previous``'s phase)."""
-    after = clock.as_utc(after)
-    kind, _, spec = cadence.partition(":")
-    if kind == "interval":
-        step = timedelta(seconds=int(spec))
-        if previous is None:
-            return after + step
-        previous = clock.as_utc(previous)
-        if previous > after:
-            return previous
-        return previous + step * ((after - previous) // step + 1)
-    hh, mm = (int(x) for x in spec.split(":"))
-    local = after.astimezone(clock.SHANGHAI)
-    slot = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
-    if slot <= local:
-        slot += timedelta(days=1)
-    return slot.astimezone(after.tzinfo)
-
-
-def _first_slot(cadence: str, now: datetime) -> datetime:
-    """Where a new schedule starts: a daily slot at or after now, an interval one step ahead."""
-    if cadence.startswith("daily:"):
-        return next_slot(cadence, now - timedelta(microseconds=1))
-    return next_slot(cadence, now)
 
 
 class JobRunner:
@@ -322,7 +154,7 @@ class JobRunner:
         self.engine = engine
         self.job_t, self.schedule_t = tables
         self.storage = storage
-        self.worker_id = worker_id or f"{_HOST}:{_PID}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         is_pg = engine.dialect.name == "postgresql"
         # SQLite has one writer at a time: a second worker would only wait for the lock.
         self.workers = workers or (2 if is_pg else 1)
@@ -330,7 +162,7 @@ class JobRunner:
         self.heartbeat_s = heartbeat_s
         self.stale_after = stale_after
         self.kinds: dict[str, _Kind] = {}
-        self.schedules: dict[str, _Schedule] = {}
+        self.schedules: dict[str, Schedule] = {}
         self.live: dict[str, tuple[int, int | None]] = {}  # job id -> progress, this process's jobs
         self._saved_at: dict[str, float] = {}
         self._running: set[str] = set()
@@ -339,7 +171,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        _LIVE_WORKERS.add(self.worker_id)
+        LIVE_WORKERS.add(self.worker_id)
 
     # --- registration --------------------------------------------------------------------------
 
@@ -363,7 +195,7 @@ class JobRunner:
         interval: timedelta | None = None,
         daily_at: str | None = None,
     ) -> None:
-        self.schedules[name] = _Schedule(fn, parse_cadence(interval, daily_at))
+        self.schedules[name] = Schedule(fn, parse_cadence(interval, daily_at))
 
     # --- jobs ----------------------------------------------------------------------------------
 
@@ -397,7 +229,7 @@ class JobRunner:
         if dedupe_key is None:
             session.execute(t.insert().values(**values))
             return job_id
-        stmt = _dialect_insert(session)(t).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        stmt = dialect_insert(session)(t).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
         session.execute(stmt)
         found = session.execute(select(t.c.id).where(t.c.dedupe_key == dedupe_key)).scalar_one()
         return str(found)
@@ -518,7 +350,7 @@ class JobRunner:
             if ctx.job_id in self.live:
                 values["progress_done"], values["progress_total"] = self.live[ctx.job_id]
         with self.engine.begin() as conn:
-            changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount  # type: ignore[attr-defined]
+            changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount
         if changed and state == "failed":
             self._call_on_failed(ctx, error or "")
         return bool(changed)
@@ -632,7 +464,7 @@ class JobRunner:
             else:
                 values = {"state": "failed", "finished_at": now, "error": INTERRUPTED}
             with self.engine.begin() as conn:
-                changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount  # type: ignore[attr-defined]
+                changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount
             if changed:
                 count += 1
                 log.warning("recovered job %s (%s) of %s: %s", row.id, row.kind, row.worker, values["state"])
@@ -640,63 +472,9 @@ class JobRunner:
                     self._call_on_failed(ctx, INTERRUPTED)
         return count
 
-    # --- schedules -----------------------------------------------------------------------------
-
     def tick(self) -> list[str]:
         """Run every due schedule whose slot this runner wins; the names it ran."""
-        if not self.schedules:
-            return []
-        s = self.schedule_t.c
-        now = clock.now()
-        with self.engine.connect() as conn:
-            rows = {r.name: r for r in conn.execute(select(self.schedule_t)).all()}
-        missing = [name for name in self.schedules if name not in rows]
-        if missing:
-            with self.engine.begin() as conn:
-                for name in missing:
-                    cadence = self.schedules[name].cadence
-                    conn.execute(
-                        _dialect_insert(conn)(self.schedule_t)
-                        .values(name=name, cadence=cadence, next_run_at=_first_slot(cadence, now))
-                        .on_conflict_do_nothing(index_elements=["name"])
-                    )
-            with self.engine.connect() as conn:
-                rows = {r.name: r for r in conn.execute(select(self.schedule_t)).all()}
-        ran: list[str] = []
-        for name, schedule in self.schedules.items():
-            row = rows[name]
-            slot = clock.as_utc(row.next_run_at)
-            if row.cadence != schedule.cadence:  # the code changed the cadence: start over from now
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        update(self.schedule_t)
-                        .where(s.name == name, s.cadence == row.cadence)
-                        .values(cadence=schedule.cadence, next_run_at=_first_slot(schedule.cadence, now))
-                    )
-                continue
-            if slot > now:
-                continue
-            following = next_slot(schedule.cadence, now, previous=slot)
-            with self.engine.begin() as conn:
-                won = conn.execute(
-                    update(self.schedule_t)
-                    .where(s.name == name, s.next_run_at == row.next_run_at)
-                    .values(next_run_at=following, last_due_at=slot)
-                ).rowcount  # type: ignore[attr-defined]
-            if not won:
-                continue
-            error: str | None = None
-            try:
-                schedule.fn(ScheduleContext(name, now, slot, self.engine, self))
-            except Exception as exc:
-                log.exception("schedule %s (slot %s) failed", name, slot)
-                error = f"{type(exc).__name__}: {exc}"
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(self.schedule_t).where(s.name == name).values(last_run_at=clock.now(), last_error=error)
-                )
-            ran.append(name)
-        return ran
+        return schedules.tick(self)
 
     # --- the background thread -----------------------------------------------------------------
 
@@ -706,7 +484,7 @@ class JobRunner:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop.clear()
-            _LIVE_WORKERS.add(self.worker_id)
+            LIVE_WORKERS.add(self.worker_id)
             self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"jobs-{self.worker_id}")
             self._thread = threading.Thread(target=self._loop, daemon=True, name=f"jobs-loop-{self.worker_id}")
             self._thread.start()
@@ -730,7 +508,7 @@ class JobRunner:
     def close(self) -> None:
         """Stop, and forget this runner as a live worker of the process."""
         self.stop()
-        _LIVE_WORKERS.discard(self.worker_id)
+        LIVE_WORKERS.discard(self.worker_id)
 
     def _loop(self) -> None:
         busy = threading.Semaphore(self.workers)

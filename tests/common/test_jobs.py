@@ -1,0 +1,386 @@
+"""The kernel's job runner and schedules, on SQLite and (with SORTLINE_TEST_DATABASE_URL) PostgreSQL:
+enqueue in the caller's transaction, several runners never run one job twice, crashed jobs recovered,
+retries with back-off, bounded time, progress and result files, schedules run once per slot."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.common import clock
+from services.common.db import session_scope
+from services.common.jobs import JobContext, JobRunner, ScheduleContext
+from services.common.schedules import next_slot
+from services.common.storage import LocalStorage
+from services.supervision.models import jobs as tables
+
+job_t = tables.job
+
+
+@pytest.fixture
+def engine(make_db: Callable[[str], Engine]) -> Engine:
+    return make_db("supervision")
+
+
+def runner_for(engine: Engine, **kw: Any) -> JobRunner:
+    runner = JobRunner(engine, tables, **kw)
+    return runner
+
+
+def states(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {r.id: r.state for r in conn.execute(select(job_t.c.id, job_t.c.state))}
+
+
+def test_enqueue_joins_the_callers_transaction_and_dedupes(engine: Engine) -> None:
+    runner = runner_for(engine)
+    seen: list[dict[str, Any]] = []
+
+    def echo(ctx: JobContext) -> dict[str, Any]:
+        seen.append(ctx.payload)
+        return {"echo": ctx.payload["n"]}
+
+    runner.register("echo", echo)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        runner.enqueue(session, "echo", {"n": 0})
+        raise RuntimeError("the caller's write failed")
+    assert states(engine) == {}  # rolled back with the caller
+    with session_scope(engine) as session:
+        first = runner.enqueue(session, "echo", {"n": 1}, dedupe_key="once")
+        again = runner.enqueue(session, "echo", {"n": 2}, dedupe_key="once")
+    assert first == again and len(states(engine)) == 1
+    assert runner.run_pending() == 1 and runner.run_pending() == 0
+    assert seen == [{"n": 1}]
+    with Session(engine) as session:
+        info = runner.status(session, first)
+    assert info is not None and info.state == "done" and info.result == {"echo": 1} and info.attempts == 1
+    with pytest.raises(ValueError), Session(engine) as session:
+        runner.enqueue(session, "nobody-runs-this", {})
+
+
+def test_run_after_waits_for_the_clock(engine: Engine) -> None:
+    clock.set_now(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    runner = runner_for(engine)
+    runner.register("later", lambda ctx: None)
+    with session_scope(engine) as session:
+        runner.enqueue(session, "later", {}, run_after=clock.now() + timedelta(minutes=10))
+    assert runner.run_pending() == 0
+    clock.advance(timedelta(minutes=10))
+    assert runner.run_pending() == 1
+
+
+def test_two_runners_run_each_of_200_jobs_exactly_once(engine: Engine) -> None:
+    n = 200 if engine.dialect.name == "postgresql" else 60
+    ran: Counter[int] = Counter()
+    by_worker: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def work(ctx: JobContext) -> dict[str, Any]:
+        time.sleep(0.002)  # long enough for the two runners to overlap
+        with lock:
+            ran[ctx.payload["n"]] += 1
+            by_worker[ctx.worker_id] += 1
+        return {"n": ctx.payload["n"]}
+
+    runners = [runner_for(engine, worker_id=f"replica-{i}") for i in range(2)]
+    for r in runners:
+        r.register("count", work)
+    with session_scope(engine) as session:
+        for i in range(n):
+            runners[0].enqueue(session, "count", {"n": i})
+    start = threading.Barrier(2)
+    totals: list[int] = []
+
+    def drain(r: JobRunner) -> None:
+        start.wait()
+        totals.append(r.run_pending())
+
+    threads = [threading.Thread(target=drain, args=(r,)) for r in runners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sum(totals) == n
+    assert sorted(ran) == list(range(n)) and set(ran.values()) == {1}
+    assert set(states(engine).values()) == {"done"}
+    assert len(by_worker) == 2, by_worker  # both replicas took jobs
+    with engine.connect() as conn:
+        workers = Counter(r.worker for r in conn.execute(select(job_t.c.worker)))
+    assert workers == by_worker
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def _running(job_id: str, worker: str, heartbeat: datetime, attempts: int = 1, max_attempts: int = 2) -> dict[str, Any]:
+    now = clock.now()
+    return {"id": job_id, "kind": "resume", "payload": {"id": job_id}, "state": "running", "attempts": attempts,
+            "max_attempts": max_attempts, "run_after": now, "created_at": now, "started_at": heartbeat,
+            "heartbeat_at": heartbeat, "worker": worker, "progress_done": 0}  # fmt: skip
+
+
+def test_a_crashed_job_is_recovered_and_runs_again(engine: Engine) -> None:
+    clock.set_now(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    now = clock.now()
+    host = socket.gethostname()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(job_t),
+            [
+                _running("stale-elsewhere", "other-host:1:a", now - timedelta(minutes=10)),
+                _running("dead-here", f"{host}:{_dead_pid()}:b", now),  # fresh heartbeat, but its process died
+                _running("fresh-elsewhere", "other-host:1:c", now - timedelta(seconds=30)),
+                _running("alive-here", f"{host}:{os.getppid()}:d", now - timedelta(hours=1)),
+                _running("out-of-tries", "other-host:1:e", now - timedelta(hours=1), attempts=2),
+            ],
+        )
+    failed: list[tuple[str, str]] = []
+    ran: list[str] = []
+    runner = runner_for(engine, stale_after=timedelta(minutes=5))
+    runner.register(
+        "resume",
+        lambda ctx: ran.append(ctx.job_id) or None,
+        retries=1,
+        on_failed=lambda c, e: failed.append((c.job_id, e)),
+    )
+    assert runner.recover() == 3
+    assert states(engine) == {"stale-elsewhere": "queued", "dead-here": "queued", "fresh-elsewhere": "running",
+                              "alive-here": "running", "out-of-tries": "failed"}  # fmt: skip
+    assert [f[0] for f in failed] == ["out-of-tries"] and "中断" in failed[0][1]
+    assert runner.run_pending() == 0  # back-off before the retry
+    clock.advance(timedelta(seconds=31))
+    assert runner.run_pending() == 2 and sorted(ran) == ["dead-here", "stale-elsewhere"]
+    with engine.connect() as conn:
+        attempts = {r.id: r.attempts for r in conn.execute(select(job_t.c.id, job_t.c.attempts))}
+    assert attempts["stale-elsewhere"] == 2
+    assert runner.recover() == 0  # a second pass changes nothing
+
+
+def test_a_stopped_runner_of_this_process_leaves_its_job_to_the_others(engine: Engine) -> None:
+    gone = runner_for(engine)
+    gone.register("resume", lambda ctx: None, retries=1)
+    with session_scope(engine) as session:
+        gone.enqueue(session, "resume", {})
+    ctx = gone.claim()  # claimed, then the runner "dies" before it runs
+    assert ctx is not None
+    gone.close()
+    other = runner_for(engine)
+    other.register("resume", lambda ctx: None, retries=1, backoff=timedelta(0))
+    assert other.run_pending() == 1
+    assert set(states(engine).values()) == {"done"}
+
+
+def test_retries_back_off_exponentially_then_fail(engine: Engine) -> None:
+    clock.set_now(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    calls: list[datetime] = []
+    failed: list[str] = []
+
+    def flaky(ctx: JobContext) -> dict[str, Any]:
+        calls.append(clock.now())
+        if ctx.payload["succeed_on"] != len(calls):
+            raise ConnectionError(f"attempt {len(calls)} failed")
+        return {"attempt": ctx.attempt}
+
+    runner = runner_for(engine)
+    runner.register("flaky", flaky, retries=2, backoff=timedelta(seconds=30), on_failed=lambda c, e: failed.append(e))
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "flaky", {"succeed_on": 3})
+    assert runner.run_pending() == 1
+    with Session(engine) as session:
+        info = runner.status(session, job_id)
+    assert info is not None and info.state == "queued" and "attempt 1 failed" in (info.error or "")
+    clock.advance(timedelta(seconds=29))
+    assert runner.run_pending() == 0
+    clock.advance(timedelta(seconds=1))
+    assert runner.run_pending() == 1  # second attempt, fails: next wait is 60 s
+    clock.advance(timedelta(seconds=59))
+    assert runner.run_pending() == 0
+    clock.advance(timedelta(seconds=1))
+    assert runner.run_pending() == 1
+    with Session(engine) as session:
+        info = runner.status(session, job_id)
+    assert info is not None and info.state == "done" and info.result == {"attempt": 3} and info.error is None
+    assert [int((c - calls[0]).total_seconds()) for c in calls] == [0, 30, 90]
+    assert failed == []
+
+    calls.clear()
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "flaky", {"succeed_on": 99})
+    for _ in range(3):
+        runner.run_pending()
+        clock.advance(timedelta(minutes=5))
+    with Session(engine) as session:
+        info = runner.status(session, job_id)
+    assert (
+        info is not None and info.state == "failed" and info.attempts == 3 and "attempt 3 failed" in (info.error or "")
+    )
+    assert len(calls) == 3 and len(failed) == 1
+
+
+def test_a_job_without_retries_fails_at_once(engine: Engine) -> None:
+    runner = runner_for(engine)
+
+    def broken(ctx: JobContext) -> None:
+        raise ZeroDivisionError
+
+    runner.register("once", broken)
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "once", {})
+    assert runner.run_pending() == 1
+    assert states(engine) == {job_id: "failed"}
+
+
+def test_a_job_over_its_time_limit_is_stopped_and_failed(engine: Engine) -> None:
+    runner = runner_for(engine, heartbeat_s=0.05)
+    steps: list[int] = []
+
+    def endless(ctx: JobContext) -> None:
+        for i in range(10_000):
+            steps.append(i)
+            ctx.progress(i, None)
+            time.sleep(0.01)
+
+    runner.register("endless", endless, retries=3, timeout_s=0.3)
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "endless", {})
+    started = time.monotonic()
+    assert runner.run_pending() == 1
+    assert time.monotonic() - started < 3
+    with Session(engine) as session:
+        info = runner.status(session, job_id)
+    assert info is not None and info.state == "failed" and "时限" in (info.error or "")
+    assert info.attempts == 1  # a timeout is never retried
+    assert 5 < len(steps) < 200
+
+
+def test_progress_result_and_result_file(engine: Engine, tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "files")
+    runner = runner_for(engine, storage=storage)
+    seen_running: list[tuple[int, int | None]] = []
+
+    def export(ctx: JobContext) -> dict[str, Any]:
+        for i in range(1, 4):
+            ctx.progress(i, 3)
+        with Session(engine) as session:
+            info = runner.status(session, ctx.job_id)
+            assert info is not None
+            seen_running.append((info.progress_done, info.progress_total))
+        key = ctx.save_result_file(iter([b"code,name\n", "F1,桶\n".encode()]), "导出.csv", "text/csv")
+        return {"rows": 1, "key": key}
+
+    runner.register("export", export)
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "export", {})
+    runner.run_pending()
+    with Session(engine) as session:
+        info = runner.status(session, job_id)
+    assert info is not None and info.state == "done"
+    assert seen_running == [(3, 3)] and (info.progress_done, info.progress_total) == (3, 3)
+    assert info.result_key and info.result == {"rows": 1, "key": info.result_key}
+    assert storage.open(info.result_key).decode() == "code,name\nF1,桶\n"
+
+
+def test_the_background_thread_runs_what_is_enqueued(engine: Engine) -> None:
+    runner = runner_for(engine, poll_s=0.05)
+    done = threading.Event()
+
+    def ping(ctx: JobContext) -> None:
+        done.set()
+
+    runner.register("ping", ping)
+    runner.start()
+    try:
+        with session_scope(engine) as session:
+            runner.enqueue(session, "ping", {})
+        runner.wake()
+        assert done.wait(10)
+    finally:
+        runner.close()
+
+
+# --- schedules ---------------------------------------------------------------------------------
+
+
+def test_next_slot_of_a_daily_cadence_is_in_shanghai_time() -> None:
+    utc_0029 = datetime(2026, 12, 2, 0, 29, tzinfo=UTC)  # 08:29 in Nanchang
+    assert next_slot("daily:08:30", utc_0029) == datetime(2026, 12, 2, 0, 30, tzinfo=UTC)
+    assert next_slot("daily:08:30", utc_0029 + timedelta(minutes=1)) == datetime(2026, 12, 3, 0, 30, tzinfo=UTC)
+    # missed slots: the next one after now, keeping the interval's phase
+    slot = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    assert next_slot("interval:300", slot + timedelta(minutes=12), previous=slot) == slot + timedelta(minutes=15)
+
+
+def test_two_runners_ticking_together_run_a_daily_schedule_once_a_day(engine: Engine) -> None:
+    clock.set_now(datetime(2026, 12, 1, 20, 0, tzinfo=UTC))  # 04:00 in Nanchang
+    runs: list[tuple[str, datetime]] = []
+    lock = threading.Lock()
+
+    def remind(ctx: ScheduleContext) -> None:
+        time.sleep(0.01)
+        with lock:
+            runs.append((ctx.runner.worker_id, ctx.due_at))
+
+    runners = [runner_for(engine, worker_id=f"replica-{i}") for i in range(2)]
+    for r in runners:
+        r.every("reminders", remind, daily_at="08:30")
+        r.every("sweep", lambda ctx: None, interval=timedelta(hours=6))
+    for _hour in range(4 * 24):  # four days, both replicas wake together every hour
+        barrier = threading.Barrier(2)
+
+        def wake(r: JobRunner, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            r.tick()
+
+        threads = [threading.Thread(target=wake, args=(r,)) for r in runners]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        clock.advance(timedelta(hours=1))
+    slots = [due for _, due in runs]
+    local_days = [due.astimezone(clock.SHANGHAI) for due in slots]
+    assert len(slots) == len(set(slots)) == 4, runs
+    assert [(d.day, d.hour, d.minute) for d in local_days] == [(2, 8, 30), (3, 8, 30), (4, 8, 30), (5, 8, 30)]
+    with engine.connect() as conn:
+        row = conn.execute(select(tables.schedule.c.next_run_at, tables.schedule.c.last_due_at)).first()
+    assert row is not None
+
+
+def test_a_service_down_for_days_runs_a_missed_slot_once(engine: Engine) -> None:
+    clock.set_now(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
+    runs: list[datetime] = []
+    runner = runner_for(engine)
+    runner.every("snapshot", lambda ctx: runs.append(ctx.due_at), daily_at="02:00")
+    assert runner.tick() == []  # creates the row: the first slot is 02:00 tomorrow (Shanghai)
+    clock.advance(timedelta(days=3))
+    assert runner.tick() == ["snapshot"]
+    assert runner.tick() == []
+    assert len(runs) == 1
+    s = tables.schedule.c
+    with engine.begin() as conn:  # an error in one run is recorded and the next slot still comes
+        conn.execute(update(tables.schedule).where(s.name == "snapshot").values(next_run_at=clock.now()))
+
+    def broken(ctx: ScheduleContext) -> None:
+        raise ZeroDivisionError("no snapshot today")
+
+    runner.every("snapshot", broken, daily_at="02:00")
+    assert runner.tick() == ["snapshot"]
+    with engine.connect() as conn:
+        error = conn.execute(select(s.last_error)).scalar_one()
+    assert "ZeroDivisionError" in error
