@@ -153,12 +153,14 @@ def test_a_crashed_job_is_recovered_and_runs_again(engine: Engine) -> None:
     failed: list[tuple[str, str]] = []
     ran: list[str] = []
     runner = runner_for(engine, stale_after=timedelta(minutes=5))
-    runner.register(
-        "resume",
-        lambda ctx: ran.append(ctx.job_id) or None,
-        retries=1,
-        on_failed=lambda c, e: failed.append((c.job_id, e)),
-    )
+
+    def resume(ctx: JobContext) -> None:
+        ran.append(ctx.job_id)
+
+    def gave_up(ctx: JobContext, error: str) -> None:
+        failed.append((ctx.job_id, error))
+
+    runner.register("resume", resume, retries=1, on_failed=gave_up)
     assert runner.recover() == 3
     assert states(engine) == {"stale-elsewhere": "queued", "dead-here": "queued", "fresh-elsewhere": "running",
                               "alive-here": "running", "out-of-tries": "failed"}  # fmt: skip
