@@ -76,7 +76,7 @@ class JobContext:
         self.runner._beat(self.job_id, self.worker_id)
 
     def progress(self, done: int, total: int | None = None) -> None:
-        """Record progress: kept in the process at once, written to the row at most once a second."""
+        """Record progress: kept in the process (``status`` shows it), written by the next heartbeat."""
         self.check()
         self.runner._progress(self, done, total)
 

@@ -14,7 +14,7 @@ Jobs. ``enqueue`` inserts a ``queued`` row in the caller's transaction (nothing 
 A runner claims one due job at a time in a short transaction: ``SELECT ... FOR UPDATE SKIP LOCKED`` on
 PostgreSQL (several replicas never take the same row), ``BEGIN IMMEDIATE`` on SQLite (the engine begins
 every write transaction that way, see ``db.py``), then marks it ``running`` with its worker id. While
-the function runs, a small thread writes ``heartbeat_at`` every ``heartbeat_s`` (on SQLite it gives up
+the function runs, a small thread writes ``heartbeat_at`` (and progress) every ``heartbeat_s`` (on SQLite it gives up
 at once when another transaction holds the write lock: a long write cannot block it, and it cannot block
 the write). ``fn(ctx)`` returns the result JSON (or None); raising fails the attempt: a job registered
 with ``retries=n`` is queued again after ``backoff * 2**(attempt-1)`` (capped at an hour) up to n times,
@@ -70,6 +70,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from services.common import clock, schedules
+from services.common.db import read_engine
 from services.common.job_context import LIVE_WORKERS, JobContext, JobInfo, JobTimeout, worker_gone
 from services.common.schedules import Schedule, ScheduleContext, dialect_insert, parse_cadence
 from services.common.storage import FileStorage
@@ -148,10 +149,11 @@ class JobRunner:
         *,
         workers: int | None = None,
         poll_s: float = 1.0,
-        heartbeat_s: float = 10.0,
+        heartbeat_s: float = 5.0,
         stale_after: timedelta = timedelta(minutes=5),
     ) -> None:
         self.engine = engine
+        self.reader = read_engine(engine)  # SQLite: reads begin deferred, never queue for the write lock
         self.job_t, self.schedule_t = tables
         self.storage = storage
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -164,7 +166,6 @@ class JobRunner:
         self.kinds: dict[str, _Kind] = {}
         self.schedules: dict[str, Schedule] = {}
         self.live: dict[str, tuple[int, int | None]] = {}  # job id -> progress, this process's jobs
-        self._saved_at: dict[str, float] = {}
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -337,7 +338,6 @@ class JobRunner:
             with self._lock:
                 self._running.discard(ctx.job_id)
             self.live.pop(ctx.job_id, None)
-            self._saved_at.pop(ctx.job_id, None)
 
     def _mine(self, ctx: JobContext) -> Any:
         t = self.job_t.c
@@ -417,7 +417,6 @@ class JobRunner:
         values: dict[str, Any] = {"heartbeat_at": clock.now()}
         if job_id in self.live:
             values["progress_done"], values["progress_total"] = self.live[job_id]
-            self._saved_at[job_id] = time.monotonic()
         self._write_quietly(_job_id=job_id, _worker=worker, **values)
 
     def _beat_loop(self, ctx: JobContext, stop: threading.Event) -> None:
@@ -430,15 +429,15 @@ class JobRunner:
                 self._beat(ctx.job_id, ctx.worker_id)
 
     def _progress(self, ctx: JobContext, done: int, total: int | None) -> None:
+        # In memory only: the heartbeat thread writes it (a write from the job's own thread would wait
+        # for the SQLite lock that the job itself may hold).
         self.live[ctx.job_id] = (done, total)
-        if time.monotonic() - self._saved_at.get(ctx.job_id, 0.0) >= 1.0:
-            self._beat(ctx.job_id, ctx.worker_id)
 
     def recover(self) -> int:
         """Queue again (or fail) the running jobs whose worker is gone; how many."""
         t = self.job_t.c
         now = clock.now()
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(t.id, t.kind, t.payload, t.worker, t.heartbeat_at, t.attempts, t.max_attempts).where(
                     t.state == "running"
@@ -512,24 +511,39 @@ class JobRunner:
 
     def _loop(self) -> None:
         busy = threading.Semaphore(self.workers)
+        failures = 0
         while not self._stop.is_set():
             try:
                 self.recover()
                 self.tick()
                 while not self._stop.is_set() and busy.acquire(blocking=False):
-                    ctx = self.claim()
-                    if ctx is None:
-                        busy.release()
-                        break
                     pool = self._pool
-                    if pool is None:  # stopping
+                    ctx = self.claim() if pool is not None else None
+                    if ctx is None or pool is None:
                         busy.release()
                         break
-                    pool.submit(self._run_and_release, ctx, busy)
-            except Exception:
-                log.exception("job runner loop failed; retrying")
-            self._wake.wait(self.poll_s)
+                    try:
+                        pool.submit(self._run_and_release, ctx, busy)
+                    except RuntimeError:  # stopped between the claim and the submit: give it back
+                        busy.release()
+                        self._unclaim(ctx)
+                        break
+                failures = 0
+            except Exception:  # the database is away: say so once, then back off (up to a minute)
+                failures += 1
+                log.warning(
+                    "job runner %s: poll failed (%s in a row)", self.worker_id, failures, exc_info=failures == 1
+                )
+            self._wake.wait(min(self.poll_s * 2 ** min(failures, 6), 60.0))
             self._wake.clear()
+
+    def _unclaim(self, ctx: JobContext) -> None:
+        with self._lock:
+            self._running.discard(ctx.job_id)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.job_t).where(self._mine(ctx)).values(state="queued", worker=None, attempts=ctx.attempt - 1)
+            )
 
     def _run_and_release(self, ctx: JobContext, busy: threading.Semaphore) -> None:
         try:

@@ -4,9 +4,11 @@ as an ordered CloudEvents 1.0 feed at ``GET /events?after=<cursor>&limit=N``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -18,10 +20,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    bindparam,
+    cast,
     insert,
     select,
     text,
 )
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from services.common import clock
@@ -90,6 +96,34 @@ class Outbox:
             )
         )
         return event_id
+
+    def emit_many(
+        self, session: Session | Connection, events: Iterable[tuple[str, str, str, dict[str, Any]]]
+    ) -> list[str]:
+        """Add many events ``(entity, verb, subject, data)`` to the transaction: one advisory lock, one
+        bulk insert. ``data`` is serialised with orjson (datetimes as ISO 8601; an ``orjson.Fragment``
+        is embedded as the JSON it already is, so a record serialised once can go into many events)."""
+        now = clock.now()
+        rows: list[dict[str, Any]] = [
+            {
+                "id": str(uuid.uuid4()),
+                "source": self.source,
+                "type": f"sortline.{self.service}.{entity}.{verb}",
+                "subject": subject,
+                "time": now,
+                "data_json": orjson.dumps(data).decode(),
+            }
+            for entity, verb, subject, data in events
+        ]
+        if not rows:
+            return []
+        is_pg = (session.get_bind() if isinstance(session, Session) else session).dialect.name == "postgresql"
+        if is_pg:
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        # The JSON text handed over as it is: SQLite stores JSON as text, PostgreSQL casts it.
+        param = bindparam("data_json", type_=Text())
+        session.execute(insert(self.table).values(data=cast(param, JSON) if is_pg else param), rows)
+        return [r["id"] for r in rows]
 
     def page(self, session: Session, after: int, limit: int) -> EventPage:
         rows = session.execute(

@@ -97,7 +97,7 @@ def tick(self: JobRunner) -> list[str]:
         return []
     s = self.schedule_t.c
     now = clock.now()
-    with self.engine.connect() as conn:
+    with self.reader.connect() as conn:
         rows = {r.name: r for r in conn.execute(select(self.schedule_t)).all()}
     missing = [name for name in self.schedules if name not in rows]
     if missing:
@@ -109,7 +109,7 @@ def tick(self: JobRunner) -> list[str]:
                     .values(name=name, cadence=cadence, next_run_at=_first_slot(cadence, now))
                     .on_conflict_do_nothing(index_elements=["name"])
                 )
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = {r.name: r for r in conn.execute(select(self.schedule_t)).all()}
     ran: list[str] = []
     for name, schedule in self.schedules.items():

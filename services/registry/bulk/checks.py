@@ -19,18 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from services.common import clock
 from services.common.errors import translate_errors
 from services.common.tabular import ErrorEntry, Row
 from services.registry import validation as v
+from services.registry.bulk import repository
 from services.registry.bulk.columns import Spec, parse_row
-from services.registry.models import division_t, facility_t, site_t, vehicle_t
+from services.registry.models import facility_t, site_t, vehicle_t
 
 TABLES = {"site": site_t, "facility": facility_t, "vehicle": vehicle_t}
-LOOKUP_CHUNK = 500
 
 
 @dataclass
@@ -80,9 +79,7 @@ class RowChecker:
         self.table = TABLES[spec.name]
         self.caller_county = caller_county
         self.headers = spec.headers
-        self.divisions: dict[str, str] = {
-            code: level for code, level in conn.execute(select(division_t.c.code, division_t.c.level)).all()
-        }
+        self.divisions: dict[str, str] = repository.division_levels(conn)
         self._seen = FirstSeen()
 
     # --- one row, without the database -------------------------------------------------------
@@ -191,37 +188,15 @@ class RowChecker:
         return checked
 
     def _owners_of_external_ids(self, conn: Connection, good: Sequence[Checked]) -> dict[tuple[str, str], str]:
-        """Records already holding these (county, external id): one query per county and 500 ids,
-        on the (county_code, external_id) unique index."""
         wanted: dict[str, set[str]] = {}
         for c in good:
             if c.state and c.state.get("external_id"):
                 wanted.setdefault(c.state["county_code"], set()).add(c.state["external_id"])
-        t = self.table.c
-        found: dict[tuple[str, str], str] = {}
-        for county, ids in wanted.items():
-            for part in _chunks(sorted(ids)):
-                stmt = select(t.external_id, t.code).where(t.county_code == county, t.external_id.in_(part))
-                found.update({(county, r.external_id): r.code for r in conn.execute(stmt).all()})
-        return found
+        return repository.owners_of_external_ids(conn, self.table, wanted)
 
     def _owners_of_plates(self, conn: Connection, good: Sequence[Checked]) -> dict[str, str]:
-        wanted = {c.state["plate_number"] for c in good if c.state}
-        t = vehicle_t.c
-        found: dict[str, str] = {}
-        for part in _chunks(sorted(wanted)):
-            stmt = select(t.plate_number, t.code).where(t.plate_number.in_(part), t.status == "active")
-            found.update({r.plate_number: r.code for r in conn.execute(stmt).all()})
-        return found
+        return repository.owners_of_plates(conn, {c.state["plate_number"] for c in good if c.state})
 
     def _site_counties(self, conn: Connection, good: Sequence[Checked]) -> dict[str, str]:
         wanted = {c.state["site_code"] for c in good if c.state and c.state.get("site_code")}
-        found: dict[str, str] = {}
-        for part in _chunks(sorted(wanted)):
-            stmt = select(site_t.c.code, site_t.c.county_code).where(site_t.c.code.in_(part))
-            found.update({r.code: r.county_code for r in conn.execute(stmt).all()})
-        return found
-
-
-def _chunks(values: list[str]) -> list[list[str]]:
-    return [values[i : i + LOOKUP_CHUNK] for i in range(0, len(values), LOOKUP_CHUNK)]
+        return repository.site_counties(conn, wanted)

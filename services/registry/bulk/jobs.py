@@ -1,24 +1,29 @@
-"""Import jobs: the stored upload, the validation pass, the write pass, crash recovery.
+"""Import jobs on the kernel's job runner (``services.common.jobs``): the validation pass and the write
+pass are two job kinds, ``registry.import.validate`` and ``registry.import.write``.
 
-Life of a job: ``validating`` (the worker reads the whole file and checks every row, storing
-errors as found) → ``invalid`` (errors, or a file that turned out unreadable) or ``ready`` →
-confirm → ``writing`` → ``done`` or ``failed``. A job left ``validating`` / ``writing`` by a process
-that died is marked ``failed`` when the next process starts (``recover``).
+Life of an import: ``validating`` (a validate job checks the whole file, storing errors as found) →
+``invalid`` (errors, or a file that turned out unreadable) or ``ready`` → confirm (a write job) →
+``writing`` → ``done`` or ``failed``. The import row (``import_job``) is what the API shows; the
+kernel's ``job`` row is the work (claimed by one replica, heartbeat, recovery). A worker that dies
+mid-job leaves its kernel job to be recovered by another runner, which fails it (imports are not
+retried: the user uploads again) and marks the import ``failed`` with ``INTERRUPTED``. Import rows
+left running without any kernel job (by an older version) are failed at startup (``recover``).
+
+Bounded time: each job kind has a deadline (``SORTLINE_REGISTRY_IMPORT_TIMEOUT_S``); the passes
+report progress once a batch, where the runner stops a job past its deadline (the write pass rolls
+back: nothing written). On PostgreSQL a process runs two jobs at once, so one slow import does not
+hold up every other user's; SQLite has one writer at a time and one worker.
 
 The upload lives in the file storage (``Settings.storage_url``; the job's ``file_path`` holds its
 key), so any replica can validate or write a job another one received. Each pass copies it to a
 temporary local file (the readers need a seekable file), removed when the pass ends; the stored
 upload is deleted once the job is ``done`` and kept otherwise (a later confirm, the error report).
 
-Memory stays flat whatever the file size: rows are streamed from the stored file in batches of
-``BATCH``; errors go to ``import_row_error`` as found (at most ``stored_errors``, all counted); the
-write pass re-reads and re-checks the file and inserts batch by batch inside one transaction.
-Only the duplicate finders keep one integer per external id / plate seen.
-
-Progress (``processed_rows``) is saved every ``PROGRESS_EVERY`` rows during validation. While
-writing, the one write transaction holds SQLite's write lock, so progress is kept in the process
-(``Runner.live``, merged into ``GET /imports/{id}``) and, on PostgreSQL, also saved from a second
-connection.
+Memory stays flat whatever the file size: rows are streamed in batches of ``BATCH``; errors go to
+``import_row_error`` as found (at most ``stored_errors``, all counted); the write pass re-reads and
+re-checks the file and inserts batch by batch (records, history, events via ``Outbox.emit_many``)
+inside one transaction. Write progress is kept in the process (``Importer.live``, merged into
+``GET /imports/{id}``) and, on PostgreSQL, also saved from a second connection.
 """
 
 from __future__ import annotations
@@ -27,10 +32,8 @@ import logging
 import os
 import socket
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,22 +41,21 @@ from typing import IO, Any
 
 import orjson
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import JSON, Text, bindparam, cast, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
 from services.common import clock
 from services.common.config import data_dir
 from services.common.db import read_engine
+from services.common.jobs import JobContext, JobRunner, JobTimeout, worker_gone
 from services.common.storage import FileStorage, S3Storage, make_storage
 from services.common.tabular import ErrorEntry, Row, TabularError, open_table
 from services.registry import numbering, stats
+from services.registry.bulk import repository
 from services.registry.bulk.checks import TABLES, RowChecker
 from services.registry.bulk.columns import SPECS, Spec
 from services.registry.config import Settings
-from services.registry.models import counter_t, history_t, import_error_t, import_job_t, outbox
+from services.registry.models import outbox
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +63,16 @@ BATCH = 1000
 PROGRESS_EVERY = 2000
 STALE_AFTER = timedelta(minutes=15)
 INTERRUPTED = "服务重启，导入已中断，请重新上传"
+TIMED_OUT = "导入超过时限（{minutes} 分钟）已停止，未写入任何数据；请把文件拆成几个较小的文件后重新上传"
 FILE_COLUMN = "文件"
 RUNNING = ("validating", "writing")
-# The same number the outbox uses: bulk event inserts serialise with single emits on PostgreSQL.
-_PG_OUTBOX_LOCK = 0x50_52_54_4C
+VALIDATE = "registry.import.validate"
+WRITE = "registry.import.write"
 
 
 class ImportSettings(BaseSettings):
-    """``SORTLINE_REGISTRY_IMPORT_*``: limits of an upload, and ``INLINE=1`` to run jobs in the
-    request's background task instead of the worker thread (tests, one-shot tools)."""
+    """``SORTLINE_REGISTRY_IMPORT_*``: limits of an upload, a job's time limit, and ``INLINE=1`` to run
+    jobs in the request's background task instead of the runner's thread (tests, one-shot tools)."""
 
     model_config = SettingsConfigDict(env_prefix="SORTLINE_REGISTRY_IMPORT_", extra="ignore")
 
@@ -77,6 +80,7 @@ class ImportSettings(BaseSettings):
     max_rows: int = 200_000
     max_bytes: int = 50 * 1024 * 1024
     stored_errors: int = 10_000
+    timeout_s: float = 900.0
 
 
 def imports_dir() -> Path:
@@ -100,6 +104,11 @@ def runner_id() -> str:
 
 def new_job_id() -> str:
     return uuid.uuid4().hex
+
+
+def dedupe_key(kind: str, import_id: str) -> str:
+    """The kernel job of one pass of one import (at most one each)."""
+    return f"{kind}:{import_id}"
 
 
 class DataChanged(Exception):
@@ -130,18 +139,8 @@ def _caller_county(job: dict[str, Any]) -> str | None:
     return caller.get("county_code") if caller.get("role") == "county" else None
 
 
-def load_job(conn: Connection | Session, job_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(import_job_t).where(import_job_t.c.id == job_id)).first()
-    return dict(row._mapping) if row is not None else None
-
-
-def _set(conn: Connection, job_id: str, **values: Any) -> None:
-    values.setdefault("updated_at", clock.now())
-    conn.execute(update(import_job_t).where(import_job_t.c.id == job_id).values(**values))
-
-
-class Runner:
-    """Runs a process's import jobs one at a time on one worker thread (or inline)."""
+class Importer:
+    """The two passes of an import, as job functions for the kernel's runner (``register``)."""
 
     def __init__(
         self,
@@ -156,31 +155,33 @@ class Runner:
         self.options = options or ImportSettings()
         self.storage = storage if storage is not None else open_storage(settings, self.options)
         self.live: dict[str, int] = {}
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
 
-    # --- scheduling ------------------------------------------------------------------------
+    def register(self, runner: JobRunner) -> None:
+        timeout = self.options.timeout_s or None
+        runner.register(VALIDATE, self.validate_job, timeout_s=timeout, on_failed=self.on_failed)
+        runner.register(WRITE, self.write_job, timeout_s=timeout, on_failed=self.on_failed)
 
-    def submit(self, fn: Callable[[str], None], job_id: str) -> None:
-        if self.options.inline:
-            fn(job_id)
-            return
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-import")
-            self._executor.submit(self._guarded, fn, job_id)
+    def validate_job(self, ctx: JobContext) -> None:
+        self.validate(ctx.payload["import_id"], ctx)
 
-    def _guarded(self, fn: Callable[[str], None], job_id: str) -> None:
-        try:
-            fn(job_id)
-        except Exception:  # the job functions record their own failures; this is the last net
-            log.exception("import job %s crashed", job_id)
+    def write_job(self, ctx: JobContext) -> None:
+        self.write(ctx.payload["import_id"], ctx)
 
-    def shutdown(self) -> None:
-        with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
+    def _timed_out(self) -> str:
+        return TIMED_OUT.format(minutes=f"{self.options.timeout_s / 60:g}")
+
+    def on_failed(self, ctx: JobContext, error: str) -> None:
+        """The kernel gave the job up (its worker died, or its time ran out): the import fails."""
+        message = self._timed_out() if ctx.timed_out.is_set() else INTERRUPTED
+        with self.engine.begin() as conn:
+            repository.set_job(
+                conn,
+                ctx.payload["import_id"],
+                only_if_status=RUNNING,
+                status="failed",
+                message=message,
+                finished_at=clock.now(),
+            )
 
     # --- the stored upload -----------------------------------------------------------------
 
@@ -210,11 +211,13 @@ class Runner:
 
     # --- validation ------------------------------------------------------------------------
 
-    def validate(self, job_id: str) -> None:
+    def validate(self, job_id: str, ctx: JobContext) -> None:
         with self.reader.connect() as conn:
-            job = load_job(conn, job_id)
+            job = repository.load_job(conn, job_id)
         if job is None or job["status"] != "validating":
             return
+        with self.engine.begin() as conn:
+            repository.set_job(conn, job_id, runner=ctx.worker_id)
         spec = SPECS[job["kind"]]
         processed = errors = valid = stored = 0
         pending: list[dict[str, Any]] = []
@@ -225,10 +228,11 @@ class Runner:
         def flush(**extra: Any) -> None:
             nonlocal pending
             with self.engine.begin() as conn:
-                if pending:
-                    conn.execute(insert(import_error_t), pending)
-                    pending = []
-                _set(conn, job_id, processed_rows=processed, error_count=errors, valid_rows=valid, **extra)
+                repository.add_errors(conn, pending)
+                pending = []
+                repository.set_job(
+                    conn, job_id, processed_rows=processed, error_count=errors, valid_rows=valid, **extra
+                )
 
         def add_error(entry: ErrorEntry) -> None:
             nonlocal errors, stored
@@ -262,9 +266,13 @@ class Runner:
                         else:
                             failed_rows.add(c.row.number)
                     processed += len(batch)
+                    ctx.progress(processed, job["total_rows"])
                     if processed - last_flush >= PROGRESS_EVERY:
                         last_flush = processed
                         flush()
+        except JobTimeout:
+            flush(status="failed", message=self._timed_out(), finished_at=clock.now())
+            raise
         except TabularError as exc:
             add_error((processed + 2, FILE_COLUMN, None, exc.message))
             flush(status="invalid", message=f"文件无法继续读取：{exc.message}", finished_at=clock.now())
@@ -285,15 +293,20 @@ class Runner:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def write(self, job_id: str) -> None:
+    def write(self, job_id: str, ctx: JobContext) -> None:
         with self.reader.connect() as conn:
-            job = load_job(conn, job_id)
+            job = repository.load_job(conn, job_id)
         if job is None or job["status"] != "writing":
             return
+        with self.engine.begin() as conn:
+            repository.set_job(conn, job_id, runner=ctx.worker_id)
         spec = SPECS[job["kind"]]
         self.live[job_id] = 0
         try:
-            created, first, last = self._write(job, spec)
+            created, first, last = self._write(job, spec, ctx)
+        except JobTimeout:
+            self._fail(job_id, self._timed_out())
+            raise
         except DataChanged as exc:
             self._fail(job_id, str(exc))
         except IntegrityError:
@@ -315,15 +328,16 @@ class Runner:
 
     def _fail(self, job_id: str, message: str) -> None:
         with self.engine.begin() as conn:
-            _set(conn, job_id, status="failed", message=message, finished_at=clock.now())
+            repository.set_job(conn, job_id, status="failed", message=message, finished_at=clock.now())
 
-    def _write(self, job: dict[str, Any], spec: Spec) -> tuple[int, str | None, str | None]:
+    def _write(self, job: dict[str, Any], spec: Spec, ctx: JobContext) -> tuple[int, str | None, str | None]:
         job_id = job["id"]
         table = TABLES[spec.name]
         template = self.settings.code_template(spec.name)
         caller = job.get("caller") or {}
         actor_sub, actor_name = caller.get("sub", job["created_by"]), caller.get("name", "")
         expected: dict[str, int] = {k: int(n) for k, n in (job.get("county_counts") or {}).items()}
+        total = sum(expected.values())
         columns = [c.name for c in table.c if c.name != "id"]
         created = 0
         first: str | None = None
@@ -338,19 +352,14 @@ class Runner:
             ) as tab,
             self.engine.begin() as conn,
         ):
-            is_pg = conn.dialect.name == "postgresql"
-            if is_pg:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_OUTBOX_LOCK})
             checker = RowChecker(conn, spec, _caller_county(job))
-            next_seq = reserve_blocks(conn, spec.name, expected)
-            history_insert = insert(history_t).values(after=_json_param("after_json", is_pg))
-            event_insert = insert(outbox.table).values(data=_json_param("data_json", is_pg))
+            next_seq = repository.reserve_blocks(conn, spec.name, expected)
             now = clock.now()
             for batch in _batches(tab.rows()):
                 checked = checker.check(conn, batch)
                 records: list[dict[str, Any]] = []
                 histories: list[dict[str, Any]] = []
-                events: list[dict[str, Any]] = []
+                events: list[tuple[str, str, str, dict[str, Any]]] = []
                 for c in checked:
                     if c.errors or c.state is None:
                         raise DataChanged(c.errors[0])
@@ -380,7 +389,7 @@ class Runner:
                     record = {name: values.get(name) for name in columns}
                     records.append(record)
                     # Serialised once (orjson, as the API's ``jsonable``) for history and event.
-                    public = orjson.dumps(record).decode()
+                    public = orjson.dumps(record)
                     histories.append(
                         {
                             "kind": spec.name,
@@ -390,45 +399,34 @@ class Runner:
                             "actor_sub": actor_sub,
                             "actor_name": actor_name,
                             "at": now,
-                            "after_json": public,
+                            "after_json": public.decode(),
                         }
                     )
-                    events.append(
-                        {
-                            "id": str(uuid.uuid4()),
-                            "source": outbox.source,
-                            "type": f"sortline.{outbox.service}.{spec.name}.registered",
-                            "subject": code,
-                            "time": now,
-                            "data_json": f'{{"code":"{code}","county_code":"{county}","record":{public},'
-                            f'"import_job":"{job_id}"}}',
-                        }
-                    )
+                    data = {
+                        "code": code,
+                        "county_code": county,
+                        "record": orjson.Fragment(public),
+                        "import_job": job_id,
+                    }
+                    events.append((spec.name, "registered", code, data))
                     key = stats.key_of(spec.name, record)
                     deltas[key] = deltas.get(key, 0) + 1
                     first = first or code
                     last = code
-                conn.execute(insert(table), records)
-                conn.execute(history_insert, histories)
-                conn.execute(event_insert, events)
+                repository.insert_records(conn, table, records)
+                repository.insert_history(conn, histories)
+                outbox.emit_many(conn, events)
                 created += len(records)
                 self.live[job_id] = created
+                ctx.progress(created, total)  # stops here once the job is past its deadline
                 progress(created)
             if per_county != expected:
                 raise DataChanged((0, FILE_COLUMN, None, "文件的有效行数与校验时不一致"))
             stats.add_counts(conn, deltas)
-            conn.execute(
-                insert(outbox.table).values(
-                    id=str(uuid.uuid4()),
-                    source=outbox.source,
-                    type=f"sortline.{outbox.service}.import.completed",
-                    subject=job_id,
-                    time=now,
-                    data={"job_id": job_id, "kind": spec.plural, "created_count": created, "first_code": first},
-                )
-            )
+            completed = {"job_id": job_id, "kind": spec.plural, "created_count": created, "first_code": first}
+            outbox.emit_many(conn, [("import", "completed", job_id, completed)])
             message = f"已登记 {created:,} 个{spec.label}" + (f"，统一编号 {first} 至 {last}" if first else "")
-            _set(
+            repository.set_job(
                 conn,
                 job_id,
                 status="done",
@@ -453,69 +451,26 @@ class Runner:
                 return
             saved[0] = n
             with self.engine.begin() as side:
-                _set(side, job_id, processed_rows=n)
+                repository.set_job(side, job_id, processed_rows=n)
 
         return save
 
 
-def _json_param(name: str, is_pg: bool) -> Any:
-    """A JSON column's value handed over as the JSON text already made (SQLite stores JSON as text;
-    PostgreSQL casts the text)."""
-    param = bindparam(name, type_=Text())
-    return cast(param, JSON) if is_pg else param
-
-
-def reserve_blocks(conn: Connection, kind: str, counts: dict[str, int]) -> dict[str, int]:
-    """The first number of a block of ``n`` numbers for each county: one counter UPDATE each."""
-    first: dict[str, int] = {}
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for county in sorted(counts):
-        n = counts[county]
-        if n <= 0:
-            continue
-        conn.execute(
-            dialect_insert(counter_t).values(county_code=county, kind=kind, next_value=1).on_conflict_do_nothing()
-        )
-        stmt = (
-            update(counter_t)
-            .where(counter_t.c.county_code == county, counter_t.c.kind == kind)
-            .values(next_value=counter_t.c.next_value + n)
-            .returning(counter_t.c.next_value)
-        )
-        after = int(conn.execute(stmt).scalar_one())
-        first[county] = after - n
-    return first
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover(engine: Engine, now: datetime | None = None) -> int:
-    """At startup: mark ``failed`` the jobs a dead process left validating or writing. A job of
-    this host is dead when its process is gone (or is this process, which has just started); a
-    job of another host when it has not moved for ``STALE_AFTER``. Returns how many."""
+    """At startup: fail the imports left validating or writing with no kernel job to finish them
+    (an older version's, or one whose job record is gone) whose process has stopped (this host:
+    its process is dead; another host: no change for ``STALE_AFTER``). Returns how many."""
     now = now or clock.now()
-    host, me = socket.gethostname(), os.getpid()
-    t = import_job_t.c
     count = 0
     with engine.begin() as conn:
-        rows = conn.execute(select(t.id, t.runner, t.updated_at).where(t.status.in_(RUNNING))).all()
-        for job_id, runner, updated_at in rows:
-            runner_host, _, pid_text = (runner or "").rpartition(":")
-            pid = int(pid_text) if pid_text.isdigit() else -1
-            if runner_host == host:
-                dead = pid == me or pid <= 0 or not _alive(pid)
-            else:
-                dead = clock.as_utc(updated_at) < now - STALE_AFTER
-            if dead:
-                _set(conn, job_id, status="failed", message=INTERRUPTED, finished_at=now)
+        rows = repository.running_jobs(conn, RUNNING)
+        keys = [dedupe_key(k, r.id) for r in rows for k in (VALIDATE, WRITE)]
+        pending = repository.pending_kernel_jobs(conn, keys)
+        for row in rows:
+            if dedupe_key(VALIDATE, row.id) in pending or dedupe_key(WRITE, row.id) in pending:
+                continue  # the runner finishes or recovers it
+            if worker_gone(row.runner, row.updated_at, now, STALE_AFTER):
+                repository.set_job(conn, row.id, status="failed", message=INTERRUPTED, finished_at=now)
                 count += 1
     if count:
         log.warning("marked %s interrupted import job(s) failed", count)

@@ -1,6 +1,6 @@
 """The rules of ``/imports``: who may import and see which jobs, storing the upload (in the file
-storage, so that every replica finds it), the job's JSON, confirming. The work itself runs in
-``jobs.Runner``."""
+storage, so that every replica finds it), the job's JSON, confirming. The work itself runs as
+jobs of the registry's kernel job runner (``jobs.Importer``); every query is in ``repository``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import threading
 from typing import IO, Any, BinaryIO, cast
 
 from fastapi import FastAPI
-from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -18,11 +17,13 @@ from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Conflict, ErrorDetail, InvalidInput, NotFound
 from services.common.idempotency import request_hash
+from services.common.jobs import JobRunner
 from services.common.storage import EmptyFile, FileStorage, FileTooLarge, StoredFile
 from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table
-from services.registry.bulk import jobs
+from services.registry.bulk import jobs, repository
 from services.registry.bulk.columns import SPECS, Spec
-from services.registry.models import idempotency, import_error_t, import_job_t
+from services.registry.models import idempotency
+from services.registry.models import jobs as job_tables_of_registry
 from services.registry.service import can_write, visible_county
 
 SHOWN_ERRORS = 200
@@ -37,38 +38,50 @@ def spec_of(kind: str) -> Spec:
     return spec
 
 
-def runner(app: FastAPI) -> jobs.Runner:
-    """The app's import runner and its file storage (``app.state.file_storage``), made once on first
-    use (tests hand in an engine and run no lifespan)."""
+def importer(app: FastAPI) -> jobs.Importer:
+    """The app's import passes and its file storage (``app.state.file_storage``), made once on first
+    use (tests hand in an engine and run no lifespan), registered on the app's job runner."""
     with _runner_lock:
-        found: jobs.Runner | None = getattr(app.state, "import_runner", None)
+        found: jobs.Importer | None = getattr(app.state, "importer", None)
         if found is None:
             options = jobs.ImportSettings()
             storage: FileStorage | None = getattr(app.state, "file_storage", None)
             if storage is None:
                 storage = jobs.open_storage(app.state.settings, options)
                 app.state.file_storage = storage
-            found = jobs.Runner(app.state.engine, app.state.settings, options, storage)
-            app.state.import_runner = found
+            found = jobs.Importer(app.state.engine, app.state.settings, options, storage)
+            runner = JobRunner(app.state.engine, job_tables_of_registry, storage=storage)
+            found.register(runner)
+            app.state.importer = found
+            app.state.job_runner = runner
         return found
 
 
+def job_runner(app: FastAPI) -> JobRunner:
+    """The registry's job runner (two workers per process on PostgreSQL, one on SQLite)."""
+    importer(app)
+    runner: JobRunner = app.state.job_runner
+    return runner
+
+
+def kick(app: FastAPI) -> None:
+    """After a commit that queued a job: run it now (``INLINE=1``) or wake the runner's thread."""
+    runner = job_runner(app)
+    if importer(app).options.inline:
+        runner.run_pending()
+    else:
+        runner.start()
+        runner.wake()
+
+
 # --- the job as the API shows it --------------------------------------------------------------
-
-
-def _errors(conn: Session | Connection, job_id: str, limit: int | None) -> list[ErrorEntry]:
-    e = import_error_t.c
-    stmt = select(e.row, e.column, e.value, e.message).where(e.job_id == job_id).order_by(e.id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [(r.row, r.column, r.value, r.message) for r in conn.execute(stmt).all()]
 
 
 def public(conn: Session | Connection, job: dict[str, Any], live: dict[str, int] | None = None) -> dict[str, Any]:
     processed = job["processed_rows"]
     if live and job["status"] == "writing" and job["id"] in live:
         processed = max(processed, live[job["id"]])
-    errors = _errors(conn, job["id"], SHOWN_ERRORS) if job["error_count"] else []
+    errors = repository.errors(conn, job["id"], SHOWN_ERRORS) if job["error_count"] else []
 
     def ts(value: Any) -> Any:
         return clock.as_utc(value) if value is not None else None
@@ -95,7 +108,7 @@ def public(conn: Session | Connection, job: dict[str, Any], live: dict[str, int]
 
 def _visible(conn: Session | Connection, caller: Caller, job_id: str) -> dict[str, Any]:
     county = visible_county(caller)
-    job = jobs.load_job(conn, job_id)
+    job = repository.load_job(conn, job_id)
     if job is None or (county is not None and job["county_code"] != county):
         raise NotFound(f"导入任务 {job_id} 不存在或不在调用方的辖区内", code="import_not_found")
     return job
@@ -108,21 +121,16 @@ def get_job(conn: Session | Connection, caller: Caller, job_id: str, live: dict[
 def list_jobs(
     conn: Session | Connection, caller: Caller, *, kind: str | None, limit: int, live: dict[str, int]
 ) -> dict[str, Any]:
-    county = visible_county(caller)
-    t = import_job_t.c
-    stmt = select(import_job_t)
-    if county is not None:
-        stmt = stmt.where(t.county_code == county)
-    if kind:
-        stmt = stmt.where(t.kind == spec_of(kind).plural)
-    stmt = stmt.order_by(t.created_at.desc(), t.id.desc()).limit(max(1, min(limit, 100)))
-    return {"items": [public(conn, dict(r._mapping), live) for r in conn.execute(stmt).all()]}
+    found = repository.list_jobs(
+        conn, county=visible_county(caller), kind=spec_of(kind).plural if kind else None, limit=max(1, min(limit, 100))
+    )
+    return {"items": [public(conn, job, live) for job in found]}
 
 
 def report(conn: Session | Connection, caller: Caller, job_id: str) -> tuple[Spec, list[ErrorEntry]]:
     """Every stored error of a job (and a last line when more were found than stored)."""
     job = _visible(conn, caller, job_id)
-    entries = _errors(conn, job_id, None)
+    entries: list[ErrorEntry] = repository.errors(conn, job_id, None)
     if job["error_count"] > len(entries):
         more = job["error_count"] - len(entries)
         entries.append((0, "", None, f"另有 {more:,} 处错误未列出：请先改正以上错误后重新上传"))
@@ -192,7 +200,7 @@ def start(
     and create the job. Returns the job and whether it is new (a retried key gives the first)."""
     spec = spec_of(kind)
     can_write(caller, caller.county_code if caller.role == "county" else None)
-    work = runner(app)
+    work = importer(app)
     options = work.options
     filename = (filename or f"{spec.label}导入.xlsx").replace("/", "_").replace("\\", "_")[:255]
     job_id = jobs.new_job_id()
@@ -234,7 +242,8 @@ def start(
             "created_at": now,
             "updated_at": now,
         }
-        session.execute(import_job_t.insert().values(**job))
+        repository.insert_job(session, job)
+        job_runner(app).enqueue(session, jobs.VALIDATE, {"import_id": job_id}, jobs.dedupe_key(jobs.VALIDATE, job_id))
         created.append(True)
         return 202, {"id": job_id}
 
@@ -248,7 +257,7 @@ def start(
         raise
     if not created:  # a retry: the first upload's job answers, this copy goes
         work.discard(file_path)
-    job = jobs.load_job(session, body["id"])
+    job = repository.load_job(session, body["id"])
     if job is None:  # pragma: no cover - the first job was deleted
         raise NotFound("导入任务不存在", code="import_not_found")
     return public(session, job), bool(created)
@@ -261,26 +270,24 @@ _NOT_READY = {
 }
 
 
-def confirm(session: Session, caller: Caller, job_id: str) -> tuple[dict[str, Any], bool]:
+def confirm(session: Session, app: FastAPI, caller: Caller, job_id: str) -> tuple[dict[str, Any], bool]:
     """Start writing a ``ready`` job (True); a job already writing or done answers as it is (False)."""
     job = _visible(session, caller, job_id)
     can_write(caller, job["county_code"])
     if job["status"] == "ready":
-        t = import_job_t.c
-        now = clock.now()
-        result = session.execute(
-            update(import_job_t)
-            .where(t.id == job_id, t.status == "ready")
-            .values(
-                status="writing",
-                processed_rows=0,
-                runner=jobs.runner_id(),
-                message=f"正在写入（共 {job['valid_rows']:,} 行）",
-                updated_at=now,
-            )
+        changed = repository.set_job(
+            session,
+            job_id,
+            only_if_status=("ready",),
+            status="writing",
+            processed_rows=0,
+            runner=jobs.runner_id(),
+            message=f"正在写入（共 {job['valid_rows']:,} 行）",
         )
-        job = jobs.load_job(session, job_id) or job
-        return public(session, job), result.rowcount == 1  # type: ignore[attr-defined]
+        if changed:
+            job_runner(app).enqueue(session, jobs.WRITE, {"import_id": job_id}, jobs.dedupe_key(jobs.WRITE, job_id))
+        job = repository.load_job(session, job_id) or job
+        return public(session, job), changed == 1
     if job["status"] in ("writing", "done"):
         return public(session, job), False
     raise Conflict(_NOT_READY.get(job["status"], "该导入当前不能确认"), code="import_not_ready")

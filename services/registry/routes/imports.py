@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from services.common.auth import CallerDep, require_permission
 from services.common.db import ReadSessionDep, SessionDep
+from services.common.jobs import JobRunner
 from services.common.responses import JSONBody
 from services.common.tabular import write_error_report, write_template
 from services.registry.bulk import jobs
@@ -32,15 +33,18 @@ Kind = Literal["sites", "facilities", "vehicles"]
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At startup, jobs a crashed process left running are marked failed; at shutdown the worker
-    stops (a job it was running is marked failed by the next start)."""
+    """At startup, imports an older process left running without a job are marked failed and the
+    job runner starts (it also takes up jobs queued before); at shutdown it stops (a job it was
+    running is recovered by the next runner)."""
     await run_in_threadpool(jobs.recover, app.state.engine)
+    if not imports.importer(app).options.inline:
+        imports.job_runner(app).start()
     try:
         yield
     finally:
-        found: jobs.Runner | None = getattr(app.state, "import_runner", None)
-        if found is not None:
-            found.shutdown()
+        runner: JobRunner | None = getattr(app.state, "job_runner", None)
+        if runner is not None:
+            await run_in_threadpool(runner.close)
 
 
 router = APIRouter(prefix="/imports", tags=["imports"], lifespan=lifespan)
@@ -86,9 +90,8 @@ def upload(
         idempotency_key=idempotency_key,
         path=request.url.path,
     )
-    if new:  # after the commit: the worker must see the job
-        runner = imports.runner(request.app)
-        background.add_task(runner.submit, runner.validate, job["id"])
+    if new:  # after the commit: the runner must see the job
+        background.add_task(imports.kick, request.app)
     return JSONBody(job, status_code=202)
 
 
@@ -100,13 +103,13 @@ def list_imports(
     kind: Annotated[Kind | None, Query(description="记录类型")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    live = imports.runner(request.app).live
+    live = imports.importer(request.app).live
     return JSONBody(imports.list_jobs(session, caller, kind=kind, limit=limit, live=live))
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, summary="导入任务进度与结果", responses=JOB_ERRORS)
 def get_import(job_id: str, request: Request, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(imports.get_job(session, caller, job_id, imports.runner(request.app).live))
+    return JSONBody(imports.get_job(session, caller, job_id, imports.importer(request.app).live))
 
 
 @router.get(
@@ -132,8 +135,7 @@ def import_report(job_id: str, caller: CallerDep, session: ReadSessionDep) -> Re
 def confirm_import(
     job_id: str, request: Request, caller: CallerDep, session: SessionDep, background: BackgroundTasks
 ) -> Response:
-    job, start = imports.confirm(session, caller, job_id)
+    job, start = imports.confirm(session, request.app, caller, job_id)
     if start:
-        runner = imports.runner(request.app)
-        background.add_task(runner.submit, runner.write, job_id)
+        background.add_task(imports.kick, request.app)
     return JSONBody(job, status_code=202)
