@@ -45,7 +45,8 @@ def test_office_sets_and_deletes_days_and_everyone_reads_them(client: TestClient
     }
     assert len(client.get("/calendar", headers=as_("key_read")).json()["items"]) == 2
 
-    assert client.delete("/calendar/2027-02-20", headers=as_("office")).status_code == 204
+    removed = client.delete("/calendar/2027-02-20", headers=as_("office"))
+    assert removed.status_code == 200 and removed.json()["note"] == "春节调休上班"
     missing = client.delete("/calendar/2027-02-20", headers=as_("office"))
     assert missing.status_code == 404 and "2027-02-20" in missing.json()["message"]
     with engine.connect() as conn:

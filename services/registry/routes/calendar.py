@@ -100,4 +100,4 @@ def delete_day(day: DayPath, caller: CallerDep, session: SessionDep) -> Response
         day.isoformat(),
         {"date": day.isoformat(), "is_workday": entry["is_workday"], "note": entry["note"], "action": "deleted"},
     )
-    return Response(status_code=204)
+    return JSONBody(entry)
