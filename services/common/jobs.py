@@ -267,10 +267,14 @@ class JobRunner:
             return None
         t = self.job_t.c
         now = clock.now()
+        due = (t.state == "queued", t.run_after <= now, t.kind.in_(list(self.kinds)))
+        with self.reader.connect() as conn:  # most polls find nothing: no write lock for them
+            if conn.execute(select(t.id).where(*due).limit(1)).first() is None:
+                return None
         with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: row lock below
             row = conn.execute(
                 select(self.job_t.c.id, t.kind, t.payload, t.attempts)
-                .where(t.state == "queued", t.run_after <= now, t.kind.in_(list(self.kinds)))
+                .where(*due)
                 .order_by(t.run_after, t.created_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -343,14 +347,24 @@ class JobRunner:
         t = self.job_t.c
         return (t.id == ctx.job_id) & (t.state == "running") & (t.worker == ctx.worker_id) & (t.attempts == ctx.attempt)
 
-    def _finish(self, ctx: JobContext, state: str, *, result: Any = None, error: str | None = None) -> bool:
+    def _finish(
+        self, ctx: JobContext, state: str, *, result: Any = None, error: str | None = None, quiet: bool = False
+    ) -> bool:
+        """Record the end of the attempt (only if the row is still this attempt's). ``quiet``: from the
+        heartbeat thread, giving up at once on a SQLite write lock the job itself may hold."""
         values: dict[str, Any] = {"state": state, "finished_at": clock.now(), "error": error}
         if state == "done":
             values["result"] = result
             if ctx.job_id in self.live:
                 values["progress_done"], values["progress_total"] = self.live[ctx.job_id]
-        with self.engine.begin() as conn:
-            changed = conn.execute(update(self.job_t).where(self._mine(ctx)).values(**values)).rowcount
+        stmt = update(self.job_t).where(self._mine(ctx)).values(**values)
+        try:
+            with self._short_wait() if quiet else self.engine.connect() as conn, conn.begin():
+                changed = conn.execute(stmt).rowcount
+        except OperationalError:
+            if not quiet:
+                raise
+            return False  # the job thread records it when it unwinds
         if changed and state == "failed":
             self._call_on_failed(ctx, error or "")
         return bool(changed)
@@ -368,9 +382,9 @@ class JobRunner:
             return
         self._finish(ctx, "failed", error=error)
 
-    def _timed_out(self, ctx: JobContext) -> None:
+    def _timed_out(self, ctx: JobContext, *, quiet: bool = False) -> None:
         seconds = self.kinds[ctx.kind].timeout_s
-        self._finish(ctx, "failed", error=TIMED_OUT.format(seconds=f"{seconds:g}" if seconds else "?"))
+        self._finish(ctx, "failed", error=TIMED_OUT.format(seconds=f"{seconds:g}" if seconds else "?"), quiet=quiet)
 
     def _call_on_failed(self, ctx: JobContext, error: str) -> None:
         hook = self.kinds[ctx.kind].on_failed if ctx.kind in self.kinds else None
@@ -384,8 +398,8 @@ class JobRunner:
     # --- heartbeat, progress, recovery ---------------------------------------------------------
 
     @contextmanager
-    def _short_wait(self) -> Iterator[Connection | None]:
-        """A connection whose write gives up at once on a SQLite write lock (None when it must)."""
+    def _short_wait(self) -> Iterator[Connection]:
+        """A connection whose write gives up at once (50 ms) on a SQLite write lock."""
         with self.engine.connect() as conn:
             if conn.dialect.name != "sqlite":
                 yield conn
@@ -402,14 +416,12 @@ class JobRunner:
         job_id, worker = values.pop("_job_id"), values.pop("_worker")
         t = self.job_t.c
         try:
-            with self._short_wait() as conn:
-                assert conn is not None
-                with conn.begin():
-                    conn.execute(
-                        update(self.job_t)
-                        .where(t.id == job_id, t.state == "running", t.worker == worker)
-                        .values(**values)
-                    )
+            with self._short_wait() as conn, conn.begin():
+                conn.execute(
+                    update(self.job_t)
+                    .where(t.id == job_id, t.state == "running", t.worker == worker)
+                    .values(**values)
+                )
         except OperationalError:  # SQLite busy: the job itself holds the write lock; next time
             log.debug("heartbeat of job %s skipped: database busy", job_id)
 
@@ -423,7 +435,7 @@ class JobRunner:
         while not stop.wait(self.heartbeat_s if ctx.deadline is None else min(self.heartbeat_s, 1.0)):
             if ctx.deadline is not None and time.monotonic() > ctx.deadline and not ctx.timed_out.is_set():
                 ctx.timed_out.set()  # the job unwinds at its next check; the row says failed now
-                self._timed_out(ctx)
+                self._timed_out(ctx, quiet=True)
                 continue
             if not ctx.timed_out.is_set():
                 self._beat(ctx.job_id, ctx.worker_id)

@@ -271,6 +271,28 @@ def test_a_job_over_its_time_limit_is_stopped_and_failed(engine: Engine) -> None
     assert 5 < len(steps) < 200
 
 
+def test_a_timed_out_job_holding_the_write_lock_rolls_back_promptly(engine: Engine) -> None:
+    runner = runner_for(engine, heartbeat_s=0.05)
+    schedule_t = tables.schedule
+
+    def writer(ctx: JobContext) -> None:
+        with engine.begin() as conn:  # SQLite: the write lock, held until the job unwinds
+            conn.execute(insert(schedule_t).values(name="half-done", cadence="interval:60", next_run_at=clock.now()))
+            while True:
+                ctx.progress(1, None)
+                time.sleep(0.01)
+
+    runner.register("writer", writer, timeout_s=0.3)
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "writer", {})
+    started = time.monotonic()
+    assert runner.run_pending() == 1
+    assert time.monotonic() - started < 5  # not the 30 s of SQLite's busy timeout
+    assert states(engine) == {job_id: "failed"}
+    with engine.connect() as conn:
+        assert conn.execute(select(schedule_t.c.name)).all() == []  # rolled back
+
+
 def test_progress_result_and_result_file(engine: Engine, tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "files")
     runner = runner_for(engine, storage=storage)
