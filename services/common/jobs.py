@@ -172,6 +172,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
         LIVE_WORKERS.add(self.worker_id)
 
     # --- registration --------------------------------------------------------------------------
@@ -341,6 +342,8 @@ class JobRunner:
             beat.join()
             with self._lock:
                 self._running.discard(ctx.job_id)
+                if self._closed and not self._running:
+                    LIVE_WORKERS.discard(self.worker_id)
             self.live.pop(ctx.job_id, None)
 
     def _mine(self, ctx: JobContext) -> Any:
@@ -495,6 +498,7 @@ class JobRunner:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop.clear()
+            self._closed = False
             LIVE_WORKERS.add(self.worker_id)
             self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"jobs-{self.worker_id}")
             self._thread = threading.Thread(target=self._loop, daemon=True, name=f"jobs-loop-{self.worker_id}")
@@ -517,9 +521,13 @@ class JobRunner:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop, and forget this runner as a live worker of the process."""
+        """Stop, and forget this runner as a live worker of the process once its last job ended
+        (until then another runner of this process must not take its jobs for orphans)."""
+        self._closed = True
         self.stop()
-        LIVE_WORKERS.discard(self.worker_id)
+        with self._lock:
+            if not self._running:
+                LIVE_WORKERS.discard(self.worker_id)
 
     def _loop(self) -> None:
         busy = threading.Semaphore(self.workers)

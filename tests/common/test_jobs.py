@@ -174,18 +174,22 @@ def test_a_crashed_job_is_recovered_and_runs_again(engine: Engine) -> None:
     assert runner.recover() == 0  # a second pass changes nothing
 
 
-def test_a_stopped_runner_of_this_process_leaves_its_job_to_the_others(engine: Engine) -> None:
-    gone = runner_for(engine)
-    gone.register("resume", lambda ctx: None, retries=1)
+def test_a_job_of_a_runner_of_this_process_that_is_gone_is_taken_over(engine: Engine) -> None:
+    first = runner_for(engine)
+    first.register("resume", lambda ctx: None, retries=1)
     with session_scope(engine) as session:
-        gone.enqueue(session, "resume", {})
-    ctx = gone.claim()  # claimed, then the runner "dies" before it runs
+        job_id = first.enqueue(session, "resume", {})
+    ctx = first.claim()  # claimed; the runner is closed while the job still runs
     assert ctx is not None
-    gone.close()
+    first.close()
     other = runner_for(engine)
     other.register("resume", lambda ctx: None, retries=1, backoff=timedelta(0))
+    assert other.run_pending() == 0  # still running in this process: not an orphan
+    # A runner of this pid that no longer exists (a stopped app, a reused pid) leaves an orphan.
+    with engine.begin() as conn:
+        conn.execute(update(job_t).values(worker=f"{socket.gethostname()}:{os.getpid()}:gone"))
     assert other.run_pending() == 1
-    assert set(states(engine).values()) == {"done"}
+    assert states(engine) == {job_id: "done"}
 
 
 def test_retries_back_off_exponentially_then_fail(engine: Engine) -> None:
