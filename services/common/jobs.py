@@ -421,9 +421,7 @@ class JobRunner:
         try:
             with self._short_wait() as conn, conn.begin():
                 conn.execute(
-                    update(self.job_t)
-                    .where(t.id == job_id, t.state == "running", t.worker == worker)
-                    .values(**values)
+                    update(self.job_t).where(t.id == job_id, t.state == "running", t.worker == worker).values(**values)
                 )
         except OperationalError:  # SQLite busy: the job itself holds the write lock; next time
             log.debug("heartbeat of job %s skipped: database busy", job_id)
