@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import time
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
@@ -479,7 +478,6 @@ def test_stream_xlsx_of_100_000_rows_in_flat_memory() -> None:
                 # rows kept in memory or a workbook built in memory would show (a 70 MiB peak).
                 tracemalloc.start()
             yield record
-
 
     chunks = stream_xlsx(columns, records(), sheet_title="车辆")
     try:
