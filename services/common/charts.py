@@ -88,7 +88,8 @@ def _category_labels(labels: Sequence[str], xs: Sequence[float], y: float, slot:
             )
         else:
             out.append(
-                f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="12" fill="{TEXT}">{escape(label)}</text>'
+                f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="12" fill="{TEXT}">'
+                f"{escape(label)}</text>"
             )
     return out
 
