@@ -14,8 +14,9 @@ API::
   ``Content-Range``; a range past the end with 416 and ``Content-Range: bytes */size``; several ranges, or a
   header that does not parse, get the whole file (RFC 9110 lets a server ignore Range). ``If-Range`` with
   anything but the current ETag gets the whole file. ``HEAD`` gets the headers only.
-- ``size``: pass the recorded size (no extra storage call); without it the storage is asked, and a missing
-  file is a ``NotFound`` before any byte is sent.
+- ``size``: pass the recorded size (no extra storage call); without it the storage is asked (from a worker
+  thread when the response is sent, so an ``async`` route never blocks), and a missing file answers 404 in
+  the kernel's error shape before any byte is sent.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
+import anyio
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from services.common.errors import NotFound
 from services.common.storage import CHUNK_SIZE, OCTET_STREAM, FileStorage, display_name
@@ -99,11 +103,6 @@ def file_response(
     chunk_size: int = CHUNK_SIZE,
 ) -> Response:
     """The stored file ``key`` as a streaming response (see the module docstring)."""
-    if size is None:
-        try:
-            size = storage.size(key)
-        except FileNotFoundError as exc:
-            raise NotFound("文件不存在或已被删除") from exc
     media_type = content_type or OCTET_STREAM
     headers = {
         "Accept-Ranges": "bytes",
@@ -111,14 +110,28 @@ def file_response(
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
-    quoted_etag = f'"{etag}"' if etag else None
-    if quoted_etag:
-        headers["ETag"] = quoted_etag
+    if etag:
+        headers["ETag"] = f'"{etag}"'
+    asked = _Asked(request.method, request.headers.get("range"), request.headers.get("if-range"))
+    if size is None:
+        return _SizeLater(storage, key, media_type, headers, asked, chunk_size)
+    return _respond(storage, key, size, media_type, headers, asked, chunk_size)
 
-    wanted = parse_range(request.headers.get("range"), size)
-    if_range = request.headers.get("if-range")
-    if wanted is not None and if_range is not None and (quoted_etag is None or if_range.strip() != quoted_etag):
-        wanted = None  # the client's copy is another version: send the whole file
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    method: str
+    range: str | None
+    if_range: str | None
+
+
+def _respond(
+    storage: FileStorage, key: str, size: int, media_type: str, headers: dict[str, str], asked: _Asked, chunk_size: int
+) -> Response:
+    headers = dict(headers)
+    wanted = parse_range(asked.range, size)
+    if wanted is not None and asked.if_range is not None and asked.if_range.strip() != headers.get("ETag"):
+        wanted = None  # the client's copy is another version (or we cannot tell): send the whole file
     if wanted is False:
         headers["Content-Range"] = f"bytes */{size}"
         return Response(status_code=416, headers=headers)
@@ -135,6 +148,26 @@ def file_response(
         length = size
         body = storage.iter_chunks(key, chunk_size)
     headers["Content-Length"] = str(length)
-    if request.method == "HEAD":
+    if asked.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=media_type)
     return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
+
+
+class _SizeLater(Response):
+    """Asks the storage for the size from a worker thread when sent, so an ``async`` route never blocks on S3."""
+
+    def __init__(
+        self, storage: FileStorage, key: str, media_type: str, headers: dict[str, str], asked: _Asked, chunk_size: int
+    ) -> None:
+        super().__init__(status_code=200, media_type=media_type)
+        self._args = (storage, key, media_type, headers, asked, chunk_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        storage, key, media_type, headers, asked, chunk_size = self._args
+        try:
+            size = await anyio.to_thread.run_sync(storage.size, key)
+        except FileNotFoundError:
+            response: Response = JSONResponse(NotFound("文件不存在或已被删除").body(), status_code=404)
+        else:
+            response = _respond(storage, key, size, media_type, headers, asked, chunk_size)
+        await response(scope, receive, send)

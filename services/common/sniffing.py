@@ -56,6 +56,7 @@ _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
 _HEIF_BRANDS = {b"mif1", b"msf1"}
 _MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"mp71"}
 _MOV_BRANDS = {b"qt  "}
+_AVIF_BRANDS = {b"avif", b"avis"}
 
 
 def labels(types: frozenset[str] | set[str]) -> str:
@@ -101,6 +102,8 @@ def _ftyp_type(head: bytes) -> str | None:
     (box_size,) = struct.unpack(">I", head[:4])
     box = head[8 : min(max(box_size, 16), 256, len(head))]
     major = box[:4]
+    if major in _AVIF_BRANDS:
+        return None  # AVIF shares HEIF's container (and lists mif1) but is not one of ours
     compatible = {box[i : i + 4] for i in range(8, len(box) - 3, 4)}
     for brands in ({major}, compatible):
         if brands & _HEIC_BRANDS:

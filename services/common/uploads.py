@@ -28,6 +28,7 @@ the values ``StoredFile.content_type`` and the download's ``Content-Type`` carry
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -69,6 +70,8 @@ __all__ = [
     "receive_upload",
     "sniff_type",
 ]
+
+log = logging.getLogger(__name__)
 
 WRITE_BATCH = MIB  # bytes gathered before one write from a worker thread
 MAX_FIELD_SIZE = 64 * 1024  # a text field of the form
@@ -173,7 +176,10 @@ class _Stored:
 
     def _delete(self, keys: list[str]) -> None:
         for key in keys:
-            self.storage.delete(key)
+            try:
+                self.storage.delete(key)
+            except Exception:  # the request's own error is the one to report; this one goes to the log
+                log.exception("could not delete %s after a failed upload", key)
 
 
 def _declared_length(request: Request, field: str, bound: int, what: str) -> None:

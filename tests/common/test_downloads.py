@@ -235,3 +235,8 @@ async def test_upload_record_and_download_by_id(storage: FileStorage, tmp_path: 
         removed = delete_file_row(session, files_t, ids[0])
         assert removed is not None and removed.key == rows[1].key
         assert get_file(session, files_t, ids[0]) is None
+
+
+async def test_head_without_a_size(storage: FileStorage, stored_key: str) -> None:
+    response = await get(make_app(storage, with_size=False), stored_key, method="HEAD")
+    assert (response.status_code, response.headers["content-length"], response.content) == (200, str(TOTAL), b"")

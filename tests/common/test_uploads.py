@@ -342,3 +342,25 @@ def test_ole_reader_survives_broken_files() -> None:
     looped = bytearray(data)
     looped[512 + 4 : 512 + 8] = (1).to_bytes(4, "little")  # the directory chain points back at itself
     assert sniff_type(bytes(looped), io.BytesIO(bytes(looped))) is None  # stops; the stream sat in sector 2
+
+
+def _ftyp(major: bytes, *compatible: bytes) -> bytes:
+    box = b"ftyp" + major + b"\x00\x00\x00\x00" + b"".join(compatible)
+    return (8 + len(box) - 4).to_bytes(4, "big") + box + b"\x00" * 64
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (_ftyp(b"heic", b"mif1", b"heic"), "image/heic"),  # iPhone
+        (_ftyp(b"mif1", b"heic"), "image/heif"),
+        (_ftyp(b"msf1", b"iso8"), "image/heif"),
+        (_ftyp(b"mp42", b"isom"), "video/mp4"),
+        (_ftyp(b"XAVC", b"mp42"), "video/mp4"),  # an unknown major brand, a known compatible one
+        (_ftyp(b"qt  ", b"qt  "), "video/quicktime"),
+        (_ftyp(b"avif", b"mif1", b"miaf"), None),  # AVIF is not accepted, though it lists mif1
+        (_ftyp(b"3gp4", b"3gp4"), None),
+    ],
+)
+def test_ftyp_brands(head: bytes, expected: str | None) -> None:
+    assert sniff_type(head) == expected
