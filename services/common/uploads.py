@@ -12,10 +12,11 @@ API::
 
 How: ``multipart/form-data`` is parsed from ``request.stream()`` with python-multipart's streaming parser (not
 FastAPI's ``UploadFile``/``Form``, which spool the whole body before the route runs). Each file part goes
-piece by piece into ``storage.begin()`` (hashing and counting on the way), written in ~1 MiB pieces from a
-worker thread. Limits are enforced while the body arrives: a declared ``Content-Length`` over the bound is
-refused before reading, a file passing ``max_size`` is refused at that byte, a file whose first kilobyte is
-none of the accepted kinds is refused there. The type is decided by content (``services.common.sniffing``),
+piece by piece into ``storage.begin()`` (hashing and counting on the way), written in ~1 MiB batches from a
+worker thread while the next batch is parsed (at most two batches in memory per file). Limits are enforced
+while the body arrives: a declared ``Content-Length`` over the bound is refused before reading, a file passing
+``max_size`` is refused at that byte, a file whose first kilobyte is none of the accepted kinds is refused
+there. The type is decided by content (``services.common.sniffing``),
 never by the name or the client's ``Content-Type``; the name is cleaned (``storage.display_name``) and never
 becomes a path (keys are generated). Every refusal is an ``InvalidInput`` naming the form field, in Chinese;
 on any failure (refusal, client gone, storage error) the files already stored by this request are deleted
@@ -28,6 +29,7 @@ the values ``StoredFile.content_type`` and the download's ``Content-Type`` carry
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -95,7 +97,8 @@ class UploadForm:
 
 
 class _Sink:
-    """One file on its way into the storage: batches writes, checks the type early and the size always."""
+    """One file on its way into the storage: checks the type early and the size always; writes in batches
+    from a worker thread, one batch in flight while the next one gathers (parsing and disk overlap)."""
 
     def __init__(self, storage: FileStorage, *, field: str, name: str, limit: int, accept: frozenset[str]) -> None:
         self.field = field
@@ -105,7 +108,9 @@ class _Sink:
         self.size = 0
         self._head = b""
         self._checked = False
-        self._buffer = bytearray()
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._writing: asyncio.Future[None] | None = None
         self._pending: PendingFile = storage.begin(max_size=limit)
 
     async def feed(self, data: bytes) -> None:
@@ -116,8 +121,9 @@ class _Sink:
             self._head += data[: PDF_HEADER_WINDOW - len(self._head)]
             if len(self._head) >= PDF_HEADER_WINDOW:
                 self._check_head()
-        self._buffer += data
-        if len(self._buffer) >= WRITE_BATCH:
+        self._batch.append(data)
+        self._batch_size += len(data)
+        if self._batch_size >= WRITE_BATCH:
             await self._flush()
 
     def _check_head(self) -> None:
@@ -126,10 +132,21 @@ class _Sink:
             raise _wrong_type(self.field, self.name, self.accept)
 
     async def _flush(self) -> None:
-        if self._buffer:
-            chunk, self._buffer = bytes(self._buffer), bytearray()
+        """Wait for the batch in flight, then send the gathered one off."""
+        await self._drain()
+        if self._batch:
+            batch, self._batch, self._batch_size = self._batch, [], 0
+            self._writing = asyncio.get_running_loop().run_in_executor(None, self._write, batch)
+
+    def _write(self, batch: list[bytes]) -> None:
+        for chunk in batch:
+            self._pending.write(chunk)
+
+    async def _drain(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
             try:
-                await anyio.to_thread.run_sync(self._pending.write, chunk)
+                await writing
             except FileTooLarge as exc:
                 raise _too_large(self.field, self.name, self.limit) from exc
 
@@ -139,6 +156,7 @@ class _Sink:
         if not self._checked:
             self._check_head()
         await self._flush()
+        await self._drain()
         return await anyio.to_thread.run_sync(self._commit)
 
     def _commit(self) -> StoredFile:
@@ -147,8 +165,16 @@ class _Sink:
             raise _wrong_type(self.field, self.name, self.accept)
         return self._pending.commit(content_type=content_type, original_name=self.name)
 
-    def abort(self) -> None:
-        self._pending.abort()
+    async def aclose(self) -> None:
+        """Discard the file (after the write in flight, if any, has ended); calling it again does nothing."""
+        writing, self._writing = self._writing, None
+        try:
+            if writing is not None:
+                await asyncio.wait([writing])  # its outcome no longer matters, only that it is over
+                if not writing.cancelled():
+                    writing.exception()  # retrieved, so asyncio does not log it
+        finally:
+            self._pending.abort()
 
 
 def _too_large(field: str, name: str, limit: int) -> InvalidInput:
@@ -168,7 +194,7 @@ class _Stored:
 
     async def rollback(self, sink: _Sink | None) -> None:
         if sink is not None:
-            sink.abort()
+            await sink.aclose()
         keys = [f.key for f in self.files]
         self.files.clear()
         if keys:
@@ -340,12 +366,12 @@ class _FormReader:
         if self.sink is not None:
             sink, self.sink = self.sink, None
             if self._optional and sink.size == 0:
-                sink.abort()
+                await sink.aclose()
                 return
             try:
                 stored = await sink.finish()
             except BaseException:
-                sink.abort()
+                await sink.aclose()
                 raise
             self.stored.files.append(stored)
             self.form.by_field.setdefault(sink.field, []).append(stored)
@@ -410,4 +436,4 @@ async def _receive_stream(
                 await sink.feed(chunk)
         return await sink.finish()
     finally:
-        sink.abort()
+        await sink.aclose()

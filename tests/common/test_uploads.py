@@ -364,3 +364,22 @@ def _ftyp(major: bytes, *compatible: bytes) -> bytes:
 )
 def test_ftyp_brands(head: bytes, expected: str | None) -> None:
     assert sniff_type(head) == expected
+
+
+async def test_memory_stays_flat_while_a_large_file_streams_in(tmp_path: Path) -> None:
+    """64 MB through the whole path (parser, sink, local storage) with at most a few MB allocated at once."""
+    import tracemalloc
+
+    storage = LocalStorage(tmp_path / "files", max_size=128 * MIB)
+    total = 64 * MIB
+    endless = Endless(total, chunk=64 * 1024)
+    tracemalloc.start()
+    try:
+        response = await post(make_app(storage, max_files=1), endless)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert response.status_code == 200, response.text
+    assert response.json()["files"][0]["size"] >= total
+    assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
