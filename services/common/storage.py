@@ -113,31 +113,24 @@ class FileStorage(Protocol):
         max_size: int | None = None,
     ) -> StoredFile:
         """Store ``data`` under a new key. ``content_type`` is the client's claim and is not trusted."""
-        ...
 
     def begin(self, *, max_size: int | None = None) -> PendingFile:
         """A new file written piece by piece (see the module docstring); use it as a context manager."""
-        ...
 
     def open(self, key: str) -> bytes:
         """The whole content; raises FileNotFoundError when there is no such file."""
-        ...
 
     def iter_range(self, key: str, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (both included, as in HTTP), in chunks."""
-        ...
 
     def size(self, key: str) -> int:
         """The size in bytes; raises FileNotFoundError when there is no such file."""
-        ...
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The content in chunks, for streaming a download."""
-        ...
 
     def delete(self, key: str) -> None:
         """Remove the file; removing a missing file is not an error."""
-        ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -296,7 +289,7 @@ class PendingFile:
             self.file.close()
             self._discard()
 
-    def _discard(self) -> None:
+    def _discard(self) -> None:  # what a backend removes besides closing the file
         pass
 
     def __enter__(self) -> PendingFile:
@@ -312,6 +305,16 @@ class _StorageBase:
     def begin(self, *, max_size: int | None = None) -> PendingFile:
         raise NotImplementedError
 
+    def size(self, key: str) -> int:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except FileNotFoundError:
+            return False
+        return True
+
     def put(
         self,
         data: bytes | BinaryIO,
@@ -324,8 +327,6 @@ class _StorageBase:
         with self.begin(max_size=max_size) as pending:
             while chunk := source.read(CHUNK_SIZE):
                 pending.write(chunk)
-            if pending.size == 0:
-                raise EmptyFile()
             return pending.commit(content_type=pending.sniff(content_type), original_name=original_name)
 
 
@@ -385,9 +386,6 @@ class LocalStorage(_StorageBase):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -553,17 +551,6 @@ class S3Storage(_StorageBase):
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
-
-    def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self._client.head_object(Bucket=self.bucket, Key=self._object(key))
-        except ClientError as exc:
-            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
 
 
 def _error_code(exc: Exception) -> str:
