@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
-from services.common.errors import InvalidInput, register_field_labels
+from services.common.errors import InvalidInput
 
 LABELS = {
+    "is_workday": "是否上班",  # the office calendar (routes/calendar.py)
     "plate_number": "车牌号",
     "county_code": "所属县区代码",
     "street_code": "街道（乡镇）代码",
@@ -32,9 +33,6 @@ LABELS = {
     "operator_name": "运营单位",
     "sort": "排序",
 }
-
-
-register_field_labels(LABELS)
 
 
 def label(field: str) -> str:

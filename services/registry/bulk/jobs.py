@@ -51,6 +51,7 @@ from services.common.jobs import JobContext, JobRunner, JobTimeout, worker_gone
 from services.common.storage import FileStorage, S3Storage, make_storage
 from services.common.tabular import ErrorEntry, Row, TabularError, open_table
 from services.registry import numbering, stats
+from services.registry import repository as registry_repository
 from services.registry.bulk import repository
 from services.registry.bulk.checks import TABLES, RowChecker
 from services.registry.bulk.columns import SPECS, Spec
@@ -422,7 +423,7 @@ class Importer:
                 progress(created)
             if per_county != expected:
                 raise DataChanged((0, FILE_COLUMN, None, "文件的有效行数与校验时不一致"))
-            stats.add_counts(conn, deltas)
+            registry_repository.add_counts(conn, deltas)
             completed = {"job_id": job_id, "kind": spec.plural, "created_count": created, "first_code": first}
             outbox.emit_many(conn, [("import", "completed", job_id, completed)])
             message = f"已登记 {created:,} 个{spec.label}" + (f"，统一编号 {first} 至 {last}" if first else "")

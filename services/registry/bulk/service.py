@@ -16,13 +16,12 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Conflict, ErrorDetail, InvalidInput, NotFound
-from services.common.idempotency import request_hash
+from services.common.idempotency import IdempotentWrite, Written
 from services.common.jobs import JobRunner
 from services.common.storage import EmptyFile, FileStorage, FileTooLarge, StoredFile
 from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table
 from services.registry.bulk import jobs, repository
 from services.registry.bulk.columns import SPECS, Spec
-from services.registry.models import idempotency
 from services.registry.models import jobs as job_tables_of_registry
 from services.registry.service import can_write, visible_county
 
@@ -192,9 +191,7 @@ def start(
     kind: str,
     upload: IO[bytes],
     filename: str,
-    *,
-    idempotency_key: str | None,
-    path: str,
+    write: IdempotentWrite,
 ) -> tuple[dict[str, Any], bool]:
     """Store the upload, check that it is a table with the template's columns (422 otherwise),
     and create the job. Returns the job and whether it is new (a retried key gives the first)."""
@@ -218,7 +215,7 @@ def start(
     file_path, sha256, size = stored.key, stored.sha256, stored.size
     created: list[bool] = []
 
-    def action() -> tuple[int, dict[str, Any]]:
+    def action() -> Written:
         now = clock.now()
         job = {
             "id": job_id,
@@ -245,13 +242,10 @@ def start(
         repository.insert_job(session, job)
         job_runner(app).enqueue(session, jobs.VALIDATE, {"import_id": job_id}, jobs.dedupe_key(jobs.VALIDATE, job_id))
         created.append(True)
-        return 202, {"id": job_id}
+        return Written({"id": job_id}, created=True)
 
-    fingerprint = request_hash("POST", path, {"kind": spec.plural, "sha256": sha256, "filename": filename})
     try:
-        _, body = idempotency.run(
-            session, scope=caller.sub, key=idempotency_key, fingerprint=fingerprint, action=action
-        )
+        body = write.run(session, {"kind": spec.plural, "sha256": sha256, "filename": filename}, action).body
     except BaseException:
         work.discard(file_path)
         raise

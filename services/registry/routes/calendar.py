@@ -15,15 +15,14 @@ from starlette.responses import Response
 from services.common import clock
 from services.common.auth import CallerDep, require_role
 from services.common.db import ReadSessionDep, SessionDep
-from services.common.errors import NotFound, register_field_labels
+from services.common.errors import NotFound
 from services.common.responses import JSONBody
 from services.common.workdays import package_knows
 from services.registry import calendar_repository as repo
+from services.registry.errors import error_docs
 from services.registry.models import outbox
-from services.registry.routes.common import error_docs
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
-register_field_labels({"is_workday": "是否上班", "note": "说明"})
 DayPath = Annotated[date, Path(description="日期", examples=["2027-01-01"])]
 
 
