@@ -7,7 +7,7 @@ whose ``/{code}`` would otherwise take them.
 
 from fastapi import APIRouter
 
-from services.registry.routes import exports, facilities, imports, insights, reference, sites, vehicles
+from services.registry.routes import exports, facilities, imports, insights, meta, reference, sites, vehicles
 
 routers: list[APIRouter] = [
     insights.router,
@@ -19,4 +19,5 @@ routers: list[APIRouter] = [
     reference.divisions_router,
     reference.units_router,
     reference.figures_router,
+    meta.router,
 ]
