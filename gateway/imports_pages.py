@@ -179,4 +179,4 @@ async def export(request: Request, _user: PageUser, services: ServicesDep, kind:
 async def _pass_file(services: Services, path: str, params: list[tuple[str, str]] | None = None) -> Response:
     """A registry file streamed on (its Content-Type, Content-Disposition, Content-Length kept)."""
     upstream = await services.registry.stream("GET", path, params=params)
-    return streamed(upstream, DOWNLOAD_HEADERS, drop=DOWNLOAD_HEADERS)
+    return streamed(upstream, DOWNLOAD_HEADERS)

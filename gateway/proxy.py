@@ -94,25 +94,31 @@ async def request_body(request: Request) -> Body:
     return request.stream()
 
 
-def response_headers(upstream: httpx.Response, own: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
+def response_headers(
+    upstream: httpx.Response, own: dict[str, str] | None = None, drop: frozenset[str] = frozenset()
+) -> list[tuple[bytes, bytes]]:
     """The answer's headers as the service sent them (raw, repeated ones kept), without the
-    hop-by-hop ones; ``own`` added (lower-case names)."""
-    out = [
-        (k.lower(), v) for k, v in upstream.headers.raw if k.lower().decode("latin-1") not in DROPPED_RESPONSE_HEADERS
-    ]
+    hop-by-hop ones and those in ``drop`` (lower-case names); then ``own``."""
+    out = []
+    for key, value in upstream.headers.raw:
+        name = key.lower()
+        text = name.decode("latin-1")
+        if text not in DROPPED_RESPONSE_HEADERS and text not in drop:
+            out.append((name, value))
     if own:
-        out += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in own.items()]
+        out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in own.items()]
     return out
 
 
 def streamed(upstream: httpx.Response, own: dict[str, str] | None = None, *, drop: Iterable[str] = ()) -> Response:
     """Pass an unread answer on chunk by chunk (raw, as sent), closing it at the end (or when the
-    client goes away). ``own`` headers are added; ``drop`` names more headers to leave out."""
-    dropped = {d.lower() for d in drop}
+    client goes away). ``own`` headers are added, replacing the service's of the same names;
+    ``drop`` names more of the service's headers to leave out."""
+    dropped = frozenset(d.lower() for d in (*drop, *(own or {})))
     response = StreamingResponse(
         raw_chunks(upstream), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
     )
-    response.raw_headers = [(k, v) for k, v in response_headers(upstream, own) if k.decode("latin-1") not in dropped]
+    response.raw_headers = response_headers(upstream, own, dropped)
     return response
 
 
