@@ -51,6 +51,7 @@ FORWARD_REQUEST_HEADERS = (
     "if-modified-since",
     "if-unmodified-since",
 )
+_FORWARDED = frozenset(name.encode("latin-1") for name in FORWARD_REQUEST_HEADERS)
 # RFC 9110 §7.6.1 hop-by-hop headers, and those the gateway's own server writes.
 DROPPED_RESPONSE_HEADERS = frozenset(
     {
@@ -82,15 +83,19 @@ def _service_path(request: Request, service: str) -> str:
     return path or "/"
 
 
-async def request_body(request: Request) -> Body:
-    """The body to send on: ``None`` without one, bytes when small, else the request's stream."""
-    length = request.headers.get("content-length")
+async def request_body(request: Request, headers: dict[str, str], chunked: bool) -> Body:
+    """The body to send on: ``None`` without one, bytes when small, else the request's stream.
+    ``headers`` are those forwarded (their Content-Length is set to what is sent)."""
+    length = headers.get("content-length")
     if length is None:
-        if "chunked" not in request.headers.get("transfer-encoding", "").lower():
-            return None
-        return request.stream()
+        return request.stream() if chunked else None
     if length.isdigit() and int(length) <= SMALL_BODY:
-        return await request.body() or None
+        body = await request.body()
+        if not body:
+            del headers["content-length"]
+            return None
+        headers["content-length"] = str(len(body))
+        return body
     return request.stream()
 
 
@@ -131,17 +136,20 @@ async def proxy(request: Request) -> Response:
     principal = await api_principal(request)
     require_service_permission(principal, service)
     rid = request_id(request)
+    # One pass over the raw headers (ASGI names are lower-case): this is the hot path.
     headers = {}
-    for name in FORWARD_REQUEST_HEADERS:
-        value = request.headers.get(name)
-        if value is not None:
-            headers[name] = value
+    chunked = False
+    for key, value in request.scope["headers"]:
+        if key in _FORWARDED:
+            headers[key.decode("latin-1")] = value.decode("latin-1")
+        elif key == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
     method = request.method
-    body = await request_body(request) if method not in ("GET", "HEAD") else None
-    if isinstance(body, bytes):
-        headers["content-length"] = str(len(body))
-    elif body is None:
+    if method in ("GET", "HEAD"):
+        body: Body = None
         headers.pop("content-length", None)
+    else:
+        body = await request_body(request, headers, chunked)
     upstream = await client.open(
         method,
         _service_path(request, service),
