@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from gateway.deps import require_roles
 from gateway.models import ApiKey, User
-from gateway.render import render
+from gateway.render import NavItem, register_nav, render
 from gateway.security import (
     API_KEY_ROLES,
     DEFAULT_PERMISSIONS,
@@ -33,6 +33,8 @@ from services.common.db import ReadSessionDep, SessionDep
 from services.common.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+register_nav(NavItem("/admin/users", "用户管理", frozenset({"admin", "office"}), order=10), group="系统管理")
+register_nav(NavItem("/admin/apikeys", "API 密钥", frozenset({"admin", "office"}), order=11), group="系统管理")
 
 Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]

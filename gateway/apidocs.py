@@ -12,12 +12,13 @@ from starlette.responses import Response
 
 from gateway.clients import ServiceClients
 from gateway.deps import ApiCaller
-from gateway.render import render
+from gateway.render import NavItem, register_nav, render
 from services.common.responses import JSONBody
 
 router = APIRouter(include_in_schema=False)
+register_nav(NavItem("/api/docs", "接口文档", frozenset({"admin", "office", "county"}), order=20), group="系统管理")
 
-HIDDEN_PREFIXES = ("/events", "/health")
+HIDDEN_PREFIXES = ("/events", "/health", "/calendar")
 SECURITY_SCHEME = {
     "type": "http",
     "scheme": "bearer",

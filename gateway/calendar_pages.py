@@ -7,7 +7,6 @@ The entries live in the registry (``/calendar``); every service reads them throu
 
 from __future__ import annotations
 
-import inspect
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response
 
 from gateway.deps import request_id, require_roles
-from gateway.render import NavItem, render
+from gateway.render import NavItem, register_nav, render
 from gateway.security import Principal
 from services.common import clock
 from services.common.errors import InvalidInput
@@ -27,23 +26,14 @@ Office = Annotated[Principal, Depends(require_roles(*ROLES))]
 WEEKDAYS = "一二三四五六日"
 KINDS = {"rest": "休息日（放假）", "work": "调休上班日"}
 
-try:  # the gateway kernel's registry of navigation entries
-    from gateway.render import register_nav  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - before it lands: the plain list
-    from gateway.render import NAV_ITEMS
-
-    NAV_ITEMS.append(NavItem("/admin/calendar", "工作日历", ROLES))
-else:
-    register_nav(NavItem("/admin/calendar", "工作日历", ROLES), group="系统管理")
+register_nav(NavItem("/admin/calendar", "工作日历", ROLES), group="系统管理")
 
 
 async def _registry(request: Request, user: Principal, method: str, path: str, **kw: Any) -> Any:
     """A registry call as the signed-in user; ``payload`` goes as the JSON body."""
     client = request.app.state.clients.registry
     payload = kw.pop("payload", None)
-    if payload is not None:  # the body keyword: ``json`` (gateway kernel) or ``body`` (before it)
-        kw["json" if "json" in inspect.signature(client.call).parameters else "body"] = payload
-    return await client.call(method, path, caller=user.caller(request_id(request)), **kw)
+    return await client.call(method, path, caller=user.caller(request_id(request)), json=payload, **kw)
 
 
 async def _page(

@@ -6,12 +6,13 @@ become ``ServiceUnavailable`` ("服务暂不可用"), never a stack trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import IO, Any, Literal
-from urllib.parse import quote, urlencode
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -42,7 +43,12 @@ class ServiceHealth(BaseModel):
 
 
 class ServiceClient:
-    """Base of the typed clients: one service, reached through a shared ``httpx.AsyncClient``."""
+    """Base of the typed clients: one service, reached through a shared connection pool.
+
+    ``call()`` is the one way to ask a service for JSON; ``stream()`` opens a download whose body
+    is passed on unread; ``open()`` (the proxy's) sends a request, its body bytes or a stream, and
+    returns the answer unread whatever its status.
+    """
 
     name = "service"
 
@@ -54,10 +60,10 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = http
-        # The hot path (``send``) hands its request straight to the transport: the client's layers
-        # (auth, redirects, cookies, URL merging) cost a tenth of the gateway's time per request
-        # and none of them applies between our own processes.
-        self.transport = transport
+        # Requests go straight to the transport: the client's layers (auth, redirects, cookies,
+        # URL merging) cost a tenth of the gateway's time per request and none of them applies
+        # between our own processes.
+        self.transport: httpx.AsyncBaseTransport = transport or http._transport
         self._timeout = http.timeout.as_dict()
         self.base_url = base_url.rstrip("/")
         self.settings = settings
@@ -66,54 +72,167 @@ class ServiceClient:
     def label(self) -> str:
         return SERVICE_LABELS.get(self.name, self.name)
 
+    def unavailable(self) -> ServiceUnavailable:
+        return ServiceUnavailable(f"{self.label}服务暂不可用，请稍后再试")
+
     def auth_headers(self, caller: Caller | None) -> dict[str, str]:
         if caller is None:
             return {}
         token = sign_token(caller, self.settings.service_token_secret, self.settings.service_token_ttl_seconds)
         return {"authorization": f"Bearer {token}", "x-request-id": caller.rid}
 
-    async def send(
+    async def open(
         self,
         method: str,
         path: str,
         *,
         caller: Caller | None,
         query: str | bytes = b"",
-        content: bytes | None = None,
+        content: Body = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send a request and read the whole answer. ``path`` starts with "/"."""
+        """Send a request; the answer comes back with its body unread (the caller reads or streams
+        it, then ``aclose()``s it). ``path`` starts with "/"; ``content`` may be an async iterator
+        of bytes (sent as it comes, chunked unless ``headers`` give a Content-Length)."""
         url = self.base_url + path
         if query:
             url += "?" + (query.decode("latin-1") if isinstance(query, bytes) else query)
         all_headers = dict(headers or {})
         all_headers.update(self.auth_headers(caller))
         try:
-            if self.transport is None:
-                return await self.http.request(method, url, content=content, headers=all_headers)
             request = httpx.Request(
                 method, url, headers=all_headers, content=content, extensions={"timeout": self._timeout}
             )
             resp = await self.transport.handle_async_request(request)
-            resp.request = request
-            try:
-                await resp.aread()
-            finally:
-                await resp.aclose()
-            return resp
         except (TimeoutError, httpx.TransportError, aiohttp.ClientError, OSError) as exc:
             log.warning("%s service unreachable: %s %s: %r", self.name, method, path, exc)
-            raise ServiceUnavailable(f"{self.label}服务暂不可用，请稍后再试") from exc
+            raise self.unavailable() from exc
+        resp.request = request
+        return resp
 
-    async def get_json(self, path: str, *, caller: Caller | None) -> Any:
-        resp = await self.send("GET", path, caller=caller, headers={"accept": "application/json"})
-        if resp.status_code >= 500:
-            raise ServiceUnavailable(f"{self.label}服务暂不可用，请稍后再试")
-        resp.raise_for_status()
-        return resp.json()
+    async def read(self, resp: httpx.Response) -> bytes:
+        """The whole body of an answer from ``open()``, as sent (not decoded), then closed."""
+        try:
+            return b"".join([chunk async for chunk in raw_chunks(resp)])
+        except (TimeoutError, httpx.TransportError, aiohttp.ClientError, OSError) as exc:
+            log.warning("%s service answer cut off: %r", self.name, exc)
+            raise self.unavailable() from exc
+        finally:
+            await resp.aclose()
+
+    def _prepare(
+        self, params: Params | None, json: Any, content: Body, headers: Mapping[str, str] | None
+    ) -> tuple[str, Body, dict[str, str]]:
+        out = {"accept": "application/json", **(headers or {})}
+        if json is not None:
+            content = orjson.dumps(json)
+            out["content-type"] = "application/json"
+        return encode_params(params), content, out
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        caller: Caller | None,
+        params: Params | None = None,
+        json: Any = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """One call answered with JSON. ``params`` drops ``None`` and ""; ``json`` is sent as the
+        body (else ``content``, bytes or an async iterator). A service's error answer is raised as
+        the same error here (NotFound, Conflict, InvalidInput, Forbidden, with the service's
+        message and details), so a page shows a 422's field messages in place and a 403 as the
+        403 page; a 5xx or an unreachable service is ``ServiceUnavailable``."""
+        query, body, all_headers = self._prepare(params, json, content, headers)
+        resp = await self.open(method, path, caller=caller, query=query, content=body, headers=all_headers)
+        data = await self.read(resp)
+        if resp.status_code >= 400:
+            raise service_error(resp.status_code, data, self.label)
+        if not data:
+            return None
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            log.warning("%s answered %s %s with something not JSON", self.name, method, path)
+            raise self.unavailable() from exc
+
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        caller: Caller | None,
+        params: Params | None = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """A download: the answer with its body unread, for ``streamed(resp)`` to pass on
+        (which closes it). Error answers are read and raised as ``call()`` raises them."""
+        resp = await self.open(
+            method, path, caller=caller, query=encode_params(params), content=content, headers=headers
+        )
+        if resp.status_code >= 400:
+            raise service_error(resp.status_code, await self.read(resp), self.label)
+        return resp
 
     async def health(self) -> ServiceHealth:
-        return ServiceHealth.model_validate(await self.get_json("/health", caller=None))
+        return ServiceHealth.model_validate(await self.call("GET", "/health", caller=None))
+
+
+Body = bytes | AsyncIterable[bytes] | None
+Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
+ERROR_CLASSES: dict[int, type[AppError]] = {
+    400: InvalidInput,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: InvalidInput,
+    415: InvalidInput,
+    422: InvalidInput,
+}
+
+
+async def raw_chunks(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The body of an answer as it was sent (compressed stays compressed), chunk by chunk. An
+    answer built whole (a test's ``MockTransport``) was read already: its bytes in one piece."""
+    if resp.is_stream_consumed:
+        yield resp.content
+        return
+    async for chunk in resp.aiter_raw():
+        yield chunk
+
+
+def encode_params(params: Params | None) -> str:
+    """A query string; ``None`` and "" are left out, dates and numbers written as ``str()``."""
+    if not params:
+        return ""
+    items = params.items() if isinstance(params, Mapping) else params
+    return urlencode([(k, str(v)) for k, v in items if v is not None and v != ""])
+
+
+def service_error(status: int, body: bytes, label: str) -> AppError:
+    """A service's error answer as the gateway's own error, keeping its Chinese message, its
+    details and its status (400 and 413 stay what the service said)."""
+    if status >= 500:
+        return ServiceUnavailable(f"{label}服务暂不可用，请稍后再试")
+    message: str | None = None
+    code: str | None = None
+    details: list[ErrorDetail] = []
+    try:
+        data = orjson.loads(body)
+        if isinstance(data, dict):
+            if isinstance(data.get("message"), str):
+                message = data["message"] or None
+            if isinstance(data.get("error"), str):
+                code = data["error"]
+            details = [ErrorDetail.model_validate(d) for d in data.get("details") or []]
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        pass
+    error = ERROR_CLASSES.get(status, AppError)(message, details=details, code=code)
+    error.status_code = status
+    return error
 
 
 # --- registry answers the pages read (dashboard, bulk import) --------------------------------
@@ -188,26 +307,6 @@ class ImportJob(BaseModel):
     finished_at: datetime | None = None
 
 
-ERROR_CLASSES: dict[int, type[AppError]] = {403: Forbidden, 404: NotFound, 409: Conflict, 422: InvalidInput}
-
-
-def upstream_error(resp: httpx.Response, label: str) -> AppError:
-    """A service's error answer as the gateway's own error, keeping its Chinese message."""
-    if resp.status_code >= 500:
-        return ServiceUnavailable(f"{label}服务暂不可用，请稍后再试")
-    message = None
-    try:
-        body = resp.json()
-        if isinstance(body, dict) and isinstance(body.get("message"), str):
-            message = body["message"]
-    except ValueError:
-        pass
-    cls = ERROR_CLASSES.get(resp.status_code, InvalidInput if resp.status_code in (400, 413, 415) else AppError)
-    err = cls(message)
-    err.status_code = resp.status_code  # keep 400/413 as the service said
-    return err
-
-
 # --- what the registry answers (the gateway's own view of it; services are never imported) ---
 
 RecordKind = Literal["vehicles", "facilities", "sites"]
@@ -262,6 +361,24 @@ class HistoryEntry(BaseModel):
     after: dict[str, Any] | None = None
 
 
+class RegistryMeta(BaseModel):
+    """``GET /meta``: the registry's labels in Chinese, by value (see the registry's ``routes/meta.py``)."""
+
+    record_kinds: dict[str, str] = {}
+    categories: dict[str, str] = {}
+    category_colors: dict[str, str] = {}
+    standard_categories: list[str] = []
+    vehicle_categories: list[str] = []
+    facility_categories: list[str] = []
+    energy_types: dict[str, str] = {}
+    site_kinds: dict[str, str] = {}
+    facility_kinds: dict[str, str] = {}
+    statuses: dict[str, str] = {}
+    unit_kinds: dict[str, str] = {}
+    division_levels: dict[str, str] = {}
+    actions: dict[str, str] = {}
+
+
 class FacilityPoints(BaseModel):
     """``[[code, lat, lng, category, kind, name], ...]``: compact enough for 20,000 markers."""
 
@@ -270,52 +387,25 @@ class FacilityPoints(BaseModel):
     truncated: bool = False
 
 
-def _query(params: Mapping[str, str | int | None]) -> str:
-    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
-
-
 COUNTY_CACHE_SECONDS = 300
+META_CACHE_SECONDS = 300
 
 
 class RegistryClient(ServiceClient):
-    name = "registry"
-    _counties: tuple[float, list[Division]] | None = None
+    """The registry, with what the pages keep for a few minutes per process: the counties (on
+    every list page and form; they change only with the administrative map) and the labels of
+    ``GET /meta`` (they change only with a release of the registry). Both are fetched lazily with
+    the first caller that needs them. The typed calls the pages make are in ``gateway.services``."""
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        caller: Caller,
-        params: Mapping[str, str | int | None] | None = None,
-        body: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """One registry call; its error answers become the same errors here (with their details),
-        so a page can show a 422's field messages in place and a 403 as the 403 page."""
-        content = orjson.dumps(body) if body is not None else None
-        headers = {"accept": "application/json"}
-        if content is not None:
-            headers["content-type"] = "application/json"
-        resp = await self.send(
-            method, path, caller=caller, query=_query(params or {}), content=content, headers=headers
-        )
-        if resp.status_code >= 500:
-            raise ServiceUnavailable(f"{self.label}服务暂不可用，请稍后再试")
-        if resp.status_code >= 400:
-            try:
-                data = resp.json()
-                message = str(data.get("message") or "")
-                details = [ErrorDetail.model_validate(d) for d in data.get("details") or []]
-            except (ValueError, AttributeError):
-                message, details = "", []
-            error = ERROR_CLASSES.get(resp.status_code, AppError)(message or None, details=details)
-            error.status_code = resp.status_code
-            raise error
-        return orjson.loads(resp.content)
+    name = "registry"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._counties: tuple[float, list[Division]] | None = None
+        self._meta: tuple[float, RegistryMeta] | None = None
+        self._meta_lock = asyncio.Lock()
 
     async def counties(self, caller: Caller) -> list[Division]:
-        """The city's counties: on every list page and form, and they change only with the
-        administrative map, so they are kept for a few minutes (per process)."""
         now = time.monotonic()
         if self._counties is None or now - self._counties[0] > COUNTY_CACHE_SECONDS:
             self._counties = (now, await self.divisions(caller, level="county"))
@@ -333,118 +423,30 @@ class RegistryClient(ServiceClient):
             if not cursor:
                 return out
 
-    async def units(self, caller: Caller) -> list[Unit]:
-        data = await self.call("GET", "/units", caller=caller)
-        return [Unit.model_validate(d) for d in data["items"]]
+    async def meta(self, caller: Caller) -> RegistryMeta:
+        """The registry's labels (``GET /meta``), cached for ``META_CACHE_SECONDS``."""
+        cached = self._meta
+        if cached is not None and time.monotonic() - cached[0] <= META_CACHE_SECONDS:
+            return cached[1]
+        async with self._meta_lock:  # one fetch when a burst of first pages all miss
+            cached = self._meta
+            if cached is not None and time.monotonic() - cached[0] <= META_CACHE_SECONDS:
+                return cached[1]
+            meta = RegistryMeta.model_validate(await self.call("GET", "/meta", caller=caller))
+            self._meta = (time.monotonic(), meta)
+            return meta
 
-    async def unit(self, caller: Caller, code: str) -> Unit:
-        return Unit.model_validate(await self.call("GET", f"/units/{_seg(code)}", caller=caller))
-
-    async def records(self, caller: Caller, kind: RecordKind, params: Mapping[str, str | int | None]) -> RecordPage:
-        return RecordPage.model_validate(await self.call("GET", f"/{kind}", caller=caller, params=params))
-
-    async def record(self, caller: Caller, kind: RecordKind, code: str) -> Record:
-        return Record.model_validate(await self.call("GET", f"/{kind}/{_seg(code)}", caller=caller))
-
-    async def history(self, caller: Caller, kind: RecordKind, code: str) -> list[HistoryEntry]:
-        out: list[HistoryEntry] = []
-        cursor: str | None = None
-        while True:
-            data = await self.call(
-                "GET", f"/{kind}/{_seg(code)}/history", caller=caller, params={"cursor": cursor, "limit": 500}
-            )
-            out += [HistoryEntry.model_validate(d) for d in data["items"]]
-            cursor = data.get("next_cursor")
-            if not cursor:
-                return out
-
-    async def create(self, caller: Caller, kind: RecordKind, body: Mapping[str, Any]) -> Record:
-        return Record.model_validate(await self.call("POST", f"/{kind}", caller=caller, body=body))
-
-    async def update(self, caller: Caller, kind: RecordKind, code: str, body: Mapping[str, Any]) -> Record:
-        return Record.model_validate(await self.call("PATCH", f"/{kind}/{_seg(code)}", caller=caller, body=body))
-
-    async def decommission(self, caller: Caller, kind: RecordKind, code: str, reason: str | None) -> Record:
-        body = {"reason": reason} if reason else {}
-        return Record.model_validate(
-            await self.call("POST", f"/{kind}/{_seg(code)}/decommission", caller=caller, body=body)
-        )
-
-    async def facility_points(self, caller: Caller, params: Mapping[str, str | int | None]) -> FacilityPoints:
-        """The map's compact points (``GET /facilities/points``), scoped by the registry."""
-        return FacilityPoints.model_validate(await self.call("GET", "/facilities/points", caller=caller, params=params))
-
-    async def _json(self, method: str, path: str, caller: Caller, params: Mapping[str, object] | None = None) -> Any:
-        query = urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")})
-        resp = await self.send(method, path, caller=caller, query=query, headers={"accept": "application/json"})
-        if resp.status_code >= 400:
-            raise upstream_error(resp, self.label)
-        return resp.json()
-
-    async def coverage(self, caller: Caller, *, county: str | None = None, as_of: date | None = None) -> CoverageReport:
-        body = await self._json("GET", "/coverage", caller, {"county": county, "as_of": as_of})
-        return CoverageReport.model_validate(body)
-
-    async def stats(self, caller: Caller, *, county: str | None = None) -> StatsReport:
-        return StatsReport.model_validate(await self._json("GET", "/stats", caller, {"county": county}))
-
-    async def changes(self, caller: Caller, *, since: datetime, limit: int = 20) -> list[Change]:
-        body = await self._json("GET", "/changes", caller, {"since": since.isoformat(), "limit": limit})
-        return [Change.model_validate(item) for item in body.get("items", [])]
-
-    async def import_jobs(self, caller: Caller, *, kind: str | None = None, limit: int = 20) -> list[ImportJob]:
-        body = await self._json("GET", "/imports", caller, {"kind": kind, "limit": limit})
-        return [ImportJob.model_validate(item) for item in body.get("items", [])]
-
-    async def import_job(self, caller: Caller, job_id: str) -> ImportJob:
-        return ImportJob.model_validate(await self._json("GET", f"/imports/{job_id}", caller))
-
-    async def confirm_import(self, caller: Caller, job_id: str) -> ImportJob:
-        return ImportJob.model_validate(await self._json("POST", f"/imports/{job_id}/confirm", caller))
-
-    async def start_import(
-        self, caller: Caller, *, kind: str, filename: str, file: IO[bytes], content_type: str | None
-    ) -> ImportJob:
-        """Send an uploaded file on to ``POST /imports`` as multipart, read from ``file`` in chunks."""
-        url = f"{self.base_url}/imports?{urlencode({'kind': kind})}"
-        files = {"file": (filename, file, content_type or "application/octet-stream")}
-        headers = {"accept": "application/json", **self.auth_headers(caller)}
-        try:
-            resp = await self.http.post(url, files=files, headers=headers)
-        except (TimeoutError, httpx.TransportError, aiohttp.ClientError, OSError) as exc:
-            log.warning("registry service unreachable: POST /imports: %r", exc)
-            raise ServiceUnavailable(f"{self.label}服务暂不可用，请稍后再试") from exc
-        if resp.status_code >= 400:
-            raise upstream_error(resp, self.label)
-        return ImportJob.model_validate(resp.json())
-
-    async def open_stream(self, caller: Caller, path: str, query: str = "") -> httpx.Response:
-        """A GET whose body is not read yet (a file to pass on); the caller closes it.
-        Error answers are read and raised as the gateway's errors."""
-        url = self.base_url + path + (f"?{query}" if query else "")
-        request = self.http.build_request("GET", url, headers=self.auth_headers(caller))
-        try:
-            resp = await self.http.send(request, stream=True)
-        except (TimeoutError, httpx.TransportError, aiohttp.ClientError, OSError) as exc:
-            log.warning("registry service unreachable: GET %s: %r", path, exc)
-            raise ServiceUnavailable(f"{self.label}服务暂不可用，请稍后再试") from exc
-        if resp.status_code >= 400:
-            await resp.aread()
-            await resp.aclose()
-            raise upstream_error(resp, self.label)
-        return resp
+    def forget(self) -> None:
+        """Drop the cached counties and labels (tests; an admin action could call it)."""
+        self._counties = None
+        self._meta = None
 
     async def openapi(self) -> dict[str, Any]:
         """The registry's OpenAPI document (served without a token)."""
-        doc = await self.get_json("/openapi.json", caller=None)
+        doc = await self.call("GET", "/openapi.json", caller=None)
         if not isinstance(doc, dict):
             raise ServiceUnavailable("登记服务返回的接口文档无效")
         return doc
-
-
-def _seg(code: str) -> str:
-    """A code as one path segment (codes come from URLs people can edit)."""
-    return quote(code, safe="")
 
 
 class AssessmentClient(ServiceClient):

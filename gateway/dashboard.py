@@ -14,44 +14,23 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from gateway.clients import Change, CountBlock, CoverageReport, StatsReport
-from gateway.deps import PageUser, request_id
-from gateway.render import render
+from gateway.clients import Change, CountBlock, CoverageReport, RegistryMeta, StatsReport
+from gateway.deps import PageUser, ServicesDep
+from gateway.render import ALL_ROLES, NavItem, register_nav, render
 from services.common import clock
 from services.common.errors import AppError
 
 log = logging.getLogger("sortline.gateway.dashboard")
 
 router = APIRouter(include_in_schema=False)
+register_nav(NavItem("/", "首页", ALL_ROLES, order=0))
 T = TypeVar("T")
 
-SITE_KIND_NAMES = {
-    "residential": "居民小区",
-    "public_institution": "公共机构",
-    "public_place": "公共场所",
-    "business_area": "经营区域",
-    "education": "教育机构",
-    "medical": "医疗机构",
-    "farmers_market": "农贸市场",
-}
-# GB/T 19095-2019: the four categories and their colours, in the standard's order.
-CATEGORIES = [
-    ("recyclable", "可回收物", "blue"),
-    ("hazardous", "有害垃圾", "red"),
-    ("kitchen", "厨余垃圾", "green"),
-    ("residual", "其他垃圾", "grey"),
-]
-OTHER_CATEGORY_NAMES = {"mixed": "多类别", "bulky": "大件垃圾"}
-RECORD_KINDS = {"sites": "管理对象", "facilities": "设施", "vehicles": "车辆"}
+# The labels (site kinds, categories, record kinds, actions) are the registry's (``GET /meta``).
+# GB/T 19095-2019 colours of the four standard categories, as the cards' CSS classes.
+CATEGORY_CLASSES = {"recyclable": "blue", "hazardous": "red", "kitchen": "green", "residual": "grey"}
 # /changes names a record kind in the singular; the pages live under the plural.
 PLURALS = {"site": "sites", "facility": "facilities", "vehicle": "vehicles"}
-ACTIONS = {
-    "created": "登记",
-    "registered": "登记",
-    "updated": "修改",
-    "decommissioned": "注销",
-    "imported": "批量导入",
-}
 RESIDENTIAL_TARGET = 0.95  # the national target for 2024 (domain §4)
 CHANGES_LIMIT = 20
 
@@ -60,16 +39,29 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def category_cards(counts: dict[str, int]) -> list[dict[str, Any]]:
+def category_cards(counts: dict[str, int], meta: RegistryMeta) -> list[dict[str, Any]]:
     """The four standard categories always (zero when none), then any other category present."""
-    cards = [{"key": k, "label": label, "colour": colour, "count": counts.get(k, 0)} for k, label, colour in CATEGORIES]
+    standard = meta.standard_categories or list(CATEGORY_CLASSES)
+    names = meta.categories
+    cards = [
+        {"key": k, "label": names.get(k, k), "colour": CATEGORY_CLASSES.get(k, "plain"), "count": counts.get(k, 0)}
+        for k in standard
+    ]
     for key, n in sorted(counts.items()):
-        if key not in {c[0] for c in CATEGORIES} and n:
-            cards.append({"key": key, "label": OTHER_CATEGORY_NAMES.get(key, key), "colour": "plain", "count": n})
+        if key not in standard and n:
+            cards.append({"key": key, "label": names.get(key, key), "colour": "plain", "count": n})
     return cards
 
 
-def chart_data(coverage: CoverageReport) -> dict[str, Any]:
+def site_kinds(coverage: CoverageReport, meta: RegistryMeta) -> list[str]:
+    """The site kinds in the registry's order (those the figures name, if the labels are missing)."""
+    if meta.site_kinds:
+        return list(meta.site_kinds)
+    seen = dict.fromkeys(k for block in (coverage.city, *coverage.counties) for k in block.by_kind)
+    return list(seen)
+
+
+def chart_data(coverage: CoverageReport, meta: RegistryMeta) -> dict[str, Any]:
     """What dashboard.js draws: residential rate per county, or per site kind for one county."""
     if len(coverage.counties) > 1:
         return {
@@ -81,7 +73,8 @@ def chart_data(coverage: CoverageReport) -> dict[str, Any]:
             "target": RESIDENTIAL_TARGET * 100,
         }
     block = coverage.counties[0] if coverage.counties else coverage.city
-    rates = [(SITE_KIND_NAMES.get(k, k), block.by_kind[k].rate) for k in SITE_KIND_NAMES if k in block.by_kind]
+    names = meta.site_kinds
+    rates = [(names.get(k, k), block.by_kind[k].rate) for k in site_kinds(coverage, meta) if k in block.by_kind]
     return {
         "title": "各类管理对象分类覆盖率",
         "labels": [name for name, _ in rates],
@@ -90,18 +83,18 @@ def chart_data(coverage: CoverageReport) -> dict[str, Any]:
     }
 
 
-def change_rows(changes: list[Change]) -> list[dict[str, Any]]:
+def change_rows(changes: list[Change], meta: RegistryMeta) -> list[dict[str, Any]]:
     rows = []
     for c in changes:
         plural = PLURALS.get(c.kind, c.kind)
         rows.append(
             {
                 "at": c.at,
-                "kind": RECORD_KINDS.get(plural, c.kind),
-                "href": f"/registry/{plural}/{c.code}" if plural in RECORD_KINDS else None,
+                "kind": meta.record_kinds.get(plural, c.kind),
+                "href": f"/registry/{plural}/{c.code}" if plural in PLURALS.values() else None,
                 "code": c.code,
                 "action": c.action,
-                "action_name": ACTIONS.get(c.action, c.action),
+                "action_name": meta.actions.get(c.action, c.action),
                 "actor": c.actor_name or "",
                 "summary": c.summary or "",
             }
@@ -120,28 +113,33 @@ async def _or_none(call: Awaitable[T], what: str) -> T | None:
 
 
 @router.get("/")
-async def home(request: Request, user: PageUser) -> Response:
-    registry = request.app.state.clients.registry
-    caller = user.caller(request_id(request))
+async def home(request: Request, user: PageUser, services: ServicesDep) -> Response:
+    registry = services.registry
     county = user.county_code if user.role == "county" else None
     since = clock.now() - timedelta(days=7)
-    coverage, stats, changes = await asyncio.gather(
-        _or_none(registry.coverage(caller, county=county), "coverage"),
-        _or_none(registry.stats(caller, county=county), "stats"),
-        _or_none(registry.changes(caller, since=since, limit=CHANGES_LIMIT), "changes"),
+    coverage, stats, changes, meta = await asyncio.gather(
+        _or_none(registry.coverage(county=county), "coverage"),
+        _or_none(registry.stats(county=county), "stats"),
+        _or_none(registry.changes(since=since, limit=CHANGES_LIMIT), "changes"),
+        _or_none(registry.meta(), "labels"),
     )
-    return render(request, "home.html", {"user": user, **dashboard_context(county, coverage, stats, changes)})
+    context = dashboard_context(county, coverage, stats, changes, meta or RegistryMeta())
+    return render(request, "home.html", {"user": user, **context})
 
 
 def dashboard_context(
-    county: str | None, coverage: CoverageReport | None, stats: StatsReport | None, changes: list[Change] | None
+    county: str | None,
+    coverage: CoverageReport | None,
+    stats: StatsReport | None,
+    changes: list[Change] | None,
+    meta: RegistryMeta,
 ) -> dict[str, Any]:
     return {
         "scope_name": _scope_name(county, coverage),
-        **(_coverage_context(coverage) if coverage is not None else {"coverage": None}),
-        "facilities": _counts(stats.facilities) if stats is not None else None,
-        "vehicles": _counts(stats.vehicles) if stats is not None else None,
-        "changes": change_rows(changes) if changes is not None else None,
+        **(_coverage_context(coverage, meta) if coverage is not None else {"coverage": None}),
+        "facilities": _counts(stats.facilities, meta) if stats is not None else None,
+        "vehicles": _counts(stats.vehicles, meta) if stats is not None else None,
+        "changes": change_rows(changes, meta) if changes is not None else None,
     }
 
 
@@ -152,13 +150,14 @@ def _scope_name(county: str | None, coverage: CoverageReport | None) -> str:
     return names.get(county) or f"县区 {county}"
 
 
-def _counts(block: CountBlock) -> dict[str, Any]:
-    return {"total": block.total, "cards": category_cards(block.by_category)}
+def _counts(block: CountBlock, meta: RegistryMeta) -> dict[str, Any]:
+    return {"total": block.total, "cards": category_cards(block.by_category, meta)}
 
 
-def _coverage_context(coverage: CoverageReport) -> dict[str, Any]:
+def _coverage_context(coverage: CoverageReport, meta: RegistryMeta) -> dict[str, Any]:
     city = coverage.city
-    others = [k for k in SITE_KIND_NAMES if k != "residential"]
+    names = meta.site_kinds
+    others = [k for k in site_kinds(coverage, meta) if k != "residential"]
     return {
         "coverage": coverage,
         "as_of": coverage.as_of,
@@ -166,11 +165,11 @@ def _coverage_context(coverage: CoverageReport) -> dict[str, Any]:
         "residential_rate": percent(city.residential.rate),
         "target": percent(RESIDENTIAL_TARGET),
         "kinds": [
-            {"label": SITE_KIND_NAMES[k], "rate": percent(r.rate), "covered": r.covered, "total": r.total}
+            {"label": names.get(k, k), "rate": percent(r.rate), "covered": r.covered, "total": r.total}
             for k in others
             if (r := city.by_kind.get(k)) is not None
         ],
-        "kind_headers": [SITE_KIND_NAMES[k] for k in others],
+        "kind_headers": [names.get(k, k) for k in others],
         "counties": [
             {
                 "code": c.county_code,
@@ -183,5 +182,5 @@ def _coverage_context(coverage: CoverageReport) -> dict[str, Any]:
             }
             for c in coverage.counties
         ],
-        "chart_json": json.dumps(chart_data(coverage), ensure_ascii=False),
+        "chart_json": json.dumps(chart_data(coverage, meta), ensure_ascii=False),
     }

@@ -23,6 +23,7 @@ from gateway.security import (
     check_same_origin,
     load_session,
 )
+from gateway.services import Services
 from services.common.errors import Forbidden, Unauthorized
 
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -88,6 +89,15 @@ async def page_user(request: Request) -> Principal:
 
 
 PageUser = Annotated[Principal, Depends(page_user)]
+
+
+async def page_services(request: Request, user: PageUser) -> Services:
+    """Dependency: the services bound to the signed-in user (``services.registry.call(...)``),
+    their calls signed as this user with this request's id."""
+    return Services(request.app.state.clients, user.caller(request_id(request)))
+
+
+ServicesDep = Annotated[Services, Depends(page_services)]
 
 
 def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:

@@ -8,10 +8,10 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from gateway.deps import LoginRequired
-from gateway.render import SECURITY_HEADERS, is_htmx, render
+from gateway.render import SECURITY_HEADERS, is_htmx, redirect, render
 from services.common.errors import AppError, install_error_handlers
 
 log = logging.getLogger("sortline.gateway")
@@ -44,9 +44,7 @@ def wants_html(request: Request) -> bool:
 def login_redirect(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     location = "/login?next=" + quote(target, safe="")
-    if is_htmx(request):  # htmx follows HX-Redirect with a full page load
-        return Response(status_code=200, headers={"HX-Redirect": location, "Vary": "HX-Request"})
-    return RedirectResponse(location, status_code=303, headers={"Vary": "HX-Request"})
+    return redirect(request, location)  # htmx follows HX-Redirect with a full page load
 
 
 def error_page(request: Request, status: int, message: str | None = None) -> Response:

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import os
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response
 
-from gateway.clients import ImportJob, ServiceClients
-from gateway.deps import PageUser, request_id, require_roles
-from gateway.render import render
+from gateway.clients import ImportJob
+from gateway.deps import PageUser, ServicesDep, require_roles
+from gateway.proxy import streamed
+from gateway.render import NavItem, redirect, register_nav, render
 from gateway.security import Principal
+from gateway.services import Services
 from services.common.errors import AppError, NotFound
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
@@ -27,6 +28,7 @@ KIND_NAMES: dict[str, str] = {"sites": "管理对象", "facilities": "设施", "
 # Who may import: those who may write to the registry (a county only into its own county).
 IMPORT_ROLES = ("admin", "office", "county")
 Importer = Annotated[Principal, Depends(require_roles(*IMPORT_ROLES))]
+register_nav(NavItem("/registry/imports", "批量导入", frozenset(IMPORT_ROLES), order=40), group="台账")
 
 STATUS_NAMES = {
     "validating": "校验中",
@@ -46,13 +48,8 @@ STATUS_BADGES = {
 }
 RUNNING = ("validating", "writing")
 EXPORT_FILTERS = ("county", "category", "kind", "status", "q")
-PASSED_HEADERS = ("content-type", "content-disposition", "content-length", "content-encoding")
+DOWNLOAD_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 MAX_FILENAME = 200
-
-
-def _clients(request: Request) -> ServiceClients:
-    clients: ServiceClients = request.app.state.clients
-    return clients
 
 
 def _kind(value: str | None) -> str:
@@ -110,30 +107,27 @@ def _form_page(
     )
 
 
-async def _recent(request: Request, user: Principal, kind: str | None) -> list[ImportJob]:
-    return await _clients(request).registry.import_jobs(user.caller(request_id(request)), kind=kind, limit=20)
+async def _recent(services: Services) -> list[ImportJob]:
+    return await services.registry.import_jobs(limit=20)
 
 
 @router.get("/imports")
-async def imports_index(request: Request, user: Importer, kind: str | None = None) -> Response:
-    return _form_page(request, user, _kind(kind), await _recent(request, user, None))
+async def imports_index(request: Request, user: Importer, services: ServicesDep, kind: str | None = None) -> Response:
+    return _form_page(request, user, _kind(kind), await _recent(services))
 
 
 @router.post("/imports")
-async def upload(request: Request, user: Importer) -> Response:
+async def upload(request: Request, user: Importer, services: ServicesDep) -> Response:
     """The form was parsed (files spooled to disk) by the CSRF check; pass the file on."""
     form = await request.form()
     kind_value = form.get("kind")
     kind = _kind(kind_value if isinstance(kind_value, str) else None)
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        return _form_page(
-            request, user, kind, await _recent(request, user, None), error="请选择要上传的文件", status_code=422
-        )
+        return _form_page(request, user, kind, await _recent(services), error="请选择要上传的文件", status_code=422)
     filename = os.path.basename(file.filename.replace("\\", "/"))[:MAX_FILENAME] or "upload"
     try:
-        job = await _clients(request).registry.start_import(
-            user.caller(request_id(request)),
+        job = await services.registry.start_import(
             kind=kind,
             filename=filename,
             file=file.file,
@@ -142,57 +136,47 @@ async def upload(request: Request, user: Importer) -> Response:
     except AppError as exc:
         if exc.status_code >= 500:
             raise
-        return _form_page(
-            request, user, kind, await _recent(request, user, None), error=exc.message, status_code=exc.status_code
-        )
+        return _form_page(request, user, kind, await _recent(services), error=exc.message, status_code=exc.status_code)
     finally:
         await file.close()
-    return RedirectResponse(f"/registry/imports/{job.id}", status_code=303)
+    return redirect(request, f"/registry/imports/{job.id}")
 
 
 @router.get("/imports/templates/{kind}")
-async def template(request: Request, user: Importer, kind: Kind) -> Response:
-    return await _pass_file(request, user, f"/imports/templates/{kind}")
+async def template(_user: Importer, services: ServicesDep, kind: Kind) -> Response:
+    return await _pass_file(services, f"/imports/templates/{kind}")
 
 
 @router.get("/imports/{job_id}")
-async def job_page(request: Request, user: Importer, job_id: str) -> Response:
+async def job_page(request: Request, _user: Importer, services: ServicesDep, job_id: str) -> Response:
     """The job, and while it runs a fragment that htmx polls every second (stops when done)."""
-    job = await _clients(request).registry.import_job(user.caller(request_id(request)), job_id)
+    job = await services.registry.import_job(job_id)
     return render(request, "imports/job.html", job_view(job), block="job")
 
 
 @router.post("/imports/{job_id}/confirm")
-async def confirm(request: Request, user: Importer, job_id: str) -> Response:
-    await _clients(request).registry.confirm_import(user.caller(request_id(request)), job_id)
-    return RedirectResponse(f"/registry/imports/{job_id}", status_code=303)
+async def confirm(request: Request, _user: Importer, services: ServicesDep, job_id: str) -> Response:
+    await services.registry.confirm_import(job_id)
+    return redirect(request, f"/registry/imports/{job_id}")
 
 
 @router.get("/imports/{job_id}/report")
-async def report(request: Request, user: Importer, job_id: str) -> Response:
-    return await _pass_file(request, user, f"/imports/{job_id}/report")
+async def report(_user: Importer, services: ServicesDep, job_id: str) -> Response:
+    return await _pass_file(services, f"/imports/{quote(job_id, safe='')}/report")
 
 
 @router.get("/{kind}/export")
-async def export(request: Request, user: PageUser, kind: Kind) -> Response:
+async def export(request: Request, _user: PageUser, services: ServicesDep, kind: Kind) -> Response:
     """The list as the user filtered it, streamed from the registry to the browser."""
     params = request.query_params
     fmt = params.get("format", "xlsx")
     if fmt not in ("xlsx", "csv"):
         raise NotFound("导出格式只能是 xlsx 或 csv")
-    query = urlencode([("format", fmt), *[(k, v) for k in EXPORT_FILTERS for v in params.getlist(k) if v]])
-    return await _pass_file(request, user, f"/{kind}/export", query)
+    query = [("format", fmt), *[(k, v) for k in EXPORT_FILTERS for v in params.getlist(k) if v]]
+    return await _pass_file(services, f"/{kind}/export", query)
 
 
-async def _pass_file(request: Request, user: Principal, path: str, query: str = "") -> Response:
-    upstream = await _clients(request).registry.open_stream(user.caller(request_id(request)), path, query)
-    headers = {name: upstream.headers[name] for name in PASSED_HEADERS if name in upstream.headers}
-    headers.update({"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
-    media_type = headers.pop("content-type", "application/octet-stream")
-    return StreamingResponse(
-        upstream.aiter_raw(),
-        status_code=upstream.status_code,
-        headers=headers,
-        media_type=media_type,
-        background=BackgroundTask(upstream.aclose),
-    )
+async def _pass_file(services: Services, path: str, params: list[tuple[str, str]] | None = None) -> Response:
+    """A registry file streamed on (its Content-Type, Content-Disposition, Content-Length kept)."""
+    upstream = await services.registry.stream("GET", path, params=params)
+    return streamed(upstream, DOWNLOAD_HEADERS)

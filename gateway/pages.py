@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from gateway.config import Settings
 from gateway.deps import PageUser, session_principal, settings_of
-from gateway.render import render
+from gateway.render import redirect, render
 from gateway.security import attempt_login, check_same_origin, drop_session, end_session, new_session
 from services.common.db import SessionDep
 
@@ -44,7 +44,7 @@ def set_session_cookie(response: Response, settings: Settings, token: str) -> No
 @router.get("/login")
 async def login_form(request: Request, next: str = "/") -> Response:
     if await session_principal(request) is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+        return redirect(request, safe_next(next))
     return render(request, "auth/login.html", {"next": safe_next(next), "username": "", "error": None})
 
 
@@ -79,7 +79,7 @@ def login(
     if old:
         drop_session(db, old)
     token = new_session(db, result.user, ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
-    response = RedirectResponse(target, status_code=303)
+    response = redirect(request, target)
     set_session_cookie(response, settings, token)
     return response
 
@@ -90,10 +90,6 @@ async def logout(request: Request, _user: PageUser) -> Response:
     token = request.cookies.get(settings.session_cookie)
     if token:
         await run_in_threadpool(end_session, request.app.state.engine, token)
-    response: Response
-    if request.headers.get("hx-request") == "true":
-        response = Response(status_code=200, headers={"HX-Redirect": "/login"})
-    else:
-        response = RedirectResponse("/login", status_code=303)
+    response = redirect(request, "/login")
     response.delete_cookie(settings.session_cookie, path="/", httponly=True, samesite="lax")
     return response

@@ -1,21 +1,35 @@
 """``/api/v1/{service}/{path}``: the county-facing JSON API, forwarded to a service.
 
 The hot path of the gateway, kept lean: a plain Starlette route (no FastAPI dependency machinery,
-no middleware), API keys verified from an in-memory cache, one long-lived pooled client, the
-answer read whole and returned as a plain ``Response``.
+no middleware), API keys verified from an in-memory cache, one long-lived pooled client.
+
+Bodies stream both ways, so a 100 MB upload or a 1 GB archive never sits whole in the gateway:
+- a request body larger than ``SMALL_BODY`` (or of unknown length: chunked) is sent on as it
+  arrives; a small one is read first (one write to the service, today's fast path);
+- an answer whose Content-Length is at most ``SMALL_BODY`` is read whole and returned as a plain
+  ``Response`` (small JSON: the fast path); anything else (no length: a streamed export, or a
+  large file) is passed on chunk by chunk, raw (never decoded), and closed when done or when the
+  client goes away.
+Headers: the request's entity, conditional and range headers go to the service (never the
+client's ``Authorization`` or cookies: the gateway signs its own token); every header of the
+answer comes back (Content-Disposition, Content-Type, Content-Length, Content-Range, ETag, ...)
+except the hop-by-hop ones and those the gateway sets itself.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from urllib.parse import quote
 
+import httpx
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from gateway.clients import ServiceClients
+from gateway.clients import Body, ServiceClients, raw_chunks
 from gateway.deps import api_principal, request_id, require_service_permission
 from gateway.security import ApiKeyVerifier
 from services.common.errors import NotFound
@@ -23,9 +37,42 @@ from services.common.errors import NotFound
 # One line per use of an API key (key id, method, path, status): the audit trail of county systems.
 key_log = logging.getLogger("sortline.gateway.apikey")
 
-FORWARD_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
+FORWARD_REQUEST_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-disposition",
+    "content-encoding",
+    "accept",
+    "idempotency-key",
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+)
+_FORWARDED = frozenset(name.encode("latin-1") for name in FORWARD_REQUEST_HEADERS)
+# RFC 9110 §7.6.1 hop-by-hop headers, and those the gateway's own server writes.
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "date",
+        "server",
+        "x-request-id",
+    }
+)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 PREFIX = "/api/v1/"
+# Bodies up to this size are read whole (one write, no chunked framing); larger ones stream.
+SMALL_BODY = 256 * 1024
 
 
 def _service_path(request: Request, service: str) -> str:
@@ -34,6 +81,50 @@ def _service_path(request: Request, service: str) -> str:
     prefix_len = len(PREFIX) + len(service)
     path = raw.decode("latin-1")[prefix_len:] if raw else quote(request.url.path[prefix_len:])
     return path or "/"
+
+
+async def request_body(request: Request, headers: dict[str, str], chunked: bool) -> Body:
+    """The body to send on: ``None`` without one, bytes when small, else the request's stream.
+    ``headers`` are those forwarded (their Content-Length is set to what is sent)."""
+    length = headers.get("content-length")
+    if length is None:
+        return request.stream() if chunked else None
+    if length.isdigit() and int(length) <= SMALL_BODY:
+        body = await request.body()
+        if not body:
+            del headers["content-length"]
+            return None
+        headers["content-length"] = str(len(body))
+        return body
+    return request.stream()
+
+
+def response_headers(
+    upstream: httpx.Response, own: dict[str, str] | None = None, drop: frozenset[str] = frozenset()
+) -> list[tuple[bytes, bytes]]:
+    """The answer's headers as the service sent them (raw, repeated ones kept), without the
+    hop-by-hop ones and those in ``drop`` (lower-case names); then ``own``."""
+    out = []
+    for key, value in upstream.headers.raw:
+        name = key.lower()
+        text = name.decode("latin-1")
+        if text not in DROPPED_RESPONSE_HEADERS and text not in drop:
+            out.append((name, value))
+    if own:
+        out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in own.items()]
+    return out
+
+
+def streamed(upstream: httpx.Response, own: dict[str, str] | None = None, *, drop: Iterable[str] = ()) -> Response:
+    """Pass an unread answer on chunk by chunk (raw, as sent), closing it at the end (or when the
+    client goes away). ``own`` headers are added, replacing the service's of the same names;
+    ``drop`` names more of the service's headers to leave out."""
+    dropped = frozenset(d.lower() for d in (*drop, *(own or {})))
+    response = StreamingResponse(
+        raw_chunks(upstream), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
+    )
+    response.raw_headers = response_headers(upstream, own, dropped)
+    return response
 
 
 async def proxy(request: Request) -> Response:
@@ -45,14 +136,21 @@ async def proxy(request: Request) -> Response:
     principal = await api_principal(request)
     require_service_permission(principal, service)
     rid = request_id(request)
+    # One pass over the raw headers (ASGI names are lower-case): this is the hot path.
     headers = {}
-    for name in FORWARD_REQUEST_HEADERS:
-        value = request.headers.get(name)
-        if value is not None:
-            headers[name] = value
+    chunked = False
+    for key, value in request.scope["headers"]:
+        if key in _FORWARDED:
+            headers[key.decode("latin-1")] = value.decode("latin-1")
+        elif key == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
     method = request.method
-    body = await request.body() if method not in ("GET", "HEAD") else None
-    upstream = await client.send(
+    if method in ("GET", "HEAD"):
+        body: Body = None
+        headers.pop("content-length", None)
+    else:
+        body = await request_body(request, headers, chunked)
+    upstream = await client.open(
         method,
         _service_path(request, service),
         caller=principal.caller(rid),
@@ -60,16 +158,19 @@ async def proxy(request: Request) -> Response:
         content=body,
         headers=headers,
     )
-    out_headers = {"x-request-id": rid}
-    content_type = upstream.headers.get("content-type")
-    if content_type:
-        out_headers["content-type"] = content_type
     if principal.kind == "key":
         key_log.info("api_key=%d %s %s %d rid=%s", principal.id, method, request.url.path, upstream.status_code, rid)
         verifier: ApiKeyVerifier = request.app.state.key_verifier
         if verifier.needs_touch(principal.id):
             await run_in_threadpool(verifier.touch, principal.id)
-    return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+    own = {"x-request-id": rid}
+    length = upstream.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= SMALL_BODY:
+        content = await client.read(upstream)
+        response = Response(content, status_code=upstream.status_code)
+        response.raw_headers = response_headers(upstream, own)
+        return response
+    return streamed(upstream, own)
 
 
 def proxy_route() -> Route:

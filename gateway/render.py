@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.security import ROLE_LABELS, Principal
 from services.common import clock
@@ -34,28 +34,41 @@ class NavItem:
     href: str
     label: str
     roles: frozenset[str]
+    # Where the entry stands in the bar: lower first; equal ones in the order they registered.
+    order: int = 100
 
 
-# The navigation, by role. Other areas (registry, assessment, ...) append their entries here.
-NAV_ITEMS: list[NavItem] = [
-    NavItem("/", "首页", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/admin/users", "用户管理", frozenset({"admin", "office"})),
-    NavItem("/admin/apikeys", "API 密钥", frozenset({"admin", "office"})),
-    NavItem("/api/docs", "接口文档", frozenset({"admin", "office", "county"})),
-    NavItem("/registry/divisions", "行政区划", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/registry/units", "成员单位", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/registry/sites", "管理对象", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/registry/facilities", "设施", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/registry/vehicles", "车辆", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/registry/map", "设施地图", frozenset({"admin", "office", "leader", "unit", "county", "inspector"})),
-    NavItem("/registry/imports", "批量导入", frozenset({"admin", "office", "county"})),
-]
+ALL_ROLES = frozenset({"admin", "office", "leader", "unit", "county", "inspector"})
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    item: NavItem
+    group: str | None
+    seq: int
+
+
+# The navigation: each area registers its own entries when its module is imported.
+_NAV: dict[str, NavEntry] = {}
+
+
+def register_nav(item: NavItem, group: str | None = None) -> NavItem:
+    """Add ``item`` to the navigation (under ``group``, a heading the bar may gather entries by).
+    Registering the same ``href`` again replaces the entry. Returns ``item``."""
+    old = _NAV.get(item.href)
+    _NAV[item.href] = NavEntry(item, group, old.seq if old else len(_NAV))
+    return item
+
+
+def nav_entries() -> list[NavEntry]:
+    """Every registered entry, in bar order."""
+    return sorted(_NAV.values(), key=lambda e: (e.item.order, e.seq))
 
 
 def nav_for(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
-    return [item for item in NAV_ITEMS if principal.role in item.roles]
+    return [e.item for e in nav_entries() if principal.role in e.item.roles]
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -107,6 +120,14 @@ def render(
     """The whole page, or ``block`` of it when htmx asks (``HX-Request: true``, not boosted)."""
     html = render_html(request, template, context or {}, block if block and is_htmx(request) else None)
     return HTMLResponse(html, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})})
+
+
+def redirect(request: Request, url: str) -> Response:
+    """Go to ``url`` after a form: ``HX-Redirect`` (a full page load) for an htmx request, a
+    303 otherwise; ``Vary: HX-Request`` either way."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Redirect": url, "Vary": "HX-Request"})
+    return RedirectResponse(url, status_code=303, headers={"Vary": "HX-Request"})
 
 
 def toast(message: str, kind: str = "success") -> str:

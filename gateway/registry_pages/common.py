@@ -1,84 +1,46 @@
-"""What the registry pages share: Chinese labels, the three record kinds described as data, and
-the caller / client / scope helpers every route uses."""
+"""What the registry pages share: the three record kinds described as data, bound per request to
+the registry's Chinese labels (``GET /meta``, cached), and the scope helpers every route uses."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import Request
 from starlette.convertors import Convertor, register_url_convertor
 
-from gateway.clients import Division, RecordKind, RegistryClient
-from gateway.deps import request_id
+from gateway.clients import Division, RecordKind, RegistryMeta
 from gateway.security import Principal
-from services.common.auth import Caller
+from gateway.services import Services
 from services.common.errors import Forbidden
 
 # --- labels ------------------------------------------------------------------------------------
+# The Chinese names of values (categories, kinds, energy types, states, ...) are the registry's,
+# served at ``GET /meta`` and cached by the gateway (``RegistryClient.meta``). A kind's filters and
+# select fields name the label table they take their options from (``Choices``); a request binds
+# the kind to the labels (``Labels.spec``).
 
-CATEGORY_LABELS = {
-    "recyclable": "可回收物",
-    "hazardous": "有害垃圾",
-    "kitchen": "厨余垃圾",
-    "residual": "其他垃圾",
-    "bulky": "大件垃圾",
-    "mixed": "多类别",
+
+@dataclass(frozen=True)
+class Choices:
+    table: str  # a label table of ``RegistryMeta``: "categories", "energy_types", ...
+    keys: str | None = None  # the ``RegistryMeta`` list of the values allowed here, all by default
+
+
+CATEGORIES = Choices("categories")
+VEHICLE_CATEGORY_CHOICES = Choices("categories", "vehicle_categories")
+FACILITY_CATEGORY_CHOICES = Choices("categories", "facility_categories")
+ENERGY_CHOICES = Choices("energy_types")
+SITE_KIND_CHOICES = Choices("site_kinds")
+FACILITY_KIND_CHOICES = Choices("facility_kinds")
+STATUS_CHOICES = Choices("statuses")
+# Which label table a field's value is read with.
+VALUE_TABLES: dict[str, dict[str, str]] = {
+    "vehicles": {"category": "categories", "energy_type": "energy_types", "status": "statuses"},
+    "facilities": {"category": "categories", "kind": "facility_kinds", "status": "statuses"},
+    "sites": {"kind": "site_kinds", "status": "statuses"},
 }
-# GB/T 19095-2019 colours; bulky and mixed are outside the standard.
-CATEGORY_COLORS = {
-    "recyclable": "#1e6fd9",
-    "hazardous": "#d9342b",
-    "kitchen": "#2e9e4f",
-    "residual": "#6b7280",
-    "bulky": "#a16207",
-    "mixed": "#7c3aed",
-}
-VEHICLE_CATEGORIES = ("recyclable", "hazardous", "kitchen", "residual", "bulky")
-FACILITY_CATEGORIES = ("recyclable", "hazardous", "kitchen", "residual", "mixed")
-ENERGY_LABELS = {
-    "diesel": "柴油",
-    "gasoline": "汽油",
-    "electric": "纯电动",
-    "hybrid": "混合动力",
-    "hydrogen": "氢燃料",
-    "lng": "液化天然气（LNG）",
-    "cng": "压缩天然气（CNG）",
-}
-SITE_KIND_LABELS = {
-    "residential": "居民小区",
-    "public_institution": "公共机构",
-    "public_place": "公共场所",
-    "business_area": "经营区域",
-    "education": "教育机构",
-    "medical": "医疗机构",
-    "farmers_market": "农贸市场",
-}
-FACILITY_KIND_LABELS = {
-    "bin_group": "四分类桶组",
-    "smart_box": "智能分类投放箱",
-    "drop_point": "集中投放点（站）",
-    "hazardous_store": "有害垃圾暂存点",
-    "recycling_point": "可回收物回收网点",
-    "sorting_center": "分拣中心/打包站",
-    "collection_station": "收集站",
-    "transfer_station": "转运站",
-    "treatment_incineration": "焚烧处理设施",
-    "treatment_kitchen": "厨余垃圾处理设施",
-    "treatment_landfill": "填埋场",
-    "treatment_hazardous": "有害垃圾处理设施",
-}
-STATUS_LABELS = {"active": "在用", "decommissioned": "已注销"}
-UNIT_KIND_LABELS = {
-    "municipal_bureau": "市直部门",
-    "county_government": "县区政府",
-    "street": "街道（乡镇）",
-    "other": "其他单位",
-}
-LEVEL_LABELS = {"city": "市", "county": "县（市、区）", "street": "街道（乡镇）", "community": "社区（村）"}
-ACTION_LABELS = {"created": "登记", "updated": "修改", "decommissioned": "注销"}
 
 # Roles that register and change records (the registry decides again; a county only its own).
 EDITOR_ROLES = frozenset({"admin", "office", "county"})
@@ -98,17 +60,19 @@ class FormField:
     name: str
     label: str
     widget: str = "text"  # text, number, date, select, checkbox, textarea, street, community, county
-    options: tuple[tuple[str, str], ...] = ()
+    choices: Choices | None = None
     required: bool = False
     hint: str = ""
     create_only: bool = False
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) of ``choices``, once bound
 
 
 @dataclass(frozen=True)
 class Filter:
     name: str
     label: str
-    options: tuple[tuple[str, str], ...]
+    choices: Choices
+    options: tuple[tuple[str, str], ...] = ()  # once bound
 
 
 @dataclass(frozen=True)
@@ -124,6 +88,16 @@ class KindSpec:
     detail: tuple[tuple[str, str], ...]
     columns: tuple[tuple[str, str], ...] = field(default=())
     sorts: tuple[tuple[str, str], ...] = CODE_SORTS
+    labels_of: Labels | None = field(default=None, compare=False, repr=False)  # set by ``Labels.spec``
+
+    @property
+    def values(self) -> Labels:
+        """The labels this spec was bound to (``Labels.spec``)."""
+        assert self.labels_of is not None, "KindSpec used before Labels.spec() bound it"
+        return self.labels_of
+
+    def display(self, name: str, value: Any, county_names: dict[str, str] | None = None) -> str:
+        return self.values.display(self.kind, name, value, county_names)
 
     @property
     def path(self) -> str:
@@ -136,11 +110,7 @@ class KindSpec:
         return out
 
 
-def _opts(labels: dict[str, str], keys: tuple[str, ...] | None = None) -> tuple[tuple[str, str], ...]:
-    return tuple((k, labels[k]) for k in (keys or tuple(labels)))
-
-
-STATUS_FILTER = Filter("status", "状态", _opts(STATUS_LABELS))
+STATUS_FILTER = Filter("status", "状态", STATUS_CHOICES)
 COMMON_DETAIL = (
     ("status", "状态"),
     ("external_id", "县区系统编号"),
@@ -157,14 +127,14 @@ VEHICLES = KindSpec(
     title_field="plate_number",
     search_hint="统一编号或车牌号的开头",
     filters=(
-        Filter("category", "垃圾类别", _opts(CATEGORY_LABELS, VEHICLE_CATEGORIES)),
-        Filter("energy_type", "能源类型", _opts(ENERGY_LABELS)),
+        Filter("category", "垃圾类别", VEHICLE_CATEGORY_CHOICES),
+        Filter("energy_type", "能源类型", ENERGY_CHOICES),
         STATUS_FILTER,
     ),
     form=(
         FormField("plate_number", "车牌号", required=True, hint="7 位普通号牌或 8 位新能源号牌，如 赣AD12345"),
-        FormField("category", "垃圾类别", "select", _opts(CATEGORY_LABELS, VEHICLE_CATEGORIES), required=True),
-        FormField("energy_type", "能源类型", "select", _opts(ENERGY_LABELS), required=True),
+        FormField("category", "垃圾类别", "select", VEHICLE_CATEGORY_CHOICES, required=True),
+        FormField("energy_type", "能源类型", "select", ENERGY_CHOICES, required=True),
         FormField("capacity_tonnes", "核定载重（吨）", "number"),
         FormField("operator_name", "运营单位", required=True),
         FormField("county_code", "所属县区", "county", required=True, create_only=True),
@@ -205,17 +175,17 @@ FACILITIES = KindSpec(
     title_field="name",
     search_hint="统一编号开头，或名称中的文字",
     filters=(
-        Filter("kind", "设施类型", _opts(FACILITY_KIND_LABELS)),
-        Filter("category", "垃圾类别", _opts(CATEGORY_LABELS, FACILITY_CATEGORIES)),
+        Filter("kind", "设施类型", FACILITY_KIND_CHOICES),
+        Filter("category", "垃圾类别", FACILITY_CATEGORY_CHOICES),
         STATUS_FILTER,
     ),
     form=(
-        FormField("kind", "设施类型", "select", _opts(FACILITY_KIND_LABELS), required=True),
+        FormField("kind", "设施类型", "select", FACILITY_KIND_CHOICES, required=True),
         FormField(
             "category",
             "垃圾类别",
             "select",
-            _opts(CATEGORY_LABELS, FACILITY_CATEGORIES),
+            FACILITY_CATEGORY_CHOICES,
             hint="不选则按设施类型确定（桶组、投放点、站点为多类别）",
         ),
         FormField("name", "名称", required=True),
@@ -262,9 +232,9 @@ SITES = KindSpec(
     noun="个",
     title_field="name",
     search_hint="统一编号开头，或名称中的文字",
-    filters=(Filter("kind", "类型", _opts(SITE_KIND_LABELS)), STATUS_FILTER),
+    filters=(Filter("kind", "类型", SITE_KIND_CHOICES), STATUS_FILTER),
     form=(
-        FormField("kind", "类型", "select", _opts(SITE_KIND_LABELS), required=True),
+        FormField("kind", "类型", "select", SITE_KIND_CHOICES, required=True),
         FormField("name", "名称", required=True),
         FormField("county_code", "所属县区", "county", required=True, create_only=True),
         FormField("street_code", "街道（乡镇）", "street", required=True),
@@ -307,12 +277,69 @@ SITES = KindSpec(
 )
 
 KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (VEHICLES, FACILITIES, SITES)}
-# Which label table a field's value is translated with.
-VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "vehicles": {"category": CATEGORY_LABELS, "energy_type": ENERGY_LABELS, "status": STATUS_LABELS},
-    "facilities": {"category": CATEGORY_LABELS, "kind": FACILITY_KIND_LABELS, "status": STATUS_LABELS},
-    "sites": {"kind": SITE_KIND_LABELS, "status": STATUS_LABELS},
-}
+
+
+class Labels:
+    """The registry's labels (``GET /meta``) as the pages use them; one per fetched answer."""
+
+    def __init__(self, meta: RegistryMeta) -> None:
+        self.meta = meta
+        self._specs = {kind: self._bind(spec) for kind, spec in KINDS.items()}
+
+    def table(self, name: str) -> dict[str, str]:
+        table: dict[str, str] = getattr(self.meta, name)
+        return table
+
+    def options(self, choices: Choices) -> tuple[tuple[str, str], ...]:
+        table = self.table(choices.table)
+        keys: list[str] = getattr(self.meta, choices.keys) if choices.keys else list(table)
+        return tuple((k, table.get(k, k)) for k in keys)
+
+    def _bind(self, spec: KindSpec) -> KindSpec:
+        return replace(
+            spec,
+            filters=tuple(replace(f, options=self.options(f.choices)) for f in spec.filters),
+            form=tuple(replace(f, options=self.options(f.choices)) if f.choices else f for f in spec.form),
+            labels_of=self,
+        )
+
+    def spec(self, kind: str) -> KindSpec:
+        """The record kind with its filters' and selects' options in Chinese."""
+        return self._specs[kind]
+
+    def display(self, kind: str, name: str, value: Any, county_names: dict[str, str] | None = None) -> str:
+        """A value as a person reads it: Chinese labels, 是/否, county names."""
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        table = VALUE_TABLES.get(kind, {}).get(name)
+        if table is not None:
+            return self.table(table).get(str(value), str(value))
+        if name == "county_code" and county_names:
+            return f"{county_names.get(str(value), '')}（{value}）" if value in county_names else str(value)
+        if isinstance(value, float):
+            return number(value)
+        return str(value)
+
+
+_labels: Labels | None = None
+
+
+def labels_of(meta: RegistryMeta) -> Labels:
+    """The ``Labels`` of a meta answer, built once per answer (the client caches the answer)."""
+    global _labels
+    if _labels is None or _labels.meta is not meta:
+        _labels = Labels(meta)
+    return _labels
+
+
+async def labels(services: Services) -> Labels:
+    return labels_of(await services.registry.meta())
+
+
+async def bound_spec(services: Services, kind: str) -> KindSpec:
+    return (await labels(services)).spec(kind)
 
 
 # --- record codes in URLs ------------------------------------------------------------------------
@@ -337,15 +364,6 @@ register_url_convertor("rcode", RecordCodeConvertor())
 # --- who asks, and what they may do -----------------------------------------------------------
 
 
-def caller_of(request: Request, principal: Principal) -> Caller:
-    return principal.caller(request_id(request))
-
-
-def registry(request: Request) -> RegistryClient:
-    client: RegistryClient = request.app.state.clients.registry
-    return client
-
-
 def can_edit(principal: Principal) -> bool:
     return principal.role in EDITOR_ROLES
 
@@ -361,9 +379,9 @@ def own_county(principal: Principal) -> str | None:
     return principal.county_code if principal.role == "county" else None
 
 
-async def counties(request: Request, principal: Principal) -> list[Division]:
+async def counties(services: Services, principal: Principal) -> list[Division]:
     """The counties the user may pick: all of them, or a county user's own."""
-    items = await registry(request).counties(caller_of(request, principal))
+    items = await services.registry.counties()
     mine = own_county(principal)
     return [d for d in items if mine is None or d.code == mine]
 
@@ -394,20 +412,4 @@ def form_value(value: Any) -> str:
         return number(value)
     if isinstance(value, date | datetime):
         return value.isoformat()
-    return str(value)
-
-
-def display_value(kind: str, name: str, value: Any, county_names: dict[str, str] | None = None) -> str:
-    """A value as a person reads it: Chinese labels, 是/否, county names."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    labels = VALUE_LABELS.get(kind, {}).get(name)
-    if labels is not None:
-        return labels.get(str(value), str(value))
-    if name == "county_code" and county_names:
-        return f"{county_names.get(str(value), '')}（{value}）" if value in county_names else str(value)
-    if isinstance(value, float):
-        return number(value)
     return str(value)

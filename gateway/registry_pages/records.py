@@ -11,30 +11,27 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from gateway.clients import Division, HistoryEntry, Record
-from gateway.deps import PageUser
+from gateway.deps import PageUser, ServicesDep
 from gateway.registry_pages.common import (
-    ACTION_LABELS,
-    CATEGORY_LABELS,
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
     KINDS,
     PAGE_SIZES,
     KindSpec,
-    caller_of,
+    bound_spec,
     can_edit,
     counties,
-    display_value,
     field_message,
     form_value,
     own_county,
-    registry,
     require_editor,
 )
-from gateway.render import is_htmx, render
+from gateway.render import is_htmx, redirect, render
 from gateway.security import Principal
+from gateway.services import Services
 from services.common import clock
 from services.common.errors import AppError, Conflict, InvalidInput
 
@@ -82,7 +79,7 @@ def _row_cells(spec: KindSpec, record: Record, county_names: dict[str, str]) -> 
             )
         elif name == "category":
             if value:
-                text = escape(CATEGORY_LABELS.get(value, value))
+                text = escape(spec.values.meta.categories.get(value, value))
                 cells.append(
                     f'<td><span class="cat cat-{escape(value)}"><span class="cat-dot" aria-hidden="true"></span>'
                     f"{text}</span></td>"
@@ -107,15 +104,14 @@ def _row_cells(spec: KindSpec, record: Record, county_names: dict[str, str]) -> 
         elif name == "plate_number":
             cells.append(f'<td><span class="plate">{escape(value)}</span></td>')
         else:
-            cells.append(f'<td class="col-{name}">{escape(display_value(spec.kind, name, value))}</td>')
+            cells.append(f'<td class="col-{name}">{escape(spec.display(name, value))}</td>')
     return Markup("".join(cells))
 
 
-async def _list_context(request: Request, user: Principal, spec: KindSpec) -> dict[str, Any]:
+async def _list_context(request: Request, user: Principal, services: Services, spec: KindSpec) -> dict[str, Any]:
     state = list_state(spec, user, request)
     cursor = request.query_params.get("cursor", "")
     trail = [c for c in request.query_params.get("trail", "").split(".") if c]
-    caller = caller_of(request, user)
     query: dict[str, str | int | None] = {
         "county": state["county"],
         **{f.name: state[f.name] for f in spec.filters},
@@ -125,17 +121,17 @@ async def _list_context(request: Request, user: Principal, spec: KindSpec) -> di
     }
     notice = None
     # The county choices and the page come from two registry calls: make them side by side.
-    counties_task = asyncio.ensure_future(counties(request, user))
+    counties_task = asyncio.ensure_future(counties(services, user))
     try:
         try:
-            page = await registry(request).records(caller, spec.kind, {**query, "cursor": cursor})
+            page = await services.registry.records(spec.kind, {**query, "cursor": cursor})
         except InvalidInput:
             if not cursor:
                 raise
             # A cursor from an old link (or typed by hand): start again from the first page.
             notice = "分页位置已失效，已回到第一页"
             cursor, trail = "", []
-            page = await registry(request).records(caller, spec.kind, query)
+            page = await services.registry.records(spec.kind, query)
     except BaseException:
         counties_task.cancel()
         raise
@@ -177,16 +173,16 @@ async def _list_context(request: Request, user: Principal, spec: KindSpec) -> di
         "can_edit": can_edit(user),
         "page_sizes": PAGE_SIZES,
         "notice": notice,
-        "category_labels": CATEGORY_LABELS,
-        "display": display_value,
+        "category_labels": spec.values.meta.categories,
+        "display": spec.values.display,
         "filtered": any(
             state[k] for k in state if k not in ("size", "sort") and not (k == "county" and own_county(user))
         ),
     }
 
 
-async def list_page(request: Request, user: Principal, spec: KindSpec) -> Response:
-    ctx = await _list_context(request, user, spec)
+async def list_page(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
+    ctx = await _list_context(request, user, services, spec)
     # A history restore after a cache miss asks with HX-Request too, but needs the whole page.
     restore = request.headers.get("hx-history-restore-request") == "true"
     # The address bar gets the tidy URL of this state (no empty filters), whatever the form sent.
@@ -203,7 +199,7 @@ def _history_value(spec: KindSpec, name: str, value: Any, county_names: dict[str
             return clock.local(datetime.fromisoformat(value.replace("Z", "+00:00"))).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             return value
-    return display_value(spec.kind, name, value, county_names)
+    return spec.display(name, value, county_names)
 
 
 def history_rows(spec: KindSpec, entries: list[HistoryEntry], county_names: dict[str, str]) -> list[dict[str, Any]]:
@@ -228,15 +224,15 @@ def history_rows(spec: KindSpec, entries: list[HistoryEntry], county_names: dict
     return rows
 
 
-async def _division_names(request: Request, user: Principal, record: Record) -> dict[str, str]:
+async def _division_names(services: Services, record: Record) -> dict[str, str]:
     """Names of the record's street and community (their codes otherwise)."""
     names: dict[str, str] = {}
-    client, caller = registry(request), caller_of(request, user)
+    client = services.registry
     street = record.get("street_code")
     if street:
-        names.update({d.code: d.name for d in await client.divisions(caller, parent=record.county_code)})
+        names.update({d.code: d.name for d in await client.divisions(parent=record.county_code)})
         if record.get("community_code"):
-            names.update({d.code: d.name for d in await client.divisions(caller, parent=street)})
+            names.update({d.code: d.name for d in await client.divisions(parent=street)})
     return names
 
 
@@ -248,13 +244,13 @@ TOASTS = {
 }
 
 
-async def detail_page(request: Request, user: Principal, spec: KindSpec, code: str) -> Response:
-    client, caller = registry(request), caller_of(request, user)
-    record = await client.record(caller, spec.kind, code)
-    entries = await client.history(caller, spec.kind, code)
-    all_counties = await counties(request, user)
+async def detail_page(request: Request, user: Principal, services: Services, spec: KindSpec, code: str) -> Response:
+    client = services.registry
+    record = await client.record(spec.kind, code)
+    entries = await client.history(spec.kind, code)
+    all_counties = await counties(services, user)
     county_names = {d.code: d.name for d in all_counties}
-    division_names = await _division_names(request, user, record)
+    division_names = await _division_names(services, record)
     fields = []
     for name, label in spec.detail:
         value = record.get(name)
@@ -272,9 +268,9 @@ async def detail_page(request: Request, user: Principal, spec: KindSpec, code: s
             "history": history_rows(spec, entries, county_names),
             "county_names": county_names,
             "can_edit": can_edit(user) and record.status == "active",
-            "display": display_value,
-            "category_labels": CATEGORY_LABELS,
-            "action_labels": ACTION_LABELS,
+            "display": spec.values.display,
+            "category_labels": spec.values.meta.categories,
+            "action_labels": spec.values.meta.actions,
             "toast": (message, "success") if message else None,
         },
     )
@@ -284,23 +280,23 @@ async def detail_page(request: Request, user: Principal, spec: KindSpec, code: s
 
 
 async def _form_context(
-    request: Request,
     user: Principal,
+    services: Services,
     spec: KindSpec,
     *,
     values: dict[str, str],
     errors: dict[str, str],
     record: Record | None = None,
 ) -> dict[str, Any]:
-    client, caller = registry(request), caller_of(request, user)
+    client = services.registry
     county = own_county(user) or (record.county_code if record else values.get("county_code", ""))
     streets: list[Division] = []
     communities: list[Division] = []
     needs_divisions = any(f.widget in {"street", "community"} for f in spec.form)
     if needs_divisions and county:
-        streets = await client.divisions(caller, parent=county)
+        streets = await client.divisions(parent=county)
         if values.get("street_code"):
-            communities = await client.divisions(caller, parent=values["street_code"])
+            communities = await client.divisions(parent=values["street_code"])
     fields = [f for f in spec.form if not (record is not None and f.create_only)]
     if own_county(user):
         fields = [f for f in fields if f.widget != "county"]
@@ -312,7 +308,7 @@ async def _form_context(
         "values": values,
         "errors": errors,
         "action": action,
-        "counties": await counties(request, user) if not own_county(user) and record is None else [],
+        "counties": await counties(services, user) if not own_county(user) and record is None else [],
         "county": county,
         "streets": streets,
         "communities": communities,
@@ -351,25 +347,19 @@ def _json_value(widget: str, value: str) -> Any:
     return value or None
 
 
-def _redirect(request: Request, location: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": location, "Vary": "HX-Request"})
-    return RedirectResponse(location, status_code=303, headers={"Vary": "HX-Request"})
-
-
 def _form_response(request: Request, ctx: dict[str, Any], *, failed: bool) -> Response:
     # htmx 2 does not swap 4xx answers: an htmx submit gets its form back with 200.
     status = 422 if failed and not is_htmx(request) else 200
     return render(request, "registry/form.html", ctx, block="form", status_code=status)
 
 
-async def new_form(request: Request, user: Principal, spec: KindSpec) -> Response:
+async def new_form(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
     require_editor(user)
-    ctx = await _form_context(request, user, spec, values={}, errors={})
+    ctx = await _form_context(user, services, spec, values={}, errors={})
     return render(request, "registry/form.html", ctx)
 
 
-async def create(request: Request, user: Principal, spec: KindSpec) -> Response:
+async def create(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
     require_editor(user)
     values = _posted(await request.form(), spec)
     body: dict[str, Any] = {}
@@ -380,31 +370,31 @@ async def create(request: Request, user: Principal, spec: KindSpec) -> Response:
         if value is not None:
             body[f.name] = value
     try:
-        record = await registry(request).create(caller_of(request, user), spec.kind, body)
+        record = await services.registry.create(spec.kind, body)
     except (InvalidInput, Conflict) as exc:
         errors = _errors_of(exc, spec, {f.name for f in spec.form})
         if not own_county(user) and not values.get("county_code"):
             # The registry checks the county only once the body is valid: say it in the same round.
             errors.setdefault("county_code", "请选择所属县区")
-        ctx = await _form_context(request, user, spec, values=values, errors=errors)
+        ctx = await _form_context(user, services, spec, values=values, errors=errors)
         return _form_response(request, ctx, failed=True)
-    return _redirect(request, f"{spec.path}/{record.code}?done=created")
+    return redirect(request, f"{spec.path}/{record.code}?done=created")
 
 
-async def edit_form(request: Request, user: Principal, spec: KindSpec, code: str) -> Response:
+async def edit_form(request: Request, user: Principal, services: Services, spec: KindSpec, code: str) -> Response:
     require_editor(user)
-    record = await registry(request).record(caller_of(request, user), spec.kind, code)
+    record = await services.registry.record(spec.kind, code)
     if record.status != "active":
         raise Conflict(f"{spec.label} {record.code} 已注销，不能修改")
     values = {f.name: form_value(record.get(f.name)) for f in spec.form}
-    ctx = await _form_context(request, user, spec, values=values, errors={}, record=record)
+    ctx = await _form_context(user, services, spec, values=values, errors={}, record=record)
     return render(request, "registry/form.html", ctx)
 
 
-async def update(request: Request, user: Principal, spec: KindSpec, code: str) -> Response:
+async def update(request: Request, user: Principal, services: Services, spec: KindSpec, code: str) -> Response:
     require_editor(user)
-    client, caller = registry(request), caller_of(request, user)
-    record = await client.record(caller, spec.kind, code)
+    client = services.registry
+    record = await client.record(spec.kind, code)
     values = _posted(await request.form(), spec)
     body: dict[str, Any] = {}
     for f in spec.form:
@@ -413,51 +403,52 @@ async def update(request: Request, user: Principal, spec: KindSpec, code: str) -
         if values[f.name] != form_value(record.get(f.name)):  # only what changed: the history says what
             body[f.name] = _json_value(f.widget, values[f.name])
     if not body:
-        return _redirect(request, f"{spec.path}/{record.code}?done=unchanged")
+        return redirect(request, f"{spec.path}/{record.code}?done=unchanged")
     try:
-        await client.update(caller, spec.kind, code, body)
+        await client.update(spec.kind, code, body)
     except (InvalidInput, Conflict) as exc:
         errors = _errors_of(exc, spec, {f.name for f in spec.form})
-        ctx = await _form_context(request, user, spec, values=values, errors=errors, record=record)
+        ctx = await _form_context(user, services, spec, values=values, errors=errors, record=record)
         return _form_response(request, ctx, failed=True)
-    return _redirect(request, f"{spec.path}/{record.code}?done=saved")
+    return redirect(request, f"{spec.path}/{record.code}?done=saved")
 
 
-async def decommission(request: Request, user: Principal, spec: KindSpec, code: str) -> Response:
+async def decommission(request: Request, user: Principal, services: Services, spec: KindSpec, code: str) -> Response:
     require_editor(user)
     form = await request.form()
     raw = form.get("reason")
     reason = raw.strip()[:255] if isinstance(raw, str) else ""
-    record = await registry(request).decommission(caller_of(request, user), spec.kind, code, reason or None)
-    return _redirect(request, f"{spec.path}/{record.code}?done=decommissioned")
+    record = await services.registry.decommission(spec.kind, code, reason or None)
+    return redirect(request, f"{spec.path}/{record.code}?done=decommissioned")
 
 
 # --- the routes, once per kind -------------------------------------------------------------------
 
 
 def _add_routes(spec: KindSpec) -> None:
-    path = spec.path
+    """The routes of one kind; each binds the kind to the registry's labels first."""
+    path, kind = spec.path, spec.kind
 
-    async def _list(request: Request, user: PageUser) -> Response:
-        return await list_page(request, user, spec)
+    async def _list(request: Request, user: PageUser, services: ServicesDep) -> Response:
+        return await list_page(request, user, services, await bound_spec(services, kind))
 
-    async def _new(request: Request, user: PageUser) -> Response:
-        return await new_form(request, user, spec)
+    async def _new(request: Request, user: PageUser, services: ServicesDep) -> Response:
+        return await new_form(request, user, services, await bound_spec(services, kind))
 
-    async def _create(request: Request, user: PageUser) -> Response:
-        return await create(request, user, spec)
+    async def _create(request: Request, user: PageUser, services: ServicesDep) -> Response:
+        return await create(request, user, services, await bound_spec(services, kind))
 
-    async def _detail(request: Request, user: PageUser, code: str) -> Response:
-        return await detail_page(request, user, spec, code)
+    async def _detail(request: Request, user: PageUser, services: ServicesDep, code: str) -> Response:
+        return await detail_page(request, user, services, await bound_spec(services, kind), code)
 
-    async def _edit(request: Request, user: PageUser, code: str) -> Response:
-        return await edit_form(request, user, spec, code)
+    async def _edit(request: Request, user: PageUser, services: ServicesDep, code: str) -> Response:
+        return await edit_form(request, user, services, await bound_spec(services, kind), code)
 
-    async def _update(request: Request, user: PageUser, code: str) -> Response:
-        return await update(request, user, spec, code)
+    async def _update(request: Request, user: PageUser, services: ServicesDep, code: str) -> Response:
+        return await update(request, user, services, await bound_spec(services, kind), code)
 
-    async def _decommission(request: Request, user: PageUser, code: str) -> Response:
-        return await decommission(request, user, spec, code)
+    async def _decommission(request: Request, user: PageUser, services: ServicesDep, code: str) -> Response:
+        return await decommission(request, user, services, await bound_spec(services, kind), code)
 
     name = spec.kind
     router.add_api_route(path, _list, methods=["GET"], name=f"{name}_list")

@@ -6,15 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from gateway.deps import PageUser
-from gateway.registry_pages.common import (
-    LEVEL_LABELS,
-    UNIT_KIND_LABELS,
-    caller_of,
-    counties,
-    own_county,
-    registry,
-)
+from gateway.deps import PageUser, ServicesDep
+from gateway.registry_pages.common import counties, own_county
 from gateway.render import render
 
 router = APIRouter()
@@ -26,29 +19,34 @@ def _code(value: str, sizes: tuple[int, ...]) -> str:
 
 
 @router.get("/registry/divisions")
-async def divisions_page(request: Request, user: PageUser, parent: str = "") -> Response:
+async def divisions_page(request: Request, user: PageUser, services: ServicesDep, parent: str = "") -> Response:
     """The whole tree page, or (htmx, ``?parent=``) the children of one division."""
     parent = _code(parent, (6, 9))
-    caller = caller_of(request, user)
+    levels = (await services.registry.meta()).division_levels
     if parent and request.headers.get("hx-request") == "true":
-        children = await registry(request).divisions(caller, parent=parent)
+        children = await services.registry.divisions(parent=parent)
         return render(
             request,
             "registry/divisions.html",
-            {"children": children, "parent": parent, "levels": LEVEL_LABELS},
+            {"children": children, "parent": parent, "levels": levels},
             block="children",
         )
-    items = await counties(request, user)
+    items = await counties(services, user)
     return render(
         request,
         "registry/divisions.html",
-        {"counties": items, "levels": LEVEL_LABELS, "own_county": own_county(user)},
+        {"counties": items, "levels": levels, "own_county": own_county(user)},
     )
 
 
 @router.get("/registry/divisions/options")
 async def division_options(
-    request: Request, user: PageUser, level: str = "street", county_code: str = "", street_code: str = ""
+    request: Request,
+    user: PageUser,
+    services: ServicesDep,
+    level: str = "street",
+    county_code: str = "",
+    street_code: str = "",
 ) -> Response:
     """``<option>``s for a form's street select (by county) or community select (by street).
     Choosing a county also empties the community select (out of band)."""
@@ -56,7 +54,7 @@ async def division_options(
     mine = own_county(user)
     if level != "community" and mine:
         parent = mine
-    options = await registry(request).divisions(caller_of(request, user), parent=parent) if parent else []
+    options = await services.registry.divisions(parent=parent) if parent else []
     return render(
         request,
         "registry/options.html",
@@ -65,23 +63,23 @@ async def division_options(
 
 
 @router.get("/registry/units")
-async def units_page(request: Request, user: PageUser) -> Response:
-    caller = caller_of(request, user)
-    units = await registry(request).units(caller)
-    all_counties = await registry(request).divisions(caller, level="county")
+async def units_page(request: Request, _user: PageUser, services: ServicesDep) -> Response:
+    units = await services.registry.units()
+    all_counties = await services.registry.divisions(level="county")
+    kinds = (await services.registry.meta()).unit_kinds
     return render(
         request,
         "registry/units.html",
-        {"units": units, "kinds": UNIT_KIND_LABELS, "county_names": {d.code: d.name for d in all_counties}},
+        {"units": units, "kinds": kinds, "county_names": {d.code: d.name for d in all_counties}},
     )
 
 
 @router.get("/registry/units/{code}")
-async def unit_page(request: Request, user: PageUser, code: str) -> Response:
-    caller = caller_of(request, user)
-    unit = await registry(request).unit(caller, code)
+async def unit_page(request: Request, _user: PageUser, services: ServicesDep, code: str) -> Response:
+    unit = await services.registry.unit(code)
     county_name = ""
     if unit.county_code:
-        names = {d.code: d.name for d in await registry(request).divisions(caller, level="county")}
+        names = {d.code: d.name for d in await services.registry.divisions(level="county")}
         county_name = names.get(unit.county_code, "")
-    return render(request, "registry/unit.html", {"unit": unit, "kinds": UNIT_KIND_LABELS, "county_name": county_name})
+    kinds = (await services.registry.meta()).unit_kinds
+    return render(request, "registry/unit.html", {"unit": unit, "kinds": kinds, "county_name": county_name})

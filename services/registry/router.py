@@ -7,7 +7,7 @@ whose ``/{code}`` would otherwise take them.
 
 from fastapi import APIRouter
 
-from services.registry.routes import calendar, exports, facilities, imports, insights, reference, sites, vehicles
+from services.registry.routes import calendar, exports, facilities, imports, insights, meta, reference, sites, vehicles
 
 routers: list[APIRouter] = [
     insights.router,
@@ -20,4 +20,5 @@ routers: list[APIRouter] = [
     reference.units_router,
     reference.figures_router,
     calendar.router,
+    meta.router,
 ]
