@@ -98,7 +98,7 @@ def test_verify_finds_changed_missing_and_extra(
     # rebuilt with one file left out and one added
     rebuilt = tmp_path / "rebuilt.zip"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(rebuilt, "w") as dst:
-        skipped = [n for n in src.namelist() if n.endswith(".png")][0]
+        skipped = next(n for n in src.namelist() if n.endswith(".png"))
         for name in src.namelist():
             if name != skipped:
                 dst.writestr(name, src.read(name))
