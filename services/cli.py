@@ -62,6 +62,12 @@ def seed_demo(size: int) -> list[tuple[str, str, str]]:
     registry.dispose()
     added = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     print(f"示例城市：{added or '已存在，未重复添加'}（{time.monotonic() - started:.1f} 秒）")
+    from services.assessment.demo import seed_demo as seed_assessment
+
+    assessment = _engine("assessment")
+    added = ", ".join(f"{k} {v}" for k, v in seed_assessment(assessment, _settings("assessment")).items() if v)
+    assessment.dispose()
+    print(f"考核评估示例：{added or '已存在，未重复添加'}")
     gateway = _engine("gateway")
     users = seed_demo_users(gateway, demo_password())
     gateway.dispose()
