@@ -20,7 +20,7 @@ import tempfile
 import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -132,9 +132,7 @@ def plan(session: Session, directory: UnitDirectory, quarter: Quarter) -> list[d
     return out
 
 
-def write_zip(
-    target: IO[bytes], storage: Any, entries: list[dict[str, Any]], quarter_id: str, progress: Any = None
-) -> int:
+def write_zip(target: Any, storage: Any, entries: list[dict[str, Any]], quarter_id: str, progress: Any = None) -> int:
     """Stream the files into a ZIP on ``target``; returns the number of files. Raises on a changed file."""
     manifest: list[dict[str, Any]] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -162,6 +160,20 @@ def write_zip(
     return len(manifest)
 
 
+class _WriteOnly:
+    """A storage's pending file seen by ``zipfile`` as an unseekable stream (data descriptors)."""
+
+    def __init__(self, pending: Any) -> None:
+        self._pending = pending
+
+    def write(self, data: bytes) -> int:
+        self._pending.write(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 def build(
     engine: Engine, storage: Any, registry: RegistryPort, archive_id: int, progress: Any = None
 ) -> dict[str, Any]:
@@ -176,11 +188,18 @@ def build(
         directory = UnitDirectory(registry.units(), repository.aliases(session))
         entries = plan(session, directory, quarter)
         quarter_id = quarter.id
+    name = f"{quarter_id}_国检档案.zip"
     try:
-        with tempfile.TemporaryFile() as tmp:
-            count = write_zip(tmp, storage, entries, quarter_id, progress)
-            tmp.seek(0)
-            stored = storage.put(tmp, original_name=f"{quarter_id}_国检档案.zip", max_size=1 << 40)
+        begin = getattr(storage, "begin", None)
+        if begin is not None:  # written once, straight into the storage (no second copy)
+            with begin(max_size=1 << 40) as pending:
+                count = write_zip(_WriteOnly(pending), storage, entries, quarter_id, progress)
+                stored = pending.commit(content_type="application/zip", original_name=name)
+        else:
+            with tempfile.TemporaryFile() as tmp:
+                count = write_zip(tmp, storage, entries, quarter_id, progress)
+                tmp.seek(0)
+                stored = storage.put(tmp, original_name=name, max_size=1 << 40)
     except Exception as exc:
         with session_scope(engine) as session:
             row = session.get(Archive, archive_id)
