@@ -443,7 +443,10 @@ def review(task_id: int, body: ReviewBody, caller: CallerDep, session: SessionDe
 
 
 @router.get(
-    "/files/{file_id}", summary="下载或在线查看文件（支持 Range；其他单位的文件答 404）", tags=["tasks"], responses=READ
+    "/files/{file_id}",
+    summary="在线查看（PDF、图片）或下载文件（?download=1）；支持 Range；其他单位的文件答 404",
+    tags=["tasks"],
+    responses=READ,
 )
 async def get_file(file_id: int, request: Request, caller: CallerDep) -> Response:
     from services.assessment.evidence import file_download
