@@ -63,6 +63,7 @@ def test_upload_by_content_and_download(
     assert whole.headers["content-disposition"].startswith("inline")
     attached = client.get(f"/files/{file_id}?download=1", headers=as_("unit_u05"))
     assert attached.headers["content-disposition"].startswith("attachment")
+    assert attached.headers["content-disposition"].endswith(".pdf")  # named for what it is, not .docx
     part = client.get(f"/files/{file_id}", headers=as_("unit_u05") | {"Range": "bytes=0-3"})
     assert part.status_code == 206 and part.content == b"%PDF"
     assert client.get(f"/files/{file_id}", headers=as_("unit")).status_code == 404
