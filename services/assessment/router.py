@@ -477,3 +477,11 @@ def national_results(_caller: CallerDep, session: ReadSessionDep) -> Response:
 )
 def put_national_result(quarter_id: str, body: ResultBody, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(scores.put_result(session, caller, quarter_id, body.model_dump()))
+
+
+@router.delete(
+    "/national-results/{quarter_id}", status_code=204, summary="删除某季度的国检结果", tags=["scores"], responses=WRITE
+)
+def delete_national_result(quarter_id: str, caller: CallerDep, session: SessionDep) -> Response:
+    scores.delete_result(session, caller, quarter_id)
+    return Response(status_code=204)

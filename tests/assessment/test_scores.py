@@ -79,6 +79,9 @@ def test_forecast_moves_with_review_and_judgement(
     )
     assert client.put("/national-results/2026Q3", json=body | {"rank": 60}, headers=as_("office")).status_code == 422
     assert client.put("/national-results/2026Q3", json=body, headers=as_("leader")).status_code == 403
+    assert client.put("/national-results/2026Q3", json=body, headers=as_("office")).status_code == 200
+    assert client.delete("/national-results/2026Q3", headers=as_("office")).status_code == 204
+    assert client.delete("/national-results/2026Q3", headers=as_("office")).status_code == 404
     trend = client.get("/national-results", headers=as_("leader")).json()["trend"]
     assert trend == [
         {"quarter": "2026Q4", "actual": 86.5, "forecast": 9.0, "rank": 12, "tier": "第二档", "error": -77.5}
