@@ -12,6 +12,7 @@ from services.assessment import catalogues, quarters, scores, tasks
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.schemas import (
     AliasBody,
+    Board,
     CatalogueDetail,
     CatalogueList,
     CataloguePublic,
@@ -290,6 +291,7 @@ def item_judgement(
 
 @router.get(
     "/quarters/{quarter_id}/board",
+    response_model=Board,
     summary="季度看板：单位 × 评估类别，每格为已通过任务的占比",
     tags=["quarters"],
     responses=READ,
