@@ -105,7 +105,7 @@ def put(session: Session, caller: Caller, client_id: str, body: InspectionIn) ->
         "latitude": body.latitude,
         "longitude": body.longitude,
         "accuracy_m": body.accuracy_m,
-        "taken_at": body.taken_at,
+        "taken_at": clock.as_utc(body.taken_at) if body.taken_at else None,
         "received_at": clock.now(),
         "state": "draft",
         "replaces": body.replaces,
