@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from services.common.service_app import create_service_app
-from services.supervision import vocab  # noqa: F401  (registers the field labels)
 from services.supervision.config import Settings
 from services.supervision.models import idempotency, outbox
 from services.supervision.router import routers
+from services.supervision.vocab import LABELS
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         routers=routers,
         engine=engine,
         idempotency=idempotency,
+        field_labels=LABELS,
     )
     inner = app.router.lifespan_context
 
