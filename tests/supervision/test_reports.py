@@ -14,12 +14,12 @@ from sqlalchemy import select
 pytest.importorskip("services.common.documents", reason="kernel documents not merged yet")
 pytest.importorskip("services.common.jobs", reason="kernel jobs not merged yet")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from services.common.workdays import WorkCalendar  # noqa: E402
-from services.supervision.jobs import runner_of  # noqa: E402
-from services.supervision.models import outbox  # noqa: E402
-from tests.supervision.conftest import make_plan, make_team  # noqa: E402
+from services.common.workdays import WorkCalendar
+from services.supervision.jobs import runner_of
+from services.supervision.models import outbox
+from tests.supervision.conftest import make_plan, make_team
 
 
 def _jpeg(colour: str) -> bytes:
