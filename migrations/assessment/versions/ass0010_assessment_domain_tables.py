@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "ass0010"
-down_revision: str | None = "ass0001"
+down_revision: str | None = "ass0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
