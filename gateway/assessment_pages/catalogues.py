@@ -150,7 +150,7 @@ async def compare(request: Request, user: PageUser) -> Response:
     all_cats = await catalogue_list(request, user)
     result = None
     if a.isdigit() and b.isdigit():
-        result = await call(request, user, "GET", "/catalogues/compare", params={"a": a, "b": b})
+        result = await call(request, user, "GET", "/catalogues/compare", params={"from": a, "to": b})
         for row in result.get("items", []):
             row["change_label"] = CHANGE_LABELS.get(row.get("change", ""), row.get("change", ""))
             row["field_labels"] = [FIELD_LABELS.get(f, f) for f in row.get("fields", [])]

@@ -57,15 +57,16 @@ CATALOGUE_STATE_LABELS = {"draft": "草稿", "published": "已发布"}
 FREQUENCY_LABELS = {"monthly": "每月", "quarterly": "每季度", "yearly": "每年", "once": "一次"}
 EVENT_LABELS = {
     "created": "生成任务",
-    "submitted": "提交材料",
-    "approved": "审核通过",
-    "returned": "退回",
-    "reopened": "重新打开",
+    "submit": "提交材料",
+    "approve": "审核通过",
+    "return": "退回",
+    "reopen": "重新打开",
+    "set_due": "调整截止日期",
+    "remind": "提醒",
     "reminded": "提醒",
     "overdue": "逾期提醒",
+    "escalate": "逾期升级",
     "escalated": "逾期升级",
-    "due_changed": "调整截止日期",
-    "locked": "锁定",
 }
 TIER_LABELS = {1: "第一档", 2: "第二档", 3: "第三档"}
 

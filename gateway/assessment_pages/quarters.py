@@ -5,7 +5,6 @@ through to the tasks) and the quarter's responsibility list (责任清单, units
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,17 +13,16 @@ from starlette.responses import Response
 from gateway.assessment_pages.common import (
     OFFICE_ROLES,
     QUARTER_NEXT,
-    all_items,
     call,
     field_errors,
     fmt_share,
     pass_file,
     require,
     seg,
-    unit_names,
     url,
 )
 from gateway.assessment_pages.tasks import quarters as list_quarters
+from gateway.assessment_pages.views import quarter_view
 from gateway.deps import PageUser
 from gateway.render import render
 from gateway.security import Principal
@@ -32,8 +30,6 @@ from services.common import clock
 from services.common.errors import AppError, InvalidInput
 
 router = APIRouter()
-
-BOARD_CAP = 50_000
 
 
 async def published_catalogues(request: Request, user: Principal) -> list[dict[str, Any]]:
@@ -104,7 +100,7 @@ async def move_quarter(request: Request, quarter_id: str, user: PageUser) -> Res
     require(user, OFFICE_ROLES)
     form = await request.form()
     target = str(form.get("state", ""))
-    await call(request, user, "POST", f"/quarters/{seg(quarter_id)}/transition", json={"state": target})
+    await call(request, user, "POST", f"/quarters/{seg(quarter_id)}/state", json={"state": target})
     context = await _quarters_context(request, user)
     context["toast"] = (f"{quarter_id} 已改为“{dict(QUARTER_NEXT.values()).get(target, target)}”", "success")
     return render(request, "assessment/quarters.html", context, block="quarter_table")
@@ -121,81 +117,66 @@ def heat_class(share: float | None) -> str:
     return f"heat-{min(4, int(share * 5))}"
 
 
-def board(tasks: list[dict[str, Any]], names: dict[str, str], quarter: str) -> dict[str, Any]:
-    """Units x categories: approved / all tasks of the cell; units sorted weakest first."""
-    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    categories: list[str] = []
-    for t in tasks:
-        cat = str(t.get("category", ""))
-        if cat not in categories:
-            categories.append(cat)
-        cell = counts[(str(t.get("unit_code", "")), cat)]
-        cell[0] += 1
-        cell[1] += t.get("state") == "approved"
-        cell[2] += bool(t.get("overdue"))
-    units: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (unit, _cat), (total, approved, overdue) in counts.items():
-        units[unit][0] += total
-        units[unit][1] += approved
-        units[unit][2] += overdue
-    rows = []
-    for unit, (total, approved, overdue) in units.items():
+def board_view(data: dict[str, Any], quarter: str) -> dict[str, Any]:
+    """The service's board (units x categories, each cell counts and share approved) with colours
+    and links; units sorted weakest first so the ones to chase are on top."""
+    categories = [str(c) for c in data.get("categories", [])]
+    rows: list[dict[str, Any]] = []
+    sums = {"total": 0, "approved": 0, "submitted": 0, "overdue": 0}
+    for row in data.get("rows", []):
+        unit = str(row.get("unit_code", ""))
         cells = []
-        for cat in categories:
-            n, ok, late = counts.get((unit, cat), (0, 0, 0))
-            share = ok / n if n else None
+        counts = {"total": 0, "approved": 0, "submitted": 0, "overdue": 0}
+        for cat, cell in zip(categories, row.get("cells", []), strict=False):
+            if not cell:
+                cells.append({"category": cat, "total": 0, "heat": "heat-none", "share": "", "href": ""})
+                continue
+            for k in counts:
+                counts[k] += int(cell.get(k) or 0)
+            share = cell.get("share")
             cells.append(
                 {
                     "category": cat,
-                    "total": n,
-                    "approved": ok,
-                    "overdue": late,
+                    "total": cell.get("total", 0),
+                    "approved": cell.get("approved", 0),
+                    "overdue": cell.get("overdue", 0),
                     "share": fmt_share(share),
                     "heat": heat_class(share),
-                    "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit, "category": cat}) if n else "",
+                    "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit, "category": cat}),
                 }
             )
-        share = approved / total if total else None
+        for k in sums:
+            sums[k] += counts[k]
+        share_value = counts["approved"] / counts["total"] if counts["total"] else None
         rows.append(
             {
                 "unit_code": unit,
-                "unit_name": names.get(unit, unit),
+                "unit_name": row.get("unit_name") or unit,
                 "cells": cells,
-                "total": total,
-                "approved": approved,
-                "overdue": overdue,
-                "share": fmt_share(share),
-                "share_value": share or 0,
-                "heat": heat_class(share),
+                **counts,
+                "share": fmt_share(share_value),
+                "share_value": share_value or 0.0,
+                "heat": heat_class(share_value),
                 "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit}),
             }
         )
     rows.sort(key=lambda r: (r["share_value"], -r["overdue"], r["unit_code"]))
-    total = sum(r["total"] for r in rows)
-    approved = sum(r["approved"] for r in rows)
     return {
         "categories": categories,
         "rows": rows,
-        "total": total,
-        "approved": approved,
-        "share": fmt_share(approved / total if total else None),
-        "by_state": {s: sum(1 for t in tasks if t.get("state") == s) for s in ("pending", "submitted", "returned")},
-        "overdue": sum(r["overdue"] for r in rows),
+        **sums,
+        "share": fmt_share(sums["approved"] / sums["total"] if sums["total"] else None),
     }
 
 
 @router.get("/assessment/quarters/{quarter_id}/board")
 async def board_page(request: Request, quarter_id: str, user: PageUser) -> Response:
     require(user, OFFICE_ROLES)
-    qs, tasks, names = await asyncio.gather(
-        list_quarters(request, user),
-        all_items(request, user, "/tasks", {"quarter": quarter_id}, cap=BOARD_CAP),
-        unit_names(request, user),
+    data, quarter = await asyncio.gather(
+        call(request, user, "GET", f"/quarters/{seg(quarter_id)}/board"),
+        call(request, user, "GET", f"/quarters/{seg(quarter_id)}"),
     )
-    quarter = next((q for q in qs if q["id"] == quarter_id), None)
-    if quarter is None:
-        await call(request, user, "GET", f"/quarters/{seg(quarter_id)}")  # the service's 404
-    context = {"quarter": quarter or {"id": quarter_id}, "quarters": qs, "board": board(tasks, names, quarter_id)}
+    context = {"quarter": quarter_view(quarter), "board": board_view(data, quarter_id)}
     return render(request, "assessment/board.html", context)
 
 
@@ -204,32 +185,24 @@ async def board_page(request: Request, quarter_id: str, user: PageUser) -> Respo
 
 @router.get("/assessment/quarters/{quarter_id}/responsibilities")
 async def responsibilities(request: Request, quarter_id: str, user: PageUser) -> Response:
-    """责任清单: one row per item (its evidence and lead / co units), one column per unit."""
+    """责任清单: one row per item (its evidence, lead and co-responsible units), one column per unit."""
     require(user, OFFICE_ROLES)
-    tasks, names = await asyncio.gather(
-        all_items(request, user, "/tasks", {"quarter": quarter_id}, cap=BOARD_CAP), unit_names(request, user)
-    )
-    units = sorted({str(t.get("unit_code", "")) for t in tasks})
+    data = await call(request, user, "GET", f"/quarters/{seg(quarter_id)}/responsibilities")
+    units: dict[str, str] = {}
     items: dict[str, dict[str, Any]] = {}
-    for t in tasks:
-        code = str(t.get("item_code", ""))
+    for t in data.get("items", []):
+        code, unit = str(t.get("item_code", "")), str(t.get("unit_code", ""))
+        units.setdefault(unit, str(t.get("unit_name") or unit))
         item = items.setdefault(
             code,
-            {
-                "code": code,
-                "name": t.get("item_name") or code,
-                "category": t.get("category", ""),
-                "points": t.get("points"),
-                "units": {},
-            },
+            {"code": code, "name": t.get("item_name") or code, "category": t.get("category", ""), "units": {}},
         )
-        mark = "牵头" if t.get("lead", True) else "配合"
-        if item["units"].get(t.get("unit_code")) != "牵头":
-            item["units"][t.get("unit_code")] = mark
-    rows = sorted(items.values(), key=lambda i: [int(p) if p.isdigit() else p for p in i["code"].split(".")])
+        if item["units"].get(unit) != "牵头":
+            item["units"][unit] = t.get("role") or "牵头"
+    rows = sorted(items.values(), key=lambda i: [int(p) if p.isdigit() else 0 for p in i["code"].split(".")])
     context = {
         "quarter_id": quarter_id,
-        "units": [(u, names.get(u, u)) for u in units],
+        "units": sorted(units.items()),
         "rows": rows,
         "export_url": f"/assessment/quarters/{seg(quarter_id)}/responsibilities.xlsx",
     }

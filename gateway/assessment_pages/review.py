@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from gateway.assessment_pages.common import (
     OFFICE_ROLES,
-    all_items,
     call,
     require,
     unit_names,
@@ -27,7 +26,7 @@ from services.common.errors import AppError
 
 router = APIRouter()
 
-QUEUE_CAP = 2000
+QUEUE_CAP = 500  # the service's page limit
 REASON_MAX = 1000
 
 
@@ -50,14 +49,11 @@ async def queue_context(
     names: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     if quarter:
-        params = {"quarter": quarter, "state": "submitted", "unit": filters["unit"]}
-        tasks, names = await asyncio.gather(
-            all_items(request, user, "/tasks", params, cap=QUEUE_CAP), unit_names(request, user)
+        params = {"quarter": quarter, "unit": filters["unit"], "category": filters["category"], "limit": QUEUE_CAP}
+        queue, names = await asyncio.gather(
+            call(request, user, "GET", "/review-queue", params=params), unit_names(request, user)
         )
-        rows = [task_row(t, names) for t in tasks]
-        if filters["category"]:
-            rows = [r for r in rows if r["category"] == filters["category"]]
-        rows.sort(key=lambda r: (str(r["submitted_at"] or ""), r["id"] or 0))
+        rows = [task_row(t, names) for t in queue.get("items", [])]  # oldest submission first
     ids = [r["id"] for r in rows]
     current_id = wanted if wanted in ids else (ids[0] if ids else None)
     current = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,7 +29,7 @@ from gateway.assessment_pages.views import current_quarter
 from gateway.deps import PageUser
 from gateway.render import render
 from gateway.security import Principal
-from services.common.errors import AppError
+from services.common.errors import AppError, InvalidInput
 
 router = APIRouter()
 
@@ -108,27 +109,32 @@ async def forecast(request: Request, user: PageUser) -> Response:
 # --- national results ------------------------------------------------------------------------------------
 
 
-def trend_data(results: list[dict[str, Any]]) -> dict[str, Any]:
-    rows = sorted(results, key=lambda r: str(r.get("quarter") or r.get("quarter_id")))
+def trend_data(trend: list[dict[str, Any]]) -> dict[str, Any]:
+    """What assessment_charts.js draws: actual and forecast score per quarter, oldest first."""
+    rows = sorted(trend, key=lambda r: str(r.get("quarter")))
     return {
-        "labels": [str(r.get("quarter") or r.get("quarter_id")) for r in rows],
-        "actual": [r.get("score") for r in rows],
-        "forecast": [r.get("forecast_score") for r in rows],
+        "labels": [str(r.get("quarter")) for r in rows],
+        "actual": [r.get("actual") for r in rows],
+        "forecast": [r.get("forecast") for r in rows],
         "rank": [r.get("rank") for r in rows],
     }
 
 
 async def _results_context(request: Request, user: Principal) -> dict[str, Any]:
     data, qs = await asyncio.gather(call(request, user, "GET", "/national-results"), list_quarters(request, user))
-    results = data.get("items", []) if isinstance(data, dict) else data
+    results = data.get("items", [])
+    trend = data.get("trend", [])
+    forecasts = {str(t.get("quarter")): t.get("forecast") for t in trend}
     rows = []
     for r in sorted(results, key=lambda r: str(r.get("quarter") or r.get("quarter_id")), reverse=True):
-        score, fc = r.get("score"), r.get("forecast_score")
+        score = r.get("score")
+        fc = r.get("forecast_score") if r.get("forecast_score") is not None else forecasts.get(str(r.get("quarter")))
         tier = r.get("tier")
         rows.append(
             {
                 **r,
-                "quarter": r.get("quarter") or r.get("quarter_id"),
+                "quarter": r.get("quarter"),
+                "forecast_score": fc,
                 "tier_label": TIER_LABELS.get(tier, tier) if isinstance(tier, int) else (tier or ""),
                 "diff": None if score is None or fc is None else fmt_points(round(float(fc) - float(score), 2)),
                 "lost": sorted((r.get("lost_by_category") or {}).items(), key=lambda kv: -_num(kv[1])),
@@ -137,7 +143,7 @@ async def _results_context(request: Request, user: Principal) -> dict[str, Any]:
     entered = {r["quarter"] for r in rows}
     return {
         "rows": rows,
-        "chart_json": json.dumps(trend_data(results), ensure_ascii=False),
+        "chart_json": json.dumps(trend_data(trend), ensure_ascii=False),
         "open_quarters": [q["id"] for q in qs if q["id"] not in entered],
         "office": user.role in OFFICE_ROLES,
         "form": {},
@@ -179,7 +185,10 @@ async def enter_result(request: Request, user: PageUser) -> Response:
         "note": form.get("note") or None,
     }
     try:
-        await call(request, user, "POST", "/national-results", json=body)
+        quarter = str(body.pop("quarter"))
+        if not re.fullmatch(r"\d{4}Q[1-4]", quarter):
+            raise InvalidInput.field("quarter", "季度应写成 2026Q4 的形式")
+        await call(request, user, "PUT", f"/national-results/{quarter}", json=body)
     except AppError as exc:
         if exc.status_code not in (409, 422):
             raise

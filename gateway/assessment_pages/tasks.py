@@ -145,7 +145,7 @@ async def reopen(request: Request, task_id: int, user: PageUser) -> Response:
     reason = str(form.get("reason", "")).strip()
     if not reason:
         raise InvalidInput.field("reason", "重新打开必须填写原因")
-    await call(request, user, "POST", f"/tasks/{task_id}/reopen", json={"reason": reason})
+    await call(request, user, "POST", f"/tasks/{task_id}/review", json={"decision": "reopen", "reason": reason})
     task = await _task(request, user, task_id)
     return render(request, "assessment/task.html", _task_context(user, task), block="task_body")
 

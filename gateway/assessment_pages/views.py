@@ -67,7 +67,7 @@ def file_view(f: dict[str, Any]) -> dict[str, Any]:
     size = int(f.get("size") or 0)
     return {
         "id": fid,
-        "name": f.get("original_name") or f.get("name") or f"文件 {fid}",
+        "name": f.get("name") or f.get("original_name") or f"文件 {fid}",
         "content_type": ctype,
         "size": f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(size, 1) // 1024 or 1} KB",
         "sha256": f.get("sha256", ""),
@@ -77,8 +77,10 @@ def file_view(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def revision_view(rev: dict[str, Any]) -> dict[str, Any]:
-    review = rev.get("review") or {}
+def revision_view(rev: dict[str, Any], reviews: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One revision with its files and the review it got (from the history: the approve or
+    return event that names this revision)."""
+    review = reviews.get(int(rev.get("revision") or 0), {})
     return {
         "revision": rev.get("revision") or rev.get("version"),
         "effective_date": rev.get("effective_date", ""),
@@ -87,10 +89,10 @@ def revision_view(rev: dict[str, Any]) -> dict[str, Any]:
         "submitted_by": rev.get("submitted_by_name") or rev.get("submitted_by") or "",
         "system": bool(rev.get("system")),
         "files": [file_view(f) for f in rev.get("files", [])],
-        "decision": review.get("decision") or rev.get("decision"),
-        "reason": review.get("reason") or rev.get("reason") or "",
-        "reviewer": review.get("reviewer_name") or review.get("reviewer") or rev.get("reviewer_name") or "",
-        "reviewed_at": review.get("at") or rev.get("reviewed_at"),
+        "decision": review.get("action"),
+        "reason": review.get("reason") or "",
+        "reviewer": review.get("actor") or "",
+        "reviewed_at": review.get("at"),
     }
 
 
@@ -109,9 +111,15 @@ def event_view(ev: dict[str, Any]) -> dict[str, Any]:
 def task_detail(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """The task page: the row, what is asked, its revisions (newest first) and history."""
     row = task_row(task, names)
-    revisions = [revision_view(r) for r in task.get("revisions") or task.get("submissions") or []]
+    history = task.get("history") or []
+    reviews: dict[int, dict[str, Any]] = {}
+    for e in history:  # the latest decision on each revision wins (a reopen undoes an approval)
+        revision = (e.get("data") or {}).get("revision")
+        if e.get("action") in ("approve", "return", "reopen") and revision is not None:
+            reviews[int(revision)] = e
+    revisions = [revision_view(r, reviews) for r in task.get("revisions") or []]
     revisions.sort(key=lambda r: r["revision"] or 0, reverse=True)
-    events = [event_view(e) for e in task.get("events") or task.get("history") or []]
+    events = [event_view(e) for e in reversed(history)]
     return {
         **row,
         "rules": task.get("rules") or [],
