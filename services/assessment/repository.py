@@ -1,0 +1,198 @@
+"""Every query of the assessment service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from services.assessment.models import (
+    Catalogue,
+    CatalogueItem,
+    EvidenceFile,
+    NationalResult,
+    Quarter,
+    QuarterItem,
+    Submission,
+    Task,
+    TaskEvent,
+    UnitAlias,
+    UnitRating,
+)
+from services.common.auth import Caller
+
+
+def catalogues(session: Session) -> Sequence[Catalogue]:
+    return session.exec(select(Catalogue).order_by(col(Catalogue.name), col(Catalogue.version).desc())).all()
+
+
+def catalogue_items(session: Session, catalogue_id: int) -> Sequence[CatalogueItem]:
+    return session.exec(
+        select(CatalogueItem).where(CatalogueItem.catalogue_id == catalogue_id).order_by(col(CatalogueItem.position))
+    ).all()
+
+
+def catalogue_item(session: Session, catalogue_id: int, code: str) -> CatalogueItem | None:
+    return session.exec(
+        select(CatalogueItem).where(CatalogueItem.catalogue_id == catalogue_id, CatalogueItem.code == code)
+    ).first()
+
+
+def latest_version(session: Session, name: str) -> int:
+    return int(session.exec(select(func.max(Catalogue.version)).where(Catalogue.name == name)).one() or 0)
+
+
+def aliases(session: Session) -> dict[str, str]:
+    return {a.alias: a.unit_code for a in session.exec(select(UnitAlias)).all()}
+
+
+def quarters(session: Session) -> Sequence[Quarter]:
+    return session.exec(select(Quarter).order_by(col(Quarter.id).desc())).all()
+
+
+def quarter_items(session: Session, quarter_id: str) -> dict[str, QuarterItem]:
+    rows = session.exec(select(QuarterItem).where(QuarterItem.quarter_id == quarter_id)).all()
+    return {r.item_code: r for r in rows}
+
+
+def scope_clause(caller: Caller) -> Any:
+    """Which tasks a caller may see: a unit its own, a county its county's, the city roles all."""
+    if caller.role == "unit":
+        return Task.unit_code == (caller.unit_code or "-")
+    if caller.role == "county":
+        return Task.county_code == (caller.county_code or "-")
+    return bool(caller.is_city_wide)
+
+
+def tasks_page(
+    session: Session,
+    caller: Caller,
+    *,
+    quarter: str | None,
+    unit: str | None,
+    state: str | None,
+    category: str | None,
+    item: str | None,
+    overdue: bool | None,
+    today: date,
+    after_id: int | None,
+    limit: int,
+    order: str = "id",
+) -> Sequence[Task]:
+    query = select(Task).where(scope_clause(caller))
+    if quarter:
+        query = query.where(Task.quarter_id == quarter)
+    if unit:
+        query = query.where(Task.unit_code == unit)
+    if state:
+        query = query.where(Task.state == state)
+    if category:
+        query = query.where(Task.category == category)
+    if item:
+        query = query.where(Task.item_code == item)
+    if overdue is True:
+        query = query.where(Task.state != "approved", Task.due_date < today)
+    elif overdue is False:
+        query = query.where(or_(col(Task.state) == "approved", col(Task.due_date) >= today))
+    if after_id is not None:
+        query = query.where(col(Task.id) > after_id)
+    return session.exec(query.order_by(col(Task.id)).limit(limit + 1)).all()
+
+
+def quarter_tasks(session: Session, quarter_id: str, caller: Caller | None = None) -> Sequence[Task]:
+    query = select(Task).where(Task.quarter_id == quarter_id)
+    if caller is not None:
+        query = query.where(scope_clause(caller))
+    return session.exec(query.order_by(col(Task.id))).all()
+
+
+def review_queue(
+    session: Session, *, quarter: str | None, unit: str | None, category: str | None, limit: int
+) -> Sequence[Task]:
+    query = select(Task).where(Task.state == "submitted")
+    if quarter:
+        query = query.where(Task.quarter_id == quarter)
+    if unit:
+        query = query.where(Task.unit_code == unit)
+    if category:
+        query = query.where(Task.category == category)
+    return session.exec(query.order_by(col(Task.last_submitted_at), col(Task.id)).limit(limit)).all()
+
+
+def task_for_update(session: Session, task_id: int) -> Task | None:
+    return session.exec(select(Task).where(Task.id == task_id).with_for_update()).first()
+
+
+def submissions(session: Session, task_id: int) -> Sequence[Submission]:
+    return session.exec(
+        select(Submission).where(Submission.task_id == task_id).order_by(col(Submission.revision).desc())
+    ).all()
+
+
+def files_of_submissions(session: Session, submission_ids: Sequence[int]) -> Sequence[EvidenceFile]:
+    if not submission_ids:
+        return []
+    return session.exec(
+        select(EvidenceFile).where(col(EvidenceFile.submission_id).in_(submission_ids)).order_by(col(EvidenceFile.id))
+    ).all()
+
+
+def task_events(session: Session, task_id: int) -> Sequence[TaskEvent]:
+    return session.exec(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(col(TaskEvent.id))).all()
+
+
+def file_in_scope(session: Session, caller: Caller, file_id: int) -> EvidenceFile | None:
+    query = (
+        select(EvidenceFile)
+        .join(Task, and_(col(Task.id) == EvidenceFile.task_id))
+        .where(EvidenceFile.id == file_id, scope_clause(caller))
+    )
+    return session.exec(query).first()
+
+
+def latest_files(session: Session, quarter_id: str) -> Sequence[tuple[Task, Submission, EvidenceFile]]:
+    """The files of each task's latest revision (for the archive), in item and unit order."""
+    latest = (
+        select(Submission.task_id, func.max(Submission.revision).label("rev"))
+        .group_by(col(Submission.task_id))
+        .subquery()
+    )
+    query = (
+        select(Task, Submission, EvidenceFile)
+        .join(Submission, col(Submission.task_id) == Task.id)
+        .join(latest, and_(latest.c.task_id == Submission.task_id, latest.c.rev == Submission.revision))
+        .join(EvidenceFile, col(EvidenceFile.submission_id) == Submission.id)
+        .where(Task.quarter_id == quarter_id)
+        .order_by(col(Task.item_code), col(Task.unit_code), col(Task.evidence_code), col(EvidenceFile.id))
+    )
+    return [(t, s, f) for t, s, f in session.exec(query).all()]
+
+
+def national_results(session: Session) -> Sequence[NationalResult]:
+    return session.exec(select(NationalResult).order_by(col(NationalResult.quarter_id))).all()
+
+
+def ratings(session: Session, period: str) -> dict[str, UnitRating]:
+    return {r.unit_code: r for r in session.exec(select(UnitRating).where(UnitRating.period == period)).all()}
+
+
+def tasks_of_periods(session: Session, quarter_ids: Sequence[str]) -> Sequence[Task]:
+    return session.exec(select(Task).where(col(Task.quarter_id).in_(list(quarter_ids)))).all()
+
+
+def first_reviews(session: Session, task_ids: Sequence[int]) -> dict[int, str]:
+    """Each task's first review decision (approve/return)."""
+    if not task_ids:
+        return {}
+    rows = session.exec(
+        select(TaskEvent.task_id, TaskEvent.action)
+        .where(col(TaskEvent.task_id).in_(list(task_ids)), col(TaskEvent.action).in_(["approve", "return"]))
+        .order_by(col(TaskEvent.id))
+    ).all()
+    out: dict[int, str] = {}
+    for task_id, action in rows:
+        out.setdefault(task_id, action)
+    return out

@@ -1,0 +1,476 @@
+"""HTTP routes of the assessment service (the gateway serves them under ``/api/v1/assessment/``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from services.assessment import catalogues, quarters, scores, tasks
+from services.assessment.app_state import Ports, get_ports
+from services.assessment.schemas import (
+    AliasBody,
+    CatalogueDetail,
+    CatalogueList,
+    CataloguePublic,
+    CompareReport,
+    DueBody,
+    Forecast,
+    ItemBody,
+    JudgementBody,
+    QuarterList,
+    QuarterOpen,
+    QuarterPublic,
+    QuarterState,
+    ResultBody,
+    ResultList,
+    ResultPublic,
+    ReviewBody,
+    SubmissionPublic,
+    TaskDetail,
+    TaskList,
+    TaskPage,
+    TaskPublic,
+)
+from services.common.auth import CallerDep
+from services.common.db import ReadSessionDep, SessionDep
+from services.common.errors import ErrorBody
+from services.common.responses import JSONBody
+
+PortsDep = Annotated[Ports, Depends(get_ports)]
+
+
+def _err(description: str, error: str, message: str) -> dict[str, Any]:
+    example = {"error": error, "message": message, "details": []}
+    return {"model": ErrorBody, "description": description, "content": {"application/json": {"example": example}}}
+
+
+READ: dict[int | str, dict[str, Any]] = {
+    401: _err("缺少或无效的凭证", "unauthorized", "缺少服务令牌"),
+    404: _err("不存在，或不在调用方的范围内", "task_not_found", "任务 101 不存在或不在调用方的范围内"),
+}
+WRITE: dict[int | str, dict[str, Any]] = {
+    **READ,
+    403: _err("当前角色不能执行此操作", "forbidden", "当前角色不能审核通过"),
+    409: _err("状态不允许（如已锁定的季度、已发布的版本）", "invalid_transition", "任务当前为“已通过”，不能退回"),
+    422: _err(
+        "数据校验失败，details 中逐字段（导入时逐行逐列）说明",
+        "validation_error",
+        "reason（理由）：退回或重新打开时必须写明理由",
+    ),
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+router = APIRouter()
+
+
+def _attachment(name: str) -> dict[str, str]:
+    from urllib.parse import quote
+
+    return {"Content-Disposition": f"attachment; filename=\"export\"; filename*=UTF-8''{quote(name)}"}
+
+
+# ---------------------------------------------------------------------------------------- catalogue
+
+
+@router.get("/catalogues", response_model=CatalogueList, summary="评估细则版本列表", tags=["catalogue"], responses=READ)
+def list_catalogues(_caller: CallerDep, session: ReadSessionDep) -> Response:
+    return JSONBody(catalogues.listing(session))
+
+
+@router.post(
+    "/catalogues/import",
+    status_code=201,
+    response_model=CataloguePublic,
+    summary="导入评估细则（XLSX/CSV 或 YAML），整个文件无误才保存为新草稿",
+    description="表格列：序号|评估类别|评估项目|分值|评分细则|档案资料|责任单位（另接受六安、银川格式）。",
+    tags=["catalogue"],
+    responses=WRITE,
+)
+async def import_catalogue(
+    caller: CallerDep,
+    request: Request,
+    session: SessionDep,
+    ports: PortsDep,
+    file: Annotated[UploadFile, File(description="XLSX、CSV 或 YAML 文件")],
+    name: Annotated[str | None, Form(description="版本名称（默认取文件名或 YAML 的 name）")] = None,
+) -> Response:
+    data = await file.read()
+    result = await run_in_threadpool(
+        catalogues.import_file, session, caller, ports.registry, data, file.filename or "catalogue.xlsx", name
+    )
+    return JSONBody(result, status_code=201)
+
+
+@router.get(
+    "/catalogues/compare",
+    response_model=CompareReport,
+    summary="比较两个版本（逐项：新增、删除、分值变化）",
+    tags=["catalogue"],
+    responses=READ,
+)
+def compare_catalogues(
+    _caller: CallerDep,
+    session: ReadSessionDep,
+    from_id: Annotated[int, Query(alias="from", description="旧版本 id")],
+    to_id: Annotated[int, Query(alias="to", description="新版本 id")],
+) -> Response:
+    return JSONBody(catalogues.compare(session, from_id, to_id))
+
+
+@router.get(
+    "/catalogues/{catalogue_id}",
+    response_model=CatalogueDetail,
+    summary="查看评估细则版本（含全部评估项目）",
+    tags=["catalogue"],
+    responses=READ,
+)
+def get_catalogue(catalogue_id: int, _caller: CallerDep, session: ReadSessionDep) -> Response:
+    return JSONBody(catalogues.detail(session, catalogue_id))
+
+
+@router.get(
+    "/catalogues/{catalogue_id}/export", summary="导出评估细则（xlsx 或 yaml）", tags=["catalogue"], responses=READ
+)
+def export_catalogue(
+    catalogue_id: int,
+    _caller: CallerDep,
+    session: ReadSessionDep,
+    ports: PortsDep,
+    format: Literal["xlsx", "yaml"] = "xlsx",
+) -> Response:
+    cat = catalogues.get(session, catalogue_id)
+    body = catalogues.export(session, ports.registry, catalogue_id, format)
+    name = f"{cat.name}_v{cat.version}.{format}"
+    if isinstance(body, bytes):
+        return Response(body, media_type="application/yaml; charset=utf-8", headers=_attachment(name))
+    return StreamingResponse(body, media_type=XLSX, headers=_attachment(name))
+
+
+@router.post(
+    "/catalogues/{catalogue_id}/publish",
+    response_model=CataloguePublic,
+    summary="发布草稿（发布后不可修改）",
+    tags=["catalogue"],
+    responses=WRITE,
+)
+def publish_catalogue(catalogue_id: int, caller: CallerDep, session: SessionDep) -> Response:
+    return JSONBody(catalogues.publish(session, caller, catalogue_id))
+
+
+@router.post(
+    "/catalogues/{catalogue_id}/drafts",
+    status_code=201,
+    response_model=CataloguePublic,
+    summary="基于此版本新建草稿（修改已发布版本的方式）",
+    tags=["catalogue"],
+    responses=WRITE,
+)
+def draft_catalogue(catalogue_id: int, caller: CallerDep, session: SessionDep) -> Response:
+    return JSONBody(catalogues.new_draft(session, caller, catalogue_id), status_code=201)
+
+
+@router.put(
+    "/catalogues/{catalogue_id}/items/{code}", summary="新增或修改草稿中的评估项目", tags=["catalogue"], responses=WRITE
+)
+def put_item(
+    catalogue_id: int, code: str, body: ItemBody, caller: CallerDep, session: SessionDep, ports: PortsDep
+) -> Response:
+    return JSONBody(
+        catalogues.put_item(session, caller, ports.registry, catalogue_id, code, body.model_dump(mode="json"))
+    )
+
+
+@router.delete(
+    "/catalogues/{catalogue_id}/items/{code}",
+    status_code=204,
+    summary="删除草稿中的评估项目",
+    tags=["catalogue"],
+    responses=WRITE,
+)
+def delete_item(catalogue_id: int, code: str, caller: CallerDep, session: SessionDep) -> Response:
+    catalogues.delete_item(session, caller, catalogue_id, code)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/unit-aliases", summary="单位别名（导入时按名称或别名匹配登记台账的成员单位）", tags=["catalogue"], responses=READ
+)
+def list_aliases(_caller: CallerDep, session: ReadSessionDep) -> Response:
+    from services.assessment import repository
+
+    return JSONBody({"items": [{"alias": a, "unit_code": c} for a, c in sorted(repository.aliases(session).items())]})
+
+
+@router.put("/unit-aliases", summary="新增或修改单位别名", tags=["catalogue"], responses=WRITE)
+def put_alias(body: AliasBody, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
+    return JSONBody(catalogues.set_alias(session, caller, ports.registry, body.alias, body.unit_code))
+
+
+# ---------------------------------------------------------------------------------------- quarters
+
+
+@router.get("/quarters", response_model=QuarterList, summary="季度列表（新的在前）", tags=["quarters"], responses=READ)
+def list_quarters(_caller: CallerDep, session: ReadSessionDep) -> Response:
+    return JSONBody(quarters.listing(session))
+
+
+@router.post(
+    "/quarters",
+    status_code=201,
+    response_model=QuarterPublic,
+    summary="开启季度：按已发布的评估细则生成责任清单（每项档案资料 × 每个责任单位一个任务）",
+    tags=["quarters"],
+    responses=WRITE,
+)
+def open_quarter(
+    body: QuarterOpen, caller: CallerDep, session: SessionDep, ports: PortsDep, request: Request
+) -> Response:
+    result = quarters.open_quarter(
+        session,
+        caller,
+        request.app.state.settings,
+        ports.registry,
+        ports.calendar(),
+        body.id,
+        body.catalogue_id,
+        body.default_due,
+    )
+    return JSONBody(result, status_code=201)
+
+
+@router.get(
+    "/quarters/{quarter_id}", response_model=QuarterPublic, summary="查看季度", tags=["quarters"], responses=READ
+)
+def get_quarter(quarter_id: str, _caller: CallerDep, session: ReadSessionDep) -> Response:
+    return JSONBody(quarters.public(quarters.get(session, quarter_id)))
+
+
+@router.post(
+    "/quarters/{quarter_id}/state",
+    response_model=QuarterPublic,
+    summary="改变季度状态：收集中 → 审核中 → 已锁定（锁定后一切冻结）",
+    tags=["quarters"],
+    responses=WRITE,
+)
+def quarter_state(
+    quarter_id: str, body: QuarterState, caller: CallerDep, session: SessionDep, ports: PortsDep
+) -> Response:
+    snapshot = scores.snapshot(session, caller, ports.registry, quarter_id) if body.state == "locked" else None
+    return JSONBody(quarters.set_state(session, caller, quarter_id, body.state, snapshot))
+
+
+@router.put(
+    "/quarters/{quarter_id}/items/{item_code}/due",
+    summary="设定某评估项目的截止日期（未通过的任务随之改变；非工作日给出提示）",
+    tags=["quarters"],
+    responses=WRITE,
+)
+def item_due(
+    quarter_id: str, item_code: str, body: DueBody, caller: CallerDep, session: SessionDep, ports: PortsDep
+) -> Response:
+    return JSONBody(quarters.set_item_due(session, caller, ports.calendar(), quarter_id, item_code, body.due_date))
+
+
+@router.put(
+    "/quarters/{quarter_id}/items/{item_code}/judgement",
+    summary="录入评估项目的评分依据或认定失分（用于得分预测）",
+    tags=["scores"],
+    responses=WRITE,
+)
+def item_judgement(
+    quarter_id: str, item_code: str, body: JudgementBody, caller: CallerDep, session: SessionDep
+) -> Response:
+    return JSONBody(
+        quarters.set_judgement(session, caller, quarter_id, item_code, body.inputs, body.lost_points, body.note)
+    )
+
+
+@router.get(
+    "/quarters/{quarter_id}/board",
+    summary="季度看板：单位 × 评估类别，每格为已通过任务的占比",
+    tags=["quarters"],
+    responses=READ,
+)
+def quarter_board(quarter_id: str, caller: CallerDep, session: ReadSessionDep, ports: PortsDep) -> Response:
+    return JSONBody(quarters.board(session, caller, ports.registry, quarter_id))
+
+
+@router.get(
+    "/quarters/{quarter_id}/responsibilities",
+    summary="责任清单（json，或 format=xlsx 导出）",
+    tags=["quarters"],
+    responses=READ,
+)
+def responsibilities(
+    quarter_id: str,
+    caller: CallerDep,
+    session: ReadSessionDep,
+    ports: PortsDep,
+    format: Literal["json", "xlsx"] = "json",
+) -> Response:
+    rows = quarters.responsibility_rows(session, caller, ports.registry, quarter_id)
+    if format == "xlsx":
+        return StreamingResponse(
+            quarters.responsibility_xlsx(rows), media_type=XLSX, headers=_attachment(f"责任清单_{quarter_id}.xlsx")
+        )
+    return JSONBody({"quarter": quarter_id, "items": rows})
+
+
+@router.get(
+    "/quarters/{quarter_id}/forecast",
+    response_model=Forecast,
+    summary="得分预测：已得、待审、风险、已失分，按类别、单位，及最该盯的失分点",
+    tags=["scores"],
+    responses=READ,
+)
+def quarter_forecast(quarter_id: str, caller: CallerDep, session: ReadSessionDep, ports: PortsDep) -> Response:
+    return JSONBody(scores.forecast(session, caller, ports.registry, quarter_id))
+
+
+# ---------------------------------------------------------------------------------------- tasks
+
+
+@router.get(
+    "/tasks",
+    response_model=TaskPage,
+    summary="任务列表（单位只看本单位，县区只看本县区）",
+    tags=["tasks"],
+    responses=READ,
+)
+def list_tasks(
+    caller: CallerDep,
+    session: ReadSessionDep,
+    quarter: Annotated[str | None, Query(examples=["2026Q4"])] = None,
+    unit: Annotated[str | None, Query(description="单位编码", examples=["U05"])] = None,
+    state: Annotated[Literal["pending", "submitted", "approved", "returned"] | None, Query()] = None,
+    category: Annotated[str | None, Query(description="评估类别")] = None,
+    item: Annotated[str | None, Query(description="评估项目序号")] = None,
+    overdue: Annotated[bool | None, Query(description="true 只看逾期，false 只看未逾期")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    return JSONBody(
+        tasks.list_tasks(
+            session,
+            caller,
+            quarter=quarter,
+            unit=unit,
+            state=state,
+            category=category,
+            item=item,
+            overdue=overdue,
+            cursor=cursor,
+            limit=limit,
+        )
+    )
+
+
+@router.get(
+    "/review-queue", response_model=TaskList, summary="审核队列（最早提交的在前）", tags=["tasks"], responses=READ
+)
+def review_queue(
+    caller: CallerDep,
+    session: ReadSessionDep,
+    quarter: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    return JSONBody(tasks.queue(session, caller, quarter=quarter, unit=unit, category=category, limit=limit))
+
+
+@router.get(
+    "/tasks/{task_id}",
+    response_model=TaskDetail,
+    summary="任务详情：要求、各次提交（含文件）、审核意见与全部记录",
+    tags=["tasks"],
+    responses=READ,
+)
+def get_task(task_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
+    return JSONBody(tasks.detail(session, caller, task_id))
+
+
+@router.patch(
+    "/tasks/{task_id}", response_model=TaskPublic, summary="设定单个任务的截止日期", tags=["tasks"], responses=WRITE
+)
+def patch_task(task_id: int, body: DueBody, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
+    return JSONBody(tasks.set_due(session, caller, ports.calendar(), task_id, body.due_date))
+
+
+@router.post(
+    "/tasks/{task_id}/submissions",
+    status_code=201,
+    response_model=SubmissionPublic,
+    summary="提交材料（multipart：1-10 个 files、effective_date、note）：一次提交为一个新版本",
+    tags=["tasks"],
+    responses=WRITE,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["files", "effective_date"],
+                        "properties": {
+                            "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 10},
+                            "effective_date": {"type": "string", "format": "date", "example": "2026-11-30"},
+                            "note": {"type": "string", "example": "领导小组文件及会议纪要"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def submit(task_id: int, request: Request, caller: CallerDep) -> Response:
+    from services.assessment.evidence import submit_upload
+
+    return JSONBody(await submit_upload(request, caller, task_id), status_code=201)
+
+
+@router.post(
+    "/tasks/{task_id}/review",
+    response_model=TaskPublic,
+    summary="审核：通过，或退回（须写理由）；已通过的可由分类办重新打开（须写理由）",
+    tags=["tasks"],
+    responses=WRITE,
+)
+def review(task_id: int, body: ReviewBody, caller: CallerDep, session: SessionDep) -> Response:
+    return JSONBody(tasks.review(session, caller, task_id, body.decision, body.reason))
+
+
+@router.get(
+    "/files/{file_id}", summary="下载或在线查看文件（支持 Range；其他单位的文件答 404）", tags=["tasks"], responses=READ
+)
+async def get_file(file_id: int, request: Request, caller: CallerDep) -> Response:
+    from services.assessment.evidence import file_download
+
+    return await file_download(request, caller, file_id)
+
+
+# ---------------------------------------------------------------------------------------- national results
+
+
+@router.get(
+    "/national-results",
+    response_model=ResultList,
+    summary="国检结果及趋势（预测与实际）",
+    tags=["scores"],
+    responses=READ,
+)
+def national_results(_caller: CallerDep, session: ReadSessionDep) -> Response:
+    return JSONBody(scores.results(session))
+
+
+@router.put(
+    "/national-results/{quarter_id}",
+    response_model=ResultPublic,
+    summary="录入或修改某季度的国检结果",
+    tags=["scores"],
+    responses=WRITE,
+)
+def put_national_result(quarter_id: str, body: ResultBody, caller: CallerDep, session: SessionDep) -> Response:
+    return JSONBody(scores.put_result(session, caller, quarter_id, body.model_dump()))

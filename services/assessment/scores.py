@@ -1,0 +1,216 @@
+"""Scores: the quarter's forecast, metric items from registry data, national results and trend.
+
+Forecast of one item: its expected points are the scoring rules applied to the office's inputs (a
+missing input counts as full marks), or, for a metric item, the band the registry figure reaches as
+of the quarter's end. ``lost`` = max - expected (or the office's stated loss). The expected points are
+shared equally over the item's tasks and counted by state: approved -> secured, submitted ->
+pending_review, anything else (missing, returned, overdue) -> at_risk.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import Session
+
+from services.assessment import errors, quarters, repository
+from services.assessment.models import NationalResult, Quarter, Task, outbox
+from services.assessment.ports import RegistryPort, metric_value
+from services.assessment.scoring import score_item
+from services.common import clock
+from services.common.auth import Caller, require_role
+from services.common.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+TIERS = ("第一档", "第二档", "第三档")
+
+
+def metric_values(registry: RegistryPort | None, quarter_id: str, metrics: set[str]) -> dict[str, float | None]:
+    """Each metric as of the quarter's end (or today, for the running quarter); None when unreachable."""
+    if not metrics or registry is None:
+        return dict.fromkeys(metrics)
+    as_of = min(quarters.quarter_end(quarter_id), clock.today())
+    try:
+        coverage = registry.coverage(as_of)
+    except Exception:
+        log.warning("registry coverage unavailable for %s", quarter_id, exc_info=True)
+        return dict.fromkeys(metrics)
+    return {m: metric_value(m, coverage) for m in metrics}
+
+
+def forecast(session: Session, caller: Caller, registry: RegistryPort | None, quarter_id: str) -> dict[str, Any]:
+    if not caller.is_city_wide:
+        raise errors.not_allowed("查看得分预测")
+    quarter = quarters.get(session, quarter_id)
+    items = {i.code: i for i in repository.catalogue_items(session, quarter.catalogue_id)}
+    judged = repository.quarter_items(session, quarter_id)
+    metrics = {
+        r["metric"]
+        for i in items.values()
+        if i.data_source != "manual"
+        for r in i.rules
+        if r.get("method") == "metric_band"
+    }
+    values = metric_values(registry, quarter_id, metrics)
+    tasks_by_item: dict[str, list[Task]] = {}
+    for task in repository.quarter_tasks(session, quarter_id):
+        tasks_by_item.setdefault(task.item_code, []).append(task)
+    today = clock.today()
+    totals = {"max_points": 0.0, "secured": 0.0, "pending_review": 0.0, "at_risk": 0.0, "lost": 0.0}
+    by_category: dict[str, dict[str, float]] = {}
+    by_unit: dict[str, dict[str, float]] = {}
+    risks: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
+    for code, item in items.items():
+        row = judged.get(code)
+        inputs = dict(row.inputs or {}) if row else {}
+        metric_info = None
+        if item.data_source != "manual":
+            for rule in item.rules:
+                if rule.get("method") == "metric_band":
+                    value = values.get(rule["metric"])
+                    metric_info = {"metric": rule["metric"], "value": value}
+                    if value is not None:
+                        inputs.setdefault("value", value)
+        expected = score_item(item.rules, inputs)
+        if row and row.lost_points is not None:
+            expected = max(0.0, item.points - row.lost_points)
+        lost = round(item.points - expected, 4)
+        parts = {"max_points": item.points, "secured": 0.0, "pending_review": 0.0, "at_risk": 0.0, "lost": lost}
+        item_tasks = tasks_by_item.get(code, [])
+        share = expected / len(item_tasks) if item_tasks else 0.0
+        unit_max = item.points / len(item_tasks) if item_tasks else 0.0
+        if not item_tasks:
+            parts["secured"] = expected
+        for task in item_tasks:
+            bucket = {"approved": "secured", "submitted": "pending_review"}.get(task.state, "at_risk")
+            parts[bucket] += share
+            unit = by_unit.setdefault(task.unit_code, _zero())
+            unit["max_points"] += unit_max
+            unit[bucket] += share
+            unit["lost"] += unit_max - share
+            if bucket == "at_risk":
+                risks.append(
+                    {
+                        "task_id": task.id,
+                        "item_code": code,
+                        "item_name": item.name,
+                        "unit_code": task.unit_code,
+                        "state": task.state,
+                        "points": round(share, 2),
+                        "due_date": task.due_date,
+                        "days_to_due": (task.due_date - today).days,
+                        "overdue": task.due_date < today,
+                    }
+                )
+        category = by_category.setdefault(item.category, _zero())
+        for key, value in parts.items():
+            category[key] += value
+            totals[key] += value
+        item_rows.append(
+            {"code": code, "name": item.name, "category": item.category, "metric": metric_info} | _rounded(parts)
+        )
+    risks.sort(key=lambda r: (-r["points"], r["days_to_due"], r["task_id"]))
+    return {
+        "quarter": quarter_id,
+        "state": quarter.state,
+        **_rounded(totals),
+        "expected": round(totals["secured"] + totals["pending_review"] + totals["at_risk"], 2),
+        "by_category": [{"category": k} | _rounded(v) for k, v in by_category.items()],
+        "by_unit": [{"unit_code": k} | _rounded(v) for k, v in sorted(by_unit.items())],
+        "top_risks": risks[:20],
+        "items": item_rows,
+        "computed_at": clock.now(),
+    }
+
+
+def _zero() -> dict[str, float]:
+    return {"max_points": 0.0, "secured": 0.0, "pending_review": 0.0, "at_risk": 0.0, "lost": 0.0}
+
+
+def _rounded(parts: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 2) for k, v in parts.items()}
+
+
+def snapshot(session: Session, caller: Caller, registry: RegistryPort | None, quarter_id: str) -> dict[str, Any]:
+    """What the lock keeps: the forecast's totals (for the forecast-vs-actual trend)."""
+    f = forecast(session, caller, registry, quarter_id)
+    return {k: f[k] for k in ("max_points", "secured", "pending_review", "at_risk", "lost", "expected")} | {
+        "taken_at": clock.now().isoformat()
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# National results (国检结果) and the trend
+
+
+def result_public(r: NationalResult) -> dict[str, Any]:
+    return {
+        "quarter": r.quarter_id,
+        "score": r.score,
+        "rank": r.rank,
+        "class_name": r.class_name,
+        "class_size": r.class_size,
+        "tier": r.tier,
+        "lost_by_category": r.lost_by_category,
+        "forecast_score": r.forecast_score,
+        "note": r.note,
+        "entered_by": r.entered_by,
+        "entered_at": r.entered_at,
+    }
+
+
+def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    require_role(caller, "admin", "office")
+    quarters.parse_quarter(quarter_id)
+    if body["tier"] not in TIERS:
+        raise InvalidInput.field("tier", "档次应为 第一档、第二档 或 第三档", body["tier"])
+    if body["rank"] > body["class_size"]:
+        raise InvalidInput.field("rank", "名次不能大于同类城市数", body["rank"])
+    row = session.get(NationalResult, quarter_id) or NationalResult(
+        quarter_id=quarter_id, score=0, rank=1, class_name="", class_size=1, tier="", lost_by_category={}
+    )
+    quarter = session.get(Quarter, quarter_id)
+    forecast_score = body.get("forecast_score")
+    if forecast_score is None and quarter is not None and quarter.forecast_snapshot:
+        forecast_score = quarter.forecast_snapshot.get("expected")
+    row.score, row.rank, row.class_name, row.class_size, row.tier = (
+        body["score"],
+        body["rank"],
+        body["class_name"],
+        body["class_size"],
+        body["tier"],
+    )
+    row.lost_by_category = dict(body.get("lost_by_category") or {})
+    row.forecast_score = forecast_score
+    row.note = body.get("note")
+    row.entered_by = caller.name or caller.sub
+    row.entered_at = clock.now()
+    session.add(row)
+    outbox.emit(
+        session,
+        "national_result",
+        "recorded",
+        quarter_id,
+        {"quarter": quarter_id, "score": row.score, "rank": row.rank, "tier": row.tier},
+    )
+    return result_public(row)
+
+
+def results(session: Session) -> dict[str, Any]:
+    rows = repository.national_results(session)
+    return {
+        "items": [result_public(r) for r in rows],
+        "trend": [
+            {
+                "quarter": r.quarter_id,
+                "actual": r.score,
+                "forecast": r.forecast_score,
+                "rank": r.rank,
+                "tier": r.tier,
+                "error": None if r.forecast_score is None else round(r.forecast_score - r.score, 2),
+            }
+            for r in rows
+        ],
+    }
