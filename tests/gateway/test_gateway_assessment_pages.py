@@ -100,7 +100,7 @@ def test_unit_list_due_soonest_first_overdue_red(agw: AssessmentGateway) -> None
 
 def test_upload_then_review_return_and_approve(agw: AssessmentGateway) -> None:
     csrf = agw.as_user("a_office", "office")
-    tid = task_id(agw, csrf, "U03", "1.2")
+    tid = task_id(agw, csrf, "U03", "1.1")  # PDF, images or Office files
     ucsrf = agw.as_user("a_unit", "unit", unit_code="U03")
     page = agw.client.get(f"/assessment/tasks/{tid}")
     assert page.status_code == 200 and "data-upload" in page.text
@@ -114,10 +114,10 @@ def test_upload_then_review_return_and_approve(agw: AssessmentGateway) -> None:
     assert resp.status_code == 200, resp.text[:500]
     assert "第 1 版" in resp.text and "规范.pdf" in resp.text and 'id="task-body"' in resp.text
     assert "<html" not in resp.text  # the block only
-    # a file the evidence does not accept (an image for pdf/office only) is refused in Chinese
+    # a program renamed .pdf is refused (type by content), in Chinese, in place
     bad = agw.client.post(
         f"/assessment/tasks/{tid}/submissions",
-        files=[("files", ("x.pdf", b"MZ\x90\x00 not a pdf", "application/pdf"))],
+        files=[("files", ("x.pdf", b"MZ\x90\x00\x03" + bytes(200), "application/pdf"))],
         data={"effective_date": "2026-11-20"},
         headers={"X-CSRF-Token": ucsrf, "HX-Request": "true", "Origin": "http://testserver"},
     )
@@ -136,7 +136,7 @@ def test_upload_then_review_return_and_approve(agw: AssessmentGateway) -> None:
         headers={"HX-Request": "true"},
     )
     assert resp.status_code == 200 and "退回时必须填写原因" in resp.text
-    assert agw.tasks(ocsrf, unit="U03", item="1.2")[0]["state"] == "submitted"
+    assert agw.tasks(ocsrf, unit="U03", item="1.1")[0]["state"] == "submitted"
     resp = agw.client.post(
         f"/assessment/review/{tid}",
         data={"decision": "return", "reason": "缺少盖章页", "csrf_token": ocsrf},
@@ -144,7 +144,7 @@ def test_upload_then_review_return_and_approve(agw: AssessmentGateway) -> None:
     )
     assert resp.status_code == 200
     assert "已退回" in resp.text and "审核完毕" in resp.text  # the queue is empty now
-    assert agw.tasks(ocsrf, unit="U03", item="1.2")[0]["state"] == "returned"
+    assert agw.tasks(ocsrf, unit="U03", item="1.1")[0]["state"] == "returned"
 
     agw.as_user("a_unit", "unit", unit_code="U03")
     page = agw.client.get(f"/assessment/tasks/{tid}").text
