@@ -43,8 +43,14 @@ def default_due(quarter_id: str, settings: Settings) -> date:
 
 def due_warning(calendar: CalendarPort, due: date) -> str | None:
     """A Chinese sentence when the due date is not a working day (shown when it is set)."""
-    if calendar.is_workday(due):
-        return None
+    unknown = getattr(calendar, "warning", None)
+    if unknown is not None and (text := unknown(due)):
+        return str(text)
+    try:
+        if calendar.is_workday(due):
+            return None
+    except Exception:  # a year the calendar does not know yet
+        return f"{due.year} 年的节假日安排尚未录入，无法判断 {due.isoformat()} 是否为工作日"
     nxt = calendar.add_workdays(due, 1)
     return f"截止日期 {due.isoformat()} 不是工作日，顺延可设为 {nxt.isoformat()}"
 
