@@ -31,6 +31,8 @@ from services.common.errors import AppError, InvalidInput
 
 router = APIRouter()
 
+BOARD_ROWS = 40  # units per page of the board
+
 
 async def published_catalogues(request: Request, user: Principal) -> list[dict[str, Any]]:
     data = await call(request, user, "GET", "/catalogues")
@@ -176,7 +178,23 @@ async def board_page(request: Request, quarter_id: str, user: PageUser) -> Respo
         call(request, user, "GET", f"/quarters/{seg(quarter_id)}/board"),
         call(request, user, "GET", f"/quarters/{seg(quarter_id)}"),
     )
-    context = {"quarter": quarter_view(quarter), "board": board_view(data, quarter_id)}
+    view = board_view(data, quarter_id)
+    # A province has hundreds of units: one page of rows at a time, the weakest first.
+    pages = max(1, -(-len(view["rows"]) // BOARD_ROWS))
+    raw = request.query_params.get("page", "1")
+    page = min(int(raw), pages) if raw.isdigit() and int(raw) > 0 else 1
+    view["units"] = len(view["rows"])
+    view["rows"] = view["rows"][(page - 1) * BOARD_ROWS : page * BOARD_ROWS]
+    base = f"/assessment/quarters/{seg(quarter_id)}/board"
+    context = {
+        "quarter": quarter_view(quarter),
+        "board": view,
+        "page": page,
+        "pages": pages,
+        "first_rank": (page - 1) * BOARD_ROWS + 1,
+        "prev_url": url(base, {"page": page - 1}) if page > 1 else "",
+        "next_url": url(base, {"page": page + 1}) if page < pages else "",
+    }
     return render(request, "assessment/board.html", context)
 
 

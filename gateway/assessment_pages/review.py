@@ -26,7 +26,7 @@ from services.common.errors import AppError
 
 router = APIRouter()
 
-QUEUE_CAP = 500  # the service's page limit
+QUEUE_CAP = 100  # shown at once, oldest first: the rest follows as these are reviewed
 REASON_MAX = 1000
 
 
@@ -65,6 +65,7 @@ async def queue_context(
         "quarter": quarter,
         "filters": {**filters, "quarter": quarter or ""},
         "rows": rows,
+        "capped": len(rows) >= QUEUE_CAP,
         "current": current,
         "latest": current["revisions"][0] if current and current["revisions"] else None,
         "position": position,

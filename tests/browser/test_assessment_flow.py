@@ -146,7 +146,9 @@ def base_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
         Server(gateway_app(settings), gateway_port),
     ):
         token = sign_token(Caller(sub="user:seed", name="分类办", role="office"), settings.service_token_secret)
-        with httpx.Client(base_url=f"http://127.0.0.1:{assessment_port}", headers={"authorization": f"Bearer {token}"}) as s:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{assessment_port}", headers={"authorization": f"Bearer {token}"}
+        ) as s:
             cat = s.post("/catalogues/import", files={"file": ("c.yaml", CATALOGUE.encode(), "application/x-yaml")})
             assert cat.status_code == 201, cat.text
             assert s.post(f"/catalogues/{cat.json()['id']}/publish").status_code == 200

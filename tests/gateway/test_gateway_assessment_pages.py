@@ -211,7 +211,9 @@ def test_quarter_state_and_open_errors(agw: AssessmentGateway) -> None:
     page = agw.client.get("/assessment/quarters").text
     assert "2026Q4" in page and "开始审核" in page
     resp = agw.client.post(
-        "/assessment/quarters/2026Q4/state", data={"state": "reviewing", "csrf_token": csrf}, headers={"HX-Request": "true"}
+        "/assessment/quarters/2026Q4/state",
+        data={"state": "reviewing", "csrf_token": csrf},
+        headers={"HX-Request": "true"},
     )
     assert resp.status_code == 200 and "审核中" in resp.text and "锁定季度" in resp.text
     # opening the same quarter again: the service's refusal, in Chinese, in the page
@@ -226,7 +228,10 @@ def test_quarter_state_and_open_errors(agw: AssessmentGateway) -> None:
 def test_catalogue_import_errors_by_row_and_column(make_assessment_gateway: Callable[..., AssessmentGateway]) -> None:
     agw = make_assessment_gateway(open_quarter=False)
     csrf = agw.as_user("a_office", "office")
-    bad = "name: 坏文件\ncategories:\n  - name: 甲\n    items:\n      - {code: '1', name: 项目, points: 1, lead_unit: 不存在的局, rules: [{text: a, points: 1, method: all_or_nothing}], evidence: [{title: 文件}]}\n"
+    bad = (
+        "name: 坏文件\ncategories:\n  - name: 甲\n    items:\n      - {code: '1', name: 项目, points: 1, "
+        "lead_unit: 不存在的局, rules: [{text: a, points: 1, method: all_or_nothing}], evidence: [{title: 文件}]}\n"
+    )
     resp = agw.client.post(
         "/assessment/catalogues/import",
         data={"csrf_token": csrf},
