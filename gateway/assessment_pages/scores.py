@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from urllib.parse import urlencode
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -247,4 +248,4 @@ async def rankings(request: Request, user: PageUser) -> Response:
 @router.get("/assessment/rankings/circular.pdf")
 async def circular(request: Request, user: PageUser, period: str = "") -> Response:
     require(user, SCORE_ROLES)
-    return await pass_file(request, user, "/rankings/circular", f"period={period}")
+    return await pass_file(request, user, "/rankings/circular.pdf", urlencode({"period": period}))
