@@ -62,6 +62,12 @@ def seed_demo(size: int) -> list[tuple[str, str, str]]:
     registry.dispose()
     added = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     print(f"示例城市：{added or '已存在，未重复添加'}（{time.monotonic() - started:.1f} 秒）")
+    from services.assessment.demo import seed_demo as seed_assessment
+
+    assessment = _engine("assessment")
+    added = ", ".join(f"{k} {v}" for k, v in seed_assessment(assessment, _settings("assessment")).items() if v)
+    assessment.dispose()
+    print(f"考核评估示例：{added or '已存在，未重复添加'}")
     gateway = _engine("gateway")
     users = seed_demo_users(gateway, demo_password())
     gateway.dispose()
@@ -206,6 +212,12 @@ def cmd_apikey(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    from services.assessment.archive import verify_command
+
+    return verify_command(args.file)
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     from gateway import cli as gw
 
@@ -260,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key_sub.add_parser("revoke", help="吊销密钥")
     revoke.add_argument("id", type=int)
     key.set_defaults(func=cmd_apikey)
+
+    archive = sub.add_parser("archive", help="国检档案包")
+    archive_sub = archive.add_subparsers(dest="action", required=True)
+    archive_sub.add_parser(
+        "verify", help="按 manifest.json 核对下载的档案包（完整 0，有缺失/多出/改动 1）"
+    ).add_argument("file")
+    archive.set_defaults(func=cmd_archive)
 
     user = sub.add_parser("user", help="用户")
     user_sub = user.add_subparsers(dest="action", required=True)

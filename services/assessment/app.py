@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from services.assessment import schemas  # noqa: F401  (registers the field labels)
 from services.assessment.app_state import Ports
+from services.assessment.background import install
 from services.assessment.config import Settings
 from services.assessment.models import idempotency, outbox
 from services.assessment.ports import CalendarPort, RegistryPort, SupervisionPort
+from services.assessment.report_routes import router as report_router
 from services.assessment.router import router
+from services.assessment.schemas import LABELS
 from services.common.service_app import create_service_app
 
 
@@ -31,9 +33,11 @@ def create_app(
         title="Sortline 考核评估服务",
         settings=settings,
         outbox=outbox,
-        routers=[router],
+        routers=[router, report_router],
         engine=engine,
         idempotency=idempotency,
+        field_labels=LABELS,
     )
     app.state.ports = Ports(settings, registry=registry, supervision=supervision, calendar=calendar, storage=storage)
+    install(app)
     return app

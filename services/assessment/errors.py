@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.errors import Conflict, ErrorDetail, Forbidden, InvalidInput, NotFound
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 def not_found(what: str, ident: object, code: str) -> NotFound:
@@ -43,7 +43,4 @@ def not_allowed(action_label: str) -> Forbidden:
 
 
 def reason_required() -> InvalidInput:
-    return InvalidInput(
-        "reason（理由）：退回或重新打开时必须写明理由",
-        details=[ErrorDetail(field="reason", message="退回或重新打开时必须写明理由")],
-    )
+    return InvalidInput.field("reason", "退回或重新打开时必须写明理由")

@@ -187,7 +187,9 @@ def check_files(task_kinds: Sequence[str], files: Sequence[StoredFile]) -> None:
         if f.content_type not in allowed
     ]
     if problems:
-        raise InvalidInput("files（文件）：" + problems[0].message, details=problems, code="file_type_refused")
+        error = InvalidInput.of_details(problems)
+        error.code = "file_type_refused"
+        raise error
 
 
 def submit(

@@ -1,0 +1,149 @@
+"""HTTP routes for rankings (成员单位考核), the archive and auto-evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from services.assessment import archive, autoevidence, rankings
+from services.assessment.app_state import Ports, get_ports
+from services.assessment.background import ARCHIVE_JOB, runner_of
+from services.assessment.router import READ, WRITE
+from services.assessment.schemas import ArchiveStatus, RatingBody, SubmissionPublic
+from services.common import clock
+from services.common.auth import CallerDep
+from services.common.db import ReadSessionDep, SessionDep, session_scope
+from services.common.responses import JSONBody
+
+PortsDep = Annotated[Ports, Depends(get_ports)]
+PERIOD = Annotated[str, Query(description="考核期：季度 2026Q4 或年份 2026", examples=["2026Q4"])]
+router = APIRouter()
+
+
+def _ranking(request: Request, caller: Any, session: Any, ports: Ports, period: str) -> dict[str, Any]:
+    return rankings.ranking(
+        session, caller, ports.settings, ports.registry, ports.supervision, ports.calendar(), period
+    )
+
+
+@router.get(
+    "/rankings",
+    summary="成员单位考核排名（定量：按时提交率、一次通过率、逾期工作日、督导整改；定性：领导评价）",
+    tags=["rankings"],
+    responses=READ,
+)
+def get_rankings(
+    request: Request, period: PERIOD, caller: CallerDep, session: ReadSessionDep, ports: PortsDep
+) -> Response:
+    return JSONBody(_ranking(request, caller, session, ports, period))
+
+
+@router.put(
+    "/rankings/{period}/ratings/{unit_code}", summary="录入领导定性评价（0-100 分）", tags=["rankings"], responses=WRITE
+)
+def put_rating(period: str, unit_code: str, body: RatingBody, caller: CallerDep, session: SessionDep) -> Response:
+    return JSONBody(rankings.rate(session, caller, period, unit_code, body.score, body.comment))
+
+
+@router.get(
+    "/rankings/circular.pdf",
+    summary="成员单位考核通报（PDF，GB/T 9704-2012 公文格式）",
+    tags=["rankings"],
+    responses=READ,
+)
+def ranking_circular(
+    request: Request,
+    period: PERIOD,
+    caller: CallerDep,
+    session: ReadSessionDep,
+    ports: PortsDep,
+    number: Annotated[str, Query(description="发文字号", examples=["洪分类办〔2026〕12号"])] = "",
+) -> Response:
+    result = _ranking(request, caller, session, ports, period)
+    number = number or f"洪分类办〔{clock.today().year}〕号"
+    pdf = rankings.circular_pdf(result, number, clock.today())
+    name = quote(f"成员单位考核通报_{period}.pdf")
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"inline; filename=\"circular.pdf\"; filename*=UTF-8''{name}"},
+    )
+
+
+@router.post(
+    "/quarters/{quarter_id}/archive",
+    status_code=202,
+    response_model=ArchiveStatus,
+    summary="生成季度档案包（后台任务；已在生成时返回同一任务）",
+    tags=["archive"],
+    responses=WRITE,
+)
+def start_archive(quarter_id: str, request: Request, caller: CallerDep) -> Response:
+    runner = runner_of(request.app)
+    with session_scope(request.app.state.engine) as session:
+        row = archive.request_archive(session, caller, quarter_id)
+        if row.state == "queued":
+            runner.enqueue(session, ARCHIVE_JOB, {"archive_id": row.id}, dedupe_key=f"archive:{row.id}")
+        body = archive.status_public(row)
+    wake = getattr(runner, "wake", None)
+    if wake is not None:
+        wake()
+    return JSONBody(body, status_code=202)
+
+
+@router.get(
+    "/quarters/{quarter_id}/archive/status",
+    response_model=ArchiveStatus,
+    summary="档案包生成进度",
+    tags=["archive"],
+    responses=READ,
+)
+def archive_status(quarter_id: str, caller: CallerDep, session: ReadSessionDep) -> Response:
+    if not caller.is_city_wide:
+        from services.assessment import errors
+
+        raise errors.not_allowed("查看档案包")
+    return JSONBody(archive.status_public(archive.latest(session, quarter_id)))
+
+
+@router.get(
+    "/quarters/{quarter_id}/archive",
+    summary="下载季度档案包（ZIP，流式，支持 Range）",
+    tags=["archive"],
+    responses=READ,
+)
+def download_archive(
+    quarter_id: str, request: Request, caller: CallerDep, session: ReadSessionDep, ports: PortsDep
+) -> Response:
+    from services.common.downloads import file_response  # kernel-files
+
+    if not caller.is_city_wide:
+        from services.assessment import errors
+
+        raise errors.not_allowed("下载档案包")
+    row = archive.latest(session, quarter_id, done=True)
+    assert row.key is not None
+    return file_response(
+        request,
+        ports.storage,
+        row.key,
+        filename=f"{quarter_id}_国检档案.zip",
+        content_type="application/zip",
+        size=row.size,
+        etag=row.sha256,
+    )
+
+
+@router.post(
+    "/tasks/{task_id}/auto-evidence",
+    status_code=201,
+    response_model=SubmissionPublic,
+    summary="为指标类评估项目自动生成佐证材料（登记台账数据 PDF，作为系统提交）",
+    tags=["tasks"],
+    responses=WRITE,
+)
+def auto_evidence(task_id: int, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
+    return JSONBody(autoevidence.generate(session, caller, ports.registry, ports.storage, task_id), status_code=201)
