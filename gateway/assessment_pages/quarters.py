@@ -119,53 +119,64 @@ def heat_class(share: float | None) -> str:
     return f"heat-{min(4, int(share * 5))}"
 
 
-def board_view(data: dict[str, Any], quarter: str) -> dict[str, Any]:
-    """The service's board (units x categories, each cell counts and share approved) with colours
-    and links; units sorted weakest first so the ones to chase are on top."""
+COUNTS = ("total", "approved", "submitted", "overdue")
+
+
+def board_view(data: dict[str, Any], quarter: str, page: int = 1) -> dict[str, Any]:
+    """The service's board (units x categories, each cell counts and share approved): totals over
+    every unit, units sorted weakest first, and the cells with colours and links built for one
+    page of ``BOARD_ROWS`` units only (a province has hundreds)."""
     categories = [str(c) for c in data.get("categories", [])]
-    rows: list[dict[str, Any]] = []
-    sums = {"total": 0, "approved": 0, "submitted": 0, "overdue": 0}
+    sums = dict.fromkeys(COUNTS, 0)
+    ranked: list[tuple[float, int, str, dict[str, Any], dict[str, int]]] = []
     for row in data.get("rows", []):
-        unit = str(row.get("unit_code", ""))
+        counts = dict.fromkeys(COUNTS, 0)
+        for cell in row.get("cells", []):
+            if cell:
+                for k in COUNTS:
+                    counts[k] += int(cell.get(k) or 0)
+        for k in COUNTS:
+            sums[k] += counts[k]
+        share = counts["approved"] / counts["total"] if counts["total"] else 0.0
+        ranked.append((share, -counts["overdue"], str(row.get("unit_code", "")), row, counts))
+    ranked.sort(key=lambda r: r[:3])
+    pages = max(1, -(-len(ranked) // BOARD_ROWS))
+    page = min(max(page, 1), pages)
+    rows = []
+    for share, _late, unit, row, counts in ranked[(page - 1) * BOARD_ROWS : page * BOARD_ROWS]:
         cells = []
-        counts = {"total": 0, "approved": 0, "submitted": 0, "overdue": 0}
         for cat, cell in zip(categories, row.get("cells", []), strict=False):
             if not cell:
                 cells.append({"category": cat, "total": 0, "heat": "heat-none", "share": "", "href": ""})
                 continue
-            for k in counts:
-                counts[k] += int(cell.get(k) or 0)
-            share = cell.get("share")
             cells.append(
                 {
                     "category": cat,
                     "total": cell.get("total", 0),
                     "approved": cell.get("approved", 0),
                     "overdue": cell.get("overdue", 0),
-                    "share": fmt_share(share),
-                    "heat": heat_class(share),
+                    "share": fmt_share(cell.get("share")),
+                    "heat": heat_class(cell.get("share")),
                     "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit, "category": cat}),
                 }
             )
-        for k in sums:
-            sums[k] += counts[k]
-        share_value = counts["approved"] / counts["total"] if counts["total"] else None
         rows.append(
             {
                 "unit_code": unit,
                 "unit_name": row.get("unit_name") or unit,
                 "cells": cells,
                 **counts,
-                "share": fmt_share(share_value),
-                "share_value": share_value or 0.0,
-                "heat": heat_class(share_value),
+                "share": fmt_share(share if counts["total"] else None),
+                "heat": heat_class(share if counts["total"] else None),
                 "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit}),
             }
         )
-    rows.sort(key=lambda r: (r["share_value"], -r["overdue"], r["unit_code"]))
     return {
         "categories": categories,
         "rows": rows,
+        "units": len(ranked),
+        "page": page,
+        "pages": pages,
         **sums,
         "share": fmt_share(sums["approved"] / sums["total"] if sums["total"] else None),
     }
@@ -178,13 +189,9 @@ async def board_page(request: Request, quarter_id: str, user: PageUser) -> Respo
         call(request, user, "GET", f"/quarters/{seg(quarter_id)}/board"),
         call(request, user, "GET", f"/quarters/{seg(quarter_id)}"),
     )
-    view = board_view(data, quarter_id)
-    # A province has hundreds of units: one page of rows at a time, the weakest first.
-    pages = max(1, -(-len(view["rows"]) // BOARD_ROWS))
     raw = request.query_params.get("page", "1")
-    page = min(int(raw), pages) if raw.isdigit() and int(raw) > 0 else 1
-    view["units"] = len(view["rows"])
-    view["rows"] = view["rows"][(page - 1) * BOARD_ROWS : page * BOARD_ROWS]
+    view = board_view(data, quarter_id, int(raw) if raw.isdigit() else 1)
+    page, pages = view["page"], view["pages"]
     base = f"/assessment/quarters/{seg(quarter_id)}/board"
     context = {
         "quarter": quarter_view(quarter),

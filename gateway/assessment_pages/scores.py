@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -61,11 +61,13 @@ def score_block(raw: dict[str, Any], label: str = "") -> dict[str, Any]:
 
 def forecast_view(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     by_category = [score_block(c, str(c.get("category") or c.get("name") or "")) for c in data.get("by_category", [])]
+    # The units with the most points at risk first; only the shown ones are shaped (a province
+    # has hundreds).
+    all_units = sorted(data.get("by_unit", []), key=lambda u: (-_num(u.get("at_risk")), str(u.get("unit_code"))))
     units = []
-    for u in data.get("by_unit", []):
-        code = str(u.get("unit_code") or u.get("unit") or "")
+    for u in all_units[:BY_UNIT_ROWS]:
+        code = str(u.get("unit_code") or "")
         units.append({**score_block(u, u.get("unit_name") or names.get(code, code)), "code": code})
-    units.sort(key=lambda u: -u["at_risk_value"])
     risks = []
     for r in data.get("top_risks", [])[:TOP_RISKS]:
         code = str(r.get("unit_code") or "")
@@ -86,8 +88,8 @@ def forecast_view(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]
     return {
         "total": score_block(data, "全部"),
         "by_category": by_category,
-        "by_unit": units[:BY_UNIT_ROWS],
-        "units_more": max(0, len(units) - BY_UNIT_ROWS),
+        "by_unit": units,
+        "units_more": max(0, len(all_units) - BY_UNIT_ROWS),
         "risks": risks,
     }
 

@@ -122,7 +122,7 @@ def test_upload_then_review_return_and_approve(agw: AssessmentGateway) -> None:
         headers={"X-CSRF-Token": ucsrf, "HX-Request": "true", "Origin": "http://testserver"},
     )
     assert bad.status_code == 422
-    assert "upload-error" in bad.text and "不是可接受的类型" in bad.text
+    assert "upload-error" in bad.text and "x.pdf" in bad.text and "类型" in bad.text
 
     ocsrf = agw.as_user("a_office", "office")
     queue = agw.client.get("/assessment/review")
