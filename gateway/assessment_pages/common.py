@@ -159,15 +159,16 @@ async def call(
 ) -> Any:
     """One call to the assessment service as the signed-in user; its error answers are raised as
     the gateway's errors (a 422's details kept for forms, a 404 as the 404 page)."""
-    svc = client(request)
+    svc: Any = client(request)
+    caller = user.caller(request_id(request))
+    if hasattr(svc, "open"):  # the kernel gateway's ServiceClient.call (errors mapped the same way)
+        return await svc.call(method, path, caller=caller, params=params, json=json)
     content = orjson.dumps(json) if json is not None else None
     headers = {"accept": "application/json"}
     if content is not None:
         headers["content-type"] = "application/json"
     query = urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")})
-    resp = await svc.send(
-        method, path, caller=user.caller(request_id(request)), query=query, content=content, headers=headers
-    )
+    resp = await svc.send(method, path, caller=caller, query=query, content=content, headers=headers)
     raise_for(resp, svc.label)
     return orjson.loads(resp.content) if resp.content else None
 
@@ -235,11 +236,11 @@ async def unit_names(request: Request, user: Principal) -> dict[str, str]:
     if cached is not None and now - cached[0] < UNIT_NAMES_TTL:
         return cached[1]
     try:
-        units = await request.app.state.clients.registry.units(user.caller(request_id(request)))
+        data = await request.app.state.clients.registry.call("GET", "/units", caller=user.caller(request_id(request)))
     except AppError as exc:
         log.warning("assessment pages: unit names unavailable: %s", exc.message)
         return cached[1] if cached else {}
-    names = {u.code: u.name for u in units}
+    names = {str(u["code"]): str(u["name"]) for u in data.get("items", [])}
     request.app.state.assessment_unit_names = (now, names)
     return names
 
