@@ -87,6 +87,11 @@ class RegistryUnits:
         return {"as_of": str(as_of), "city": {"residential": {"covered": 9, "total": 10, "rate": 0.9}}, "counties": []}
 
 
+class NoSupervision:
+    def enforcement_summary(self, period: str) -> dict[str, Any] | None:
+        return None
+
+
 class Weekdays:
     def is_workday(self, d: Any) -> bool:
         return bool(d.weekday() < 5)
@@ -123,6 +128,7 @@ def base_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     registry_port, assessment_port, gateway_port = free_port(), free_port(), free_port()
     monkeypatch.setenv("SORTLINE_REGISTRY_URL", f"http://127.0.0.1:{registry_port}")
     monkeypatch.setenv("SORTLINE_ASSESSMENT_URL", f"http://127.0.0.1:{assessment_port}")
+    monkeypatch.setenv("SORTLINE_ASSESSMENT_RUN_JOBS", "false")  # no reminders or archives in this flow
     settings, registry_settings, assessment_settings = Settings(), RegistrySettings(), AssessmentSettings()
     for name, url in (
         ("gateway", settings.database_url),
@@ -138,7 +144,11 @@ def base_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     cli.seed_demo_users(engine, PASSWORD)
     engine.dispose()
     service = assessment_app(
-        assessment_settings, registry=peer, calendar=Weekdays, storage=LocalStorage(tmp_path / "files")
+        assessment_settings,
+        registry=peer,
+        supervision=NoSupervision(),
+        calendar=Weekdays,
+        storage=LocalStorage(tmp_path / "files"),
     )
     with (
         Server(registry_app(registry_settings), registry_port),
@@ -160,8 +170,9 @@ def base_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request: pytest.FixtureRequest, base_url: str) -> Iterator[Page]:
     assert os.path.exists(CHROMIUM) or shutil.which("chromium"), f"Chromium is missing at {CHROMIUM}"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)  # this machine is shared: htmx answers can take seconds
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(base_url=base_url, locale="zh-CN", viewport=VIEWPORTS[request.param])

@@ -122,7 +122,7 @@ def gw(make_gateway: Callable[..., Gateway]) -> Gateway:
 # The gateway with the assessment service in-process, its registry peer and calendar as small fakes,
 # evidence files in a temporary directory; the same units in the real registry (the pages' names).
 
-ASSESSMENT_UNITS = [
+ASSESSMENT_UNITS: list[dict[str, Any]] = [
     {"code": "U01", "name": "市垃圾分类办", "kind": "municipal_bureau", "county_code": None},
     {"code": "U03", "name": "市城管执法局", "kind": "municipal_bureau", "county_code": None},
     {"code": "U05", "name": "市市场监管局", "kind": "municipal_bureau", "county_code": None},
@@ -174,6 +174,13 @@ class AssessmentRegistryFake:
     def coverage(self, as_of: Any) -> dict[str, Any]:
         rate = {"covered": 96, "total": 100, "rate": 0.96}
         return {"as_of": str(as_of), "city": {"residential": rate, "by_kind": {}}, "counties": []}
+
+
+class NoSupervision:
+    """The supervision peer when it does not answer: the ranking goes on without its columns."""
+
+    def enforcement_summary(self, period: str) -> dict[str, Any] | None:
+        return None
 
 
 class WeekdayCalendar:
@@ -270,6 +277,7 @@ def make_assessment_gateway(
         app = assessment_app(
             engine=engines["assessment"],
             registry=AssessmentRegistryFake(),
+            supervision=NoSupervision(),
             calendar=WeekdayCalendar,
             storage=LocalStorage(tmp_path / "assessment-files"),
         )
