@@ -276,7 +276,7 @@ def clock_at(qid: str) -> Any:
 
 
 @contextmanager
-def servers(city: City, urls: dict[str, str], data: Path) -> Iterator[str]:
+def servers(city: City, urls: dict[str, str], data: Path) -> Iterator[tuple[str, str]]:
     from bench.common import free_port, uvicorn
 
     registry_port, assessment_port, gateway_port = free_port(), free_port(), free_port()
@@ -293,10 +293,10 @@ def servers(city: City, urls: dict[str, str], data: Path) -> Iterator[str]:
     }
     with (
         uvicorn("services.registry.app:create_app", registry_port, env),
-        uvicorn("bench.assessment_pages:service_app", assessment_port, env),
+        uvicorn("bench.assessment_pages:service_app", assessment_port, env) as service,
         uvicorn("gateway.app:create_app", gateway_port, env) as gateway,
     ):
-        yield gateway
+        yield gateway, service
 
 
 def login(client: httpx.Client) -> None:
@@ -323,10 +323,12 @@ def timed_pair(small: httpx.Client, large: httpx.Client, path: str, check: str) 
     return median(samples[0]), median(samples[1])
 
 
+# (label, page, text the page must hold, the service's JSON behind it: timed too, to show where
+# the time goes)
 PAGES = [
-    ("quarter board", f"/assessment/quarters/{CURRENT}/board", 'id="heatmap"'),
-    ("review queue", f"/assessment/review?quarter={CURRENT}", "review-pane"),
-    ("forecast", f"/assessment/forecast?quarter={CURRENT}", 'id="secured"'),
+    ("quarter board", f"/assessment/quarters/{CURRENT}/board", 'id="heatmap"', f"/quarters/{CURRENT}/board"),
+    ("review queue", f"/assessment/review?quarter={CURRENT}", "review-pane", f"/review-queue?quarter={CURRENT}"),
+    ("forecast", f"/assessment/forecast?quarter={CURRENT}", 'id="secured"', f"/quarters/{CURRENT}/forecast"),
 ]
 
 
@@ -345,22 +347,35 @@ def main() -> None:
         else:
             urls = {city: build(city, data) for city in (SMALL, PROVINCE)}
         print(f"数据生成 {time.perf_counter() - t0:.1f} s（数据目录 {data}）", flush=True)
+        from gateway.config import Settings
+        from services.common.auth import Caller, sign_token
+
+        token = sign_token(Caller(sub="user:bench", role="office"), Settings().service_token_secret, ttl_seconds=3600)
+        auth = {"authorization": f"Bearer {token}"}
         with (
-            servers(SMALL, urls[SMALL], data) as small_url,
-            servers(PROVINCE, urls[PROVINCE], data) as large_url,
+            servers(SMALL, urls[SMALL], data) as (small_url, small_service),
+            servers(PROVINCE, urls[PROVINCE], data) as (large_url, large_service),
             httpx.Client(base_url=small_url, timeout=120) as small,
             httpx.Client(base_url=large_url, timeout=120) as large,
+            httpx.Client(base_url=small_service, timeout=120, headers=auth) as small_api,
+            httpx.Client(base_url=large_service, timeout=120, headers=auth) as large_api,
         ):
             login(small)
             login(large)
             worst = 0.0
-            for label, path, check in PAGES:
+            for label, path, check, api_path in PAGES:
                 a, b = timed_pair(small, large, path, check)
                 ratio = b / a
                 worst = max(worst, ratio)
                 print(
-                    f"{label:14s} city {a * 1000:7.1f} ms  province {b * 1000:7.1f} ms  "
+                    f"{label:14s} page:    city {a * 1000:7.1f} ms  province {b * 1000:7.1f} ms  "
                     f"province/city x{ratio:.2f} (limit {LIMIT})",
+                    flush=True,
+                )
+                sa, sb = timed_pair(small_api, large_api, api_path, "{")
+                print(
+                    f"{'':14s} service: city {sa * 1000:7.1f} ms  province {sb * 1000:7.1f} ms  "
+                    f"province/city x{sb / sa:.2f}  ({api_path})",
                     flush=True,
                 )
         print(f"ratio {worst:.2f}")

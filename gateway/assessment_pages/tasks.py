@@ -62,14 +62,17 @@ async def task_list(request: Request, user: PageUser) -> Response:
     rows: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     if quarter:
-        query = {"quarter": quarter, "unit": unit, "state": state, "overdue": "true" if overdue else None}
+        query = {
+            "quarter": quarter,
+            "unit": unit,
+            "state": state,
+            "category": category,
+            "overdue": "true" if overdue else None,
+        }
         tasks, names = await asyncio.gather(
             all_items(request, user, "/tasks", query, cap=MAX_LIST), unit_names(request, user)
         )
-        rows = [task_row(t, names) for t in tasks]
-        if category:
-            rows = [r for r in rows if r["category"] == category]
-        rows = sort_for_unit(rows)
+        rows = sort_for_unit([task_row(t, names) for t in tasks])
     counts = {
         "open": sum(1 for r in rows if r["state"] in ("pending", "returned")),
         "overdue": sum(1 for r in rows if r["overdue"]),

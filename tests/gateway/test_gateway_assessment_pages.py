@@ -260,3 +260,37 @@ def test_home_block_degrades_when_service_is_down(make_gateway: Callable[..., ob
     assert home.status_code == 200 and 'hx-get="/assessment/todos"' in home.text
     block = gw.client.get("/assessment/todos")  # type: ignore[attr-defined]
     assert block.status_code == 200 and "考核评估服务暂不可用" in block.text
+
+
+def test_national_result_entry_and_trend(agw: AssessmentGateway) -> None:
+    csrf = agw.as_user("a_office", "office")
+    form = {"quarter": "2026Q3", "rank": "12", "class_name": "大城市", "class_size": "54", "tier": "第二档"}
+    # a score above 100 is refused by the service, the message in Chinese beside the field
+    resp = agw.client.post("/assessment/results", data={**form, "score": "120", "csrf_token": csrf})
+    assert resp.status_code == 422
+    assert "alert-error" in resp.text and 'value="120"' in resp.text
+    resp = agw.client.post(
+        "/assessment/results",
+        data={**form, "score": "86.5", "lost": "分类投放 1.5\n体制机制建设：2", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:500]
+    page = agw.client.get("/assessment/results").text
+    assert 'data-quarter="2026Q3"' in page and "86.5" in page and "分类投放 −1.5" in page
+    assert '"labels": ["2026Q3"]' in page.replace("&#34;", '"')  # the trend chart's data
+    agw.as_user("a_leader", "leader")
+    page = agw.client.get("/assessment/results").text
+    assert "86.5" in page and "录入国检结果" not in page
+
+
+def test_responsibility_list_export_and_filtered_tasks(agw: AssessmentGateway) -> None:
+    agw.as_user("a_office", "office")
+    resp = agw.client.get("/assessment/quarters/2026Q4/responsibilities.xlsx")
+    assert resp.status_code == 200 and resp.content[:2] == b"PK"
+    assert "attachment" in resp.headers["content-disposition"]
+    # the board's click-through: one unit's tasks of one category
+    page = agw.client.get("/assessment/tasks", params={"quarter": "2026Q4", "unit": "U03", "category": "体制机制建设"})
+    rows = re.findall(r'data-task="(\d+)"', page.text)
+    assert len(rows) == 2 and "过度包装" not in page.text
+    page = agw.client.get("/assessment/tasks", params={"quarter": "2026Q4", "category": "推动源头减量"})
+    assert len(re.findall(r'data-task="(\d+)"', page.text)) == 2  # U05 and the county
