@@ -218,11 +218,13 @@ async def rankings(request: Request, user: PageUser) -> Response:
     if period not in periods:
         period = current_quarter(qs) or (periods[0] if periods else "")
     rows: list[dict[str, Any]] = []
+    supervision = False
     if period:
         data, names = await asyncio.gather(
             call(request, user, "GET", "/rankings", params={"period": period}), unit_names(request, user)
         )
-        for i, r in enumerate(data.get("items", []) if isinstance(data, dict) else data, start=1):
+        supervision = bool(data.get("supervision_available"))
+        for i, r in enumerate(data.get("items", []), start=1):
             code = str(r.get("unit_code", ""))
             rows.append(
                 {
@@ -235,12 +237,15 @@ async def rankings(request: Request, user: PageUser) -> Response:
                     "overdue_days": r.get("overdue_workdays", r.get("overdue_days", "—")),
                     "qualitative": fmt_points(r.get("qualitative")) if r.get("qualitative") is not None else "—",
                     "tasks": r.get("tasks", ""),
+                    "rectification": fmt_share(r.get("rectification_on_time_rate")),
+                    "enforcement": r.get("enforcement_cases") if r.get("enforcement_cases") is not None else "—",
                 }
             )
     context = {
         "periods": periods,
         "period": period,
         "rows": rows,
+        "supervision": supervision,
         "circular_url": f"/assessment/rankings/circular.pdf?period={period}" if period else "",
         "office": user.role in OFFICE_ROLES,
     }
