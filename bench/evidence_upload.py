@@ -104,7 +104,7 @@ def main() -> None:
         name="bench",
         county_code=None,
         role="office",
-        permissions=["assessment:read", "assessment:write"],
+        permissions=["assessment:read"],
     )
     gateway_engine.dispose()
     payloads = [_body(args.file_mb, n) for n in range(args.clients)]

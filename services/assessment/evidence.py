@@ -80,6 +80,28 @@ async def file_download(request: Request, caller: Caller, file_id: int) -> Respo
             return tasks.file_for(session, caller, file_id)
 
     f = await run_in_threadpool(find)
+    inline = request.query_params.get("download") not in ("1", "true")  # PDFs and images open in the page
+    name = download_name(f.original_name, f.content_type)
     return file_response(
-        request, ports.storage, f.key, filename=f.original_name, content_type=f.content_type, size=f.size
+        request,
+        ports.storage,
+        f.key,
+        filename=name,
+        content_type=f.content_type,
+        size=f.size,
+        inline=inline,
+        etag=f.sha256,
     )
+
+
+def download_name(original: str, content_type: str) -> str:
+    """The person's name with the extension of what the file really is (a PDF named .docx is a .pdf)."""
+    from pathlib import PurePosixPath
+
+    from services.assessment.archive import EXTENSIONS
+
+    ext = EXTENSIONS.get(content_type)
+    path = PurePosixPath(original)
+    if not ext or path.suffix.lower() == ext:
+        return original
+    return f"{path.stem if path.suffix else original}{ext}"

@@ -12,7 +12,7 @@ from services.assessment import archive, autoevidence, rankings
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.background import ARCHIVE_JOB, runner_of
 from services.assessment.router import READ, WRITE
-from services.assessment.schemas import ArchiveStatus, RatingBody, SubmissionPublic
+from services.assessment.schemas import ArchiveStatus, Ranking, RatingBody, SubmissionPublic
 from services.common import clock
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
@@ -31,6 +31,7 @@ def _ranking(request: Request, caller: Any, session: Any, ports: Ports, period: 
 
 @router.get(
     "/rankings",
+    response_model=Ranking,
     summary="成员单位考核排名（定量：按时提交率、一次通过率、逾期工作日、督导整改；定性：领导评价）",
     tags=["rankings"],
     responses=READ,

@@ -12,6 +12,7 @@ from services.assessment import catalogues, quarters, scores, tasks
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.schemas import (
     AliasBody,
+    Board,
     CatalogueDetail,
     CatalogueList,
     CataloguePublic,
@@ -290,6 +291,7 @@ def item_judgement(
 
 @router.get(
     "/quarters/{quarter_id}/board",
+    response_model=Board,
     summary="季度看板：单位 × 评估类别，每格为已通过任务的占比",
     tags=["quarters"],
     responses=READ,
@@ -443,7 +445,10 @@ def review(task_id: int, body: ReviewBody, caller: CallerDep, session: SessionDe
 
 
 @router.get(
-    "/files/{file_id}", summary="下载或在线查看文件（支持 Range；其他单位的文件答 404）", tags=["tasks"], responses=READ
+    "/files/{file_id}",
+    summary="在线查看（PDF、图片）或下载文件（?download=1）；支持 Range；其他单位的文件答 404",
+    tags=["tasks"],
+    responses=READ,
 )
 async def get_file(file_id: int, request: Request, caller: CallerDep) -> Response:
     from services.assessment.evidence import file_download
@@ -474,3 +479,11 @@ def national_results(_caller: CallerDep, session: ReadSessionDep) -> Response:
 )
 def put_national_result(quarter_id: str, body: ResultBody, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(scores.put_result(session, caller, quarter_id, body.model_dump()))
+
+
+@router.delete(
+    "/national-results/{quarter_id}", status_code=204, summary="删除某季度的国检结果", tags=["scores"], responses=WRITE
+)
+def delete_national_result(quarter_id: str, caller: CallerDep, session: SessionDep) -> Response:
+    scores.delete_result(session, caller, quarter_id)
+    return Response(status_code=204)

@@ -495,3 +495,101 @@ class ArchiveStatus(BaseModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+class BoardCell(BaseModel):
+    total: int
+    approved: int
+    submitted: int
+    overdue: int
+    share: float = Field(description="已通过任务占比（0-1）")
+
+
+class BoardRow(BaseModel):
+    unit_code: str
+    unit_name: str
+    cells: list[BoardCell | None] = Field(description="与 categories 一一对应；该单位在此类别没有任务时为 null")
+
+
+class Board(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "quarter": "2026Q4",
+                    "categories": ["体制机制建设", "推动源头减量"],
+                    "rows": [
+                        {
+                            "unit_code": "U01",
+                            "unit_name": "市垃圾分类办",
+                            "cells": [{"total": 4, "approved": 3, "submitted": 1, "overdue": 0, "share": 0.75}, None],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    quarter: str
+    categories: list[str]
+    rows: list[BoardRow]
+
+
+class RankingRow(BaseModel):
+    rank: int
+    unit_code: str
+    unit_name: str
+    tasks: int = Field(description="已到期（或已提交）的任务数")
+    on_time_rate: float | None
+    first_pass_rate: float | None
+    overdue_workdays: int
+    rectification_on_time_rate: float | None = Field(description="督导整改按时率（督导服务未答复时为 null）")
+    enforcement_cases: int | None
+    qualitative: float | None = Field(description="领导定性评价（0-100）")
+    qualitative_comment: str | None
+    score: float
+
+
+class Ranking(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "period": "2026Q4",
+                    "quarters": ["2026Q4"],
+                    "weights": {
+                        "on_time": 0.3,
+                        "first_pass": 0.2,
+                        "overdue": 0.1,
+                        "rectification": 0.1,
+                        "qualitative": 0.3,
+                    },
+                    "supervision_available": True,
+                    "items": [
+                        {
+                            "rank": 1,
+                            "unit_code": "U02",
+                            "unit_name": "市司法局",
+                            "tasks": 2,
+                            "on_time_rate": 1.0,
+                            "first_pass_rate": 1.0,
+                            "overdue_workdays": 0,
+                            "rectification_on_time_rate": 0.95,
+                            "enforcement_cases": 3,
+                            "qualitative": 92,
+                            "qualitative_comment": "主动对接",
+                            "score": 98.2,
+                        }
+                    ],
+                    "computed_at": "2026-12-02T08:00:00Z",
+                }
+            ]
+        }
+    )
+
+    period: str
+    quarters: list[str]
+    weights: dict[str, float] = Field(description="实际使用的权重（缺少的部分按比例分给其余部分）")
+    supervision_available: bool
+    items: list[RankingRow]
+    computed_at: datetime

@@ -198,6 +198,15 @@ def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str
     return result_public(row)
 
 
+def delete_result(session: Session, caller: Caller, quarter_id: str) -> None:
+    require_role(caller, "admin", "office")
+    row = session.get(NationalResult, quarter_id)
+    if row is None:
+        raise errors.not_found("国检结果", quarter_id, "result_not_found")
+    session.delete(row)
+    outbox.emit(session, "national_result", "deleted", quarter_id, {"quarter": quarter_id})
+
+
 def results(session: Session) -> dict[str, Any]:
     rows = repository.national_results(session)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -94,3 +95,24 @@ def test_approved_and_submitted_tasks_are_not_chased(engine: Engine, quarter: st
     assert run_reminders(engine, ChinaCalendar(), settings) == {"reminded": 0, "overdue": 0, "escalated": 0}
     clock.set_now(datetime(2026, 10, 3, 0, 30, tzinfo=UTC))  # a holiday: nothing at all
     assert run_reminders(engine, ChinaCalendar(), settings)["reminded"] == 0
+
+
+def test_daily_schedule_on_two_job_runners(engine: Engine, quarter: str, settings: Settings) -> None:
+    """The kernel's schedules: two runners (two replicas) tick at 08:31 the same day; one reminder."""
+    jobs = pytest.importorskip("services.common.jobs")
+    from services.assessment import models, reminders
+
+    task_id = _due_item(engine, quarter, "2.2", date(2026, 10, 13))
+    runners = []
+    for _ in range(2):
+        runner = jobs.JobRunner(engine, models.jobs)  # type: ignore[attr-defined]
+        reminders.schedule(runner, engine, settings, ChinaCalendar)
+        runners.append(runner)
+    clock.set_now(datetime(2026, 10, 12, 0, 0, tzinfo=UTC))  # 08:00: the schedule is registered, not due
+    assert [r.tick() for r in runners] == [[], []]
+    clock.set_now(datetime(2026, 10, 12, 0, 31, tzinfo=UTC))  # 08:31 in Nanchang
+    assert sorted(len(r.tick()) for r in runners) == [0, 1]
+    clock.set_now(datetime(2026, 10, 12, 3, 0, tzinfo=UTC))
+    for runner in runners:
+        runner.tick()
+    assert _notes(engine, task_id) == [("2026-10-12", "before_1")]

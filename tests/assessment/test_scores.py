@@ -79,6 +79,9 @@ def test_forecast_moves_with_review_and_judgement(
     )
     assert client.put("/national-results/2026Q3", json=body | {"rank": 60}, headers=as_("office")).status_code == 422
     assert client.put("/national-results/2026Q3", json=body, headers=as_("leader")).status_code == 403
+    assert client.put("/national-results/2026Q3", json=body, headers=as_("office")).status_code == 200
+    assert client.delete("/national-results/2026Q3", headers=as_("office")).status_code == 204
+    assert client.delete("/national-results/2026Q3", headers=as_("office")).status_code == 404
     trend = client.get("/national-results", headers=as_("leader")).json()["trend"]
     assert trend == [
         {"quarter": "2026Q4", "actual": 86.5, "forecast": 9.0, "rank": 12, "tier": "第二档", "error": -77.5}
@@ -122,3 +125,16 @@ def test_ranking(
         with_sup = rankings.ranking(session, caller("office"), settings, registry, sup, ChinaCalendar(), "2026")
     u05 = next(r for r in with_sup["items"] if r["unit_code"] == "U05")
     assert with_sup["supervision_available"] and u05["enforcement_cases"] == 12 and with_sup["quarters"] == ["2026Q4"]
+
+
+def test_ranking_over_http(client: TestClient, as_: Callable[[str], dict[str, str]], quarter: str) -> None:
+    r = client.get(f"/rankings?period={quarter}", headers=as_("leader"))
+    assert r.status_code == 200 and r.json()["items"][0]["rank"] == 1
+    assert client.get("/rankings?period=2026", headers=as_("office")).json()["quarters"] == [quarter]
+    assert client.get(f"/rankings?period={quarter}", headers=as_("unit")).status_code == 403
+    assert client.get("/rankings?period=26Q4", headers=as_("office")).status_code == 422
+    r = client.put(f"/rankings/{quarter}/ratings/U02", json={"score": 91, "comment": "好"}, headers=as_("leader"))
+    assert r.status_code == 200
+    assert client.put(f"/rankings/{quarter}/ratings/U02", json={"score": 91}, headers=as_("unit")).status_code == 403
+    rows = client.get(f"/rankings?period={quarter}", headers=as_("leader")).json()["items"]
+    assert next(x for x in rows if x["unit_code"] == "U02")["qualitative"] == 91
