@@ -217,6 +217,14 @@ def upload(page: Page, tmp: Path, note: str) -> None:
     expect(page.locator("#task-body .badge", has_text="已提交").first).to_be_visible()
 
 
+def decide(page: Page, button: str) -> None:
+    """Press 通过 / 退回 once the page (and the PDF viewer in its frame, which takes the first
+    click while it loads) has settled."""
+    page.wait_for_load_state("load")
+    page.get_by_label(re.compile("^审核意见")).click()
+    page.get_by_role("button", name=button).click()
+
+
 def secured(page: Page) -> float:
     page.goto("/assessment/forecast")
     return float(page.locator("#secured").inner_text())
@@ -253,10 +261,10 @@ def test_evidence_flow(page: Page, tmp_path: Path) -> None:
     expect(page.locator(".review-pane img.evidence-image")).to_have_count(1)
     no_horizontal_scroll(page)
     shot(page, "review")
-    page.get_by_role("button", name="退回").click()
+    decide(page, "退回")
     expect(page.locator(".review-form .error")).to_contain_text("退回时必须填写原因")
     page.get_by_label(re.compile("^审核意见")).fill("照片看不清，请补充检查记录盖章页")
-    page.get_by_role("button", name="退回").click()
+    decide(page, "退回")
     expect(page.get_by_role("heading", name="审核完毕")).to_be_visible()
 
     # The unit sees the reason and resubmits.
@@ -272,7 +280,7 @@ def test_evidence_flow(page: Page, tmp_path: Path) -> None:
     login(page, "office")
     page.goto("/assessment/review")
     expect(page.locator(".review-pane")).to_contain_text("第 2 版")
-    page.get_by_role("button", name="通过").click()
+    decide(page, "通过")
     expect(page.get_by_role("heading", name="审核完毕")).to_be_visible()
     assert secured(page) == before + 2
     page.goto("/assessment/quarters/2026Q4/board")
