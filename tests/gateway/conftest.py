@@ -116,3 +116,199 @@ def make_gateway(make_db: Callable[[str], Engine]) -> Iterator[Callable[..., Gat
 @pytest.fixture
 def gw(make_gateway: Callable[..., Gateway]) -> Gateway:
     return make_gateway()
+
+
+# --- assessment pages (tests/gateway/test_gateway_assessment*.py) ----------------------------------
+# The gateway with the assessment service in-process, its registry peer and calendar as small fakes,
+# evidence files in a temporary directory; the same units in the real registry (the pages' names).
+
+ASSESSMENT_UNITS: list[dict[str, Any]] = [
+    {"code": "U01", "name": "市垃圾分类办", "kind": "municipal_bureau", "county_code": None},
+    {"code": "U03", "name": "市城管执法局", "kind": "municipal_bureau", "county_code": None},
+    {"code": "U05", "name": "市市场监管局", "kind": "municipal_bureau", "county_code": None},
+    {"code": "U21", "name": "东湖区人民政府", "kind": "county_government", "county_code": "360102"},
+]
+
+ASSESSMENT_CATALOGUE_YAML = """
+name: 测试评估细则
+note: 网关页面测试用
+categories:
+  - name: 体制机制建设
+    items:
+      - code: "1.1"
+        name: 落实城市主体责任
+        points: 3
+        rules:
+          - {text: 市、区建立领导小组, points: 2, method: all_or_nothing}
+          - {text: 主要负责同志任组长, points: 1, method: all_or_nothing}
+        evidence:
+          - {code: e1, title: 成立领导小组的正式文件, frequency: once, kinds: [pdf, image, office]}
+        lead_unit: 市垃圾分类办
+        co_units: [市城管执法局]
+      - code: "1.2"
+        name: 分类设施管理制度完善
+        points: 3
+        rules:
+          - {text: 设施运行管理规范, points: 3, method: all_or_nothing}
+        evidence:
+          - {code: e1, title: 设施运行管理规范文本, frequency: yearly, kinds: [pdf, office]}
+        lead_unit: 市城管执法局
+  - name: 推动源头减量
+    items:
+      - code: "2.1"
+        name: 限制商品过度包装
+        points: 1
+        rules:
+          - {text: 采取有效措施, points: 1, method: all_or_nothing}
+        evidence:
+          - {code: e1, title: 过度包装检查落实材料, frequency: quarterly, kinds: [pdf, image]}
+        lead_unit: 市市场监管局
+        co_units: [东湖区人民政府]
+"""
+
+
+class AssessmentRegistryFake:
+    def units(self) -> list[dict[str, Any]]:
+        return ASSESSMENT_UNITS
+
+    def coverage(self, as_of: Any) -> dict[str, Any]:
+        rate = {"covered": 96, "total": 100, "rate": 0.96}
+        return {"as_of": str(as_of), "city": {"residential": rate, "by_kind": {}}, "counties": []}
+
+
+class NoSupervision:
+    """The supervision peer when it does not answer: the ranking goes on without its columns."""
+
+    def enforcement_summary(self, period: str) -> dict[str, Any] | None:
+        return None
+
+
+class WeekdayCalendar:
+    """Monday to Friday: enough for the pages (the service tests the real holidays)."""
+
+    def is_workday(self, d: Any) -> bool:
+        return bool(d.weekday() < 5)
+
+    def add_workdays(self, d: Any, n: int) -> Any:
+        from datetime import timedelta
+
+        while n > 0:
+            d += timedelta(days=1)
+            n -= self.is_workday(d)
+        return d
+
+    def workdays_between(self, a: Any, b: Any) -> int:
+        from datetime import timedelta
+
+        if b <= a:
+            return 0
+        return sum(self.is_workday(a + timedelta(days=i)) for i in range(1, (b - a).days + 1))
+
+
+@dataclass
+class AssessmentGateway(Gateway):
+    quarter: str = "2026Q4"
+
+    def as_user(self, username: str, role: str, **scope: Any) -> str:
+        """Sign in as ``username`` (created on first use); returns the CSRF token."""
+        from gateway.models import User
+
+        with self.engine.connect() as conn:
+            exists = conn.execute(User.__table__.select().where(User.__table__.c.username == username)).first()  # type: ignore[attr-defined]
+        if exists is None:
+            self.user(username, role, **scope)
+        self.client.cookies.clear()
+        resp = self.login(username)
+        assert resp.status_code == 303, resp.text
+        return self.csrf()
+
+    def api(self, method: str, path: str, csrf: str, **kw: Any) -> httpx.Response:
+        headers = {"X-CSRF-Token": csrf, "Origin": "http://testserver", **kw.pop("headers", {})}
+        return self.client.request(method, "/api/v1/assessment" + path, headers=headers, **kw)
+
+    def tasks(self, csrf: str, **params: Any) -> list[dict[str, Any]]:
+        resp = self.api("GET", "/tasks", csrf, params={"quarter": self.quarter, "limit": 500, **params})
+        assert resp.status_code == 200, resp.text
+        items: list[dict[str, Any]] = resp.json()["items"]
+        return items
+
+    def submit(self, csrf: str, task_id: int, files: list[tuple[str, bytes, str]], note: str = "") -> httpx.Response:
+        return self.api(
+            "POST",
+            f"/tasks/{task_id}/submissions",
+            csrf,
+            files=[("files", f) for f in files],
+            data={"effective_date": "2026-11-20", "note": note},
+        )
+
+
+# A small real PDF (one empty page) and PNG: the service types files by their content.
+TINY_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def seed_assessment_units(engine: Engine) -> None:
+    from sqlalchemy import insert
+
+    from services.registry.models import unit_t
+
+    with engine.begin() as conn:
+        conn.execute(insert(unit_t), [{**u, "contact": None, "phone": None, "duties": None} for u in ASSESSMENT_UNITS])
+
+
+@pytest.fixture
+def make_assessment_gateway(
+    make_db: Callable[[str], Engine], make_gateway: Callable[..., Gateway], tmp_path: Any
+) -> Callable[..., AssessmentGateway]:
+    """A gateway whose assessment service holds a published catalogue and quarter 2026Q4 open
+    (``open_quarter=False``: only the draft catalogue)."""
+
+    def build(open_quarter: bool = True, **settings_kw: Any) -> AssessmentGateway:
+        from services.assessment.app import create_app as assessment_app
+        from services.common.storage import LocalStorage
+
+        engines = {"assessment": make_db("assessment")}
+        app = assessment_app(
+            engine=engines["assessment"],
+            registry=AssessmentRegistryFake(),
+            supervision=NoSupervision(),
+            calendar=WeekdayCalendar,
+            storage=LocalStorage(tmp_path / "assessment-files"),
+        )
+        transports: dict[str, httpx.AsyncBaseTransport] = {"assessment": httpx.ASGITransport(app=app)}
+        if HAS_REGISTRY:
+            from services.registry.app import create_app as registry_app
+
+            engines["registry"] = make_db("registry")
+            seed_registry(engines["registry"])
+            seed_assessment_units(engines["registry"])
+            transports["registry"] = httpx.ASGITransport(app=registry_app(engine=engines["registry"]))
+        base = make_gateway(transports=transports, **settings_kw)
+        gw = AssessmentGateway(base.client, base.engine, base.settings, engines)
+        csrf = gw.as_user("a_office", "office")
+        resp = gw.api(
+            "POST",
+            "/catalogues/import",
+            csrf,
+            files={"file": ("catalogue.yaml", ASSESSMENT_CATALOGUE_YAML.encode(), "application/x-yaml")},
+        )
+        assert resp.status_code == 201, resp.text
+        if open_quarter:
+            cat = resp.json()["id"]
+            assert gw.api("POST", f"/catalogues/{cat}/publish", csrf).status_code == 200
+            resp = gw.api("POST", "/quarters", csrf, json={"id": gw.quarter, "catalogue_id": cat})
+            assert resp.status_code == 201, resp.text
+        return gw
+
+    return build
+
+
+@pytest.fixture
+def agw(make_assessment_gateway: Callable[..., AssessmentGateway]) -> AssessmentGateway:
+    return make_assessment_gateway()
