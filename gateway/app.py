@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.staticfiles import StaticFiles
 
-from gateway import admin, apidocs, dashboard, imports_pages, pages, registry_pages
+from gateway import admin, apidocs, dashboard, imports_pages, pages, registry_pages, supervision_pages
 from gateway.apidocs import OpenApiCache
 from gateway.clients import ServiceClients
 from gateway.config import Settings
@@ -85,5 +85,6 @@ def create_app(
     app.include_router(imports_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(admin.router)
+    app.include_router(supervision_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,0 +1,33 @@
+"""Supervision pages (督导): the inspector's tablet pages with their offline queue, the office's
+teams, checklists, plans, inspections, findings, rectification board, enforcement records, reports
+and circulars, and the member units' and counties' 我的整改. They talk to the supervision service
+through ``api.Supervision``; the service decides scope again."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.render import NAV_ITEMS, NavItem
+from gateway.supervision_pages import inspector, office, rectify, reports
+
+router = APIRouter(include_in_schema=False)
+router.include_router(inspector.router)
+router.include_router(office.router)
+router.include_router(rectify.router)
+router.include_router(reports.router)
+
+_ALL = frozenset({"admin", "office", "leader", "unit", "county", "inspector"})
+_NAV = [
+    NavItem("/supervision/today", "今日任务", frozenset({"inspector"})),
+    NavItem("/supervision/outbox", "待发送", frozenset({"inspector"})),
+    NavItem("/supervision/plans", "督导检查", frozenset({"admin", "office", "leader", "inspector"})),
+    NavItem("/supervision/rectifications", "整改", frozenset({"admin", "office", "leader", "inspector"})),
+    NavItem("/supervision/my", "我的整改", frozenset({"unit", "county"})),
+    NavItem("/supervision/circulars", "通报", _ALL),
+]
+# Once, however often the package is imported (tests build many apps).
+for _item in _NAV:
+    if _item not in NAV_ITEMS:
+        NAV_ITEMS.append(_item)
+
+__all__ = ["router"]
