@@ -1,0 +1,122 @@
+"""What the route modules share: settings, the file storage, the working-day calendar, the
+registry client, the job runner, error docs and JSON helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+
+from services.common import clock
+from services.common.errors import ErrorBody
+from services.common.storage import FileStorage, make_storage
+from services.supervision.config import Settings
+
+if TYPE_CHECKING:
+    from services.common.workdays import WorkCalendar
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def storage_of(state: Any) -> FileStorage:
+    """The app's file storage (made once from the settings)."""
+    if getattr(state, "storage", None) is None:
+        state.storage = make_storage(state.settings.file_storage_url(), max_size=state.settings.max_photo_size)
+    storage: FileStorage = state.storage
+    return storage
+
+
+def get_storage(request: Request) -> FileStorage:
+    return storage_of(request.app.state)
+
+
+StorageDep = Annotated[FileStorage, Depends(get_storage)]
+
+
+def calendar_of(state: Any) -> WorkCalendar:
+    """The working-day calendar: the one a test set, or the registry's (kernel ``load_calendar``)."""
+    provider = getattr(state, "calendar", None)
+    if provider is not None:
+        return provider() if callable(provider) else provider
+    from services.common.workdays import load_calendar
+
+    return load_calendar(peer_of(state, "registry"))
+
+
+def peer_of(state: Any, name: str) -> Any:
+    """A ``PeerClient`` to another service (tests put their own in ``state.peers``)."""
+    peers: dict[str, Any] = getattr(state, "peers", None) or {}
+    if name not in peers:
+        from services.common.peers import PeerClient
+
+        peers[name] = PeerClient(state.settings, name)
+        state.peers = peers
+    return peers[name]
+
+
+def today() -> date:
+    return clock.today()
+
+
+def jsonable(data: Any) -> Any:
+    """Dates and times as ISO strings (JSON columns, events, idempotent replies)."""
+    return orjson.loads(orjson.dumps(data, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return clock.as_utc(value).isoformat()
+    raise TypeError
+
+
+def utc(value: datetime | None) -> datetime | None:
+    return clock.as_utc(value) if value is not None else None
+
+
+_EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
+    401: ("缺少或无效的凭证", {"error": "unauthorized", "message": "缺少服务令牌", "details": []}),
+    403: ("无权限", {"error": "forbidden", "message": "只有分类办工作人员可以执行此操作", "details": []}),
+    404: (
+        "不存在，或不在调用方的权限范围内",
+        {"error": "not_found", "message": "整改通知 12 不存在或不在您的权限范围内", "details": []},
+    ),
+    409: (
+        "冲突（同一编号已提交了不同的内容，或状态不允许此操作）",
+        {
+            "error": "inspection_conflict",
+            "message": "检查 3f2a… 已以不同内容提交过；请保留草稿并联系分类办",
+            "details": [],
+        },
+    ),
+    422: (
+        "数据校验失败，details 中逐字段说明",
+        {
+            "error": "validation_error",
+            "message": "提交的数据有误：ends_on（结束日期）：结束日期不能早于开始日期",
+            "details": [{"field": "ends_on", "message": "结束日期不能早于开始日期", "value": "2026-09-01"}],
+        },
+    ),
+}
+
+
+def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        s: {
+            "model": ErrorBody,
+            "description": _EXAMPLES[s][0],
+            "content": {"application/json": {"example": _EXAMPLES[s][1]}},
+        }
+        for s in statuses
+    }
+
+
+READ_ERRORS = error_docs(401, 403, 404)
+WRITE_ERRORS = error_docs(401, 403, 404, 409, 422)

@@ -1,0 +1,170 @@
+"""Every query of teams, checklists, plans and plan targets (SQLAlchemy Core, rows as dicts)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from services.common.pagination import keyset, split_page
+from services.supervision.models import checklist_t, inspection_t, plan_t, target_t, team_t
+
+Db = Session | Connection
+
+
+def _one(db: Db, stmt: Any) -> dict[str, Any] | None:
+    row = db.execute(stmt).first()
+    return dict(row._mapping) if row is not None else None
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+def team(db: Db, code: str) -> dict[str, Any] | None:
+    return _one(db, select(team_t).where(team_t.c.code == code))
+
+
+def teams(db: Db) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in db.execute(select(team_t).order_by(team_t.c.code))]
+
+
+def insert_team(db: Db, values: dict[str, Any]) -> None:
+    db.execute(insert(team_t).values(**values))
+
+
+def update_team(db: Db, code: str, values: dict[str, Any]) -> None:
+    db.execute(update(team_t).where(team_t.c.code == code).values(**values))
+
+
+# --- checklists -------------------------------------------------------------------------------
+
+
+def checklist(db: Db, checklist_id: int) -> dict[str, Any] | None:
+    return _one(db, select(checklist_t).where(checklist_t.c.id == checklist_id))
+
+
+def checklists(db: Db, target_kind: str | None, state: str | None) -> list[dict[str, Any]]:
+    stmt = select(checklist_t).order_by(checklist_t.c.code, checklist_t.c.version)
+    if target_kind:
+        stmt = stmt.where(checklist_t.c.target_kind == target_kind)
+    if state:
+        stmt = stmt.where(checklist_t.c.state == state)
+    return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def latest_version(db: Db, code: str) -> int:
+    value = db.execute(select(func.max(checklist_t.c.version)).where(checklist_t.c.code == code)).scalar()
+    return int(value or 0)
+
+
+def insert_checklist(db: Db, values: dict[str, Any]) -> int:
+    return int(db.execute(insert(checklist_t).values(**values).returning(checklist_t.c.id)).scalar_one())
+
+
+def update_checklist(db: Db, checklist_id: int, values: dict[str, Any]) -> None:
+    db.execute(update(checklist_t).where(checklist_t.c.id == checklist_id).values(**values))
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def plan(db: Db, plan_id: int) -> dict[str, Any] | None:
+    return _one(db, select(plan_t).where(plan_t.c.id == plan_id))
+
+
+def plans(
+    db: Db, condition: Any, team_code: str | None, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    stmt = select(plan_t).where(condition)
+    if team_code:
+        stmt = stmt.where(plan_t.c.team_code == team_code)
+    rows = db.execute(keyset(stmt, [plan_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
+    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+
+
+def insert_plan(db: Db, values: dict[str, Any]) -> int:
+    return int(db.execute(insert(plan_t).values(**values).returning(plan_t.c.id)).scalar_one())
+
+
+def update_plan(db: Db, plan_id: int, values: dict[str, Any]) -> None:
+    db.execute(update(plan_t).where(plan_t.c.id == plan_id).values(**values))
+
+
+def insert_targets(db: Db, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.execute(insert(target_t), rows)
+
+
+def target_counts(db: Db, plan_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(targets, targets with a submitted inspection) per plan."""
+    if not plan_ids:
+        return {}
+    totals: dict[int, int] = {
+        r[0]: r[1]
+        for r in db.execute(
+            select(target_t.c.plan_id, func.count())
+            .where(target_t.c.plan_id.in_(plan_ids))
+            .group_by(target_t.c.plan_id)
+        ).all()
+    }
+    done: dict[int, int] = {
+        r[0]: r[1]
+        for r in db.execute(
+            select(inspection_t.c.plan_id, func.count(func.distinct(inspection_t.c.target_code)))
+            .where(inspection_t.c.plan_id.in_(plan_ids), inspection_t.c.state == "submitted")
+            .group_by(inspection_t.c.plan_id)
+        ).all()
+    }
+    return {pid: (int(totals.get(pid, 0)), int(done.get(pid, 0))) for pid in plan_ids}
+
+
+def target(db: Db, plan_id: int, target_code: str) -> dict[str, Any] | None:
+    return _one(db, select(target_t).where(target_t.c.plan_id == plan_id, target_t.c.target_code == target_code))
+
+
+def targets(
+    db: Db,
+    plan_id: int,
+    *,
+    inspector: str | None,
+    day: date | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    stmt = select(target_t).where(target_t.c.plan_id == plan_id)
+    if inspector:
+        stmt = stmt.where(target_t.c.inspector == inspector)
+    if day:
+        stmt = stmt.where(target_t.c.scheduled_on == day)
+    rows = db.execute(keyset(stmt, [target_t.c.id], cursor=cursor, limit=limit)).all()
+    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+
+
+def day_list(db: Db, inspector: str, day: date) -> list[dict[str, Any]]:
+    stmt = (
+        select(target_t)
+        .join(plan_t, plan_t.c.id == target_t.c.plan_id)
+        .where(target_t.c.inspector == inspector, target_t.c.scheduled_on == day, plan_t.c.state != "finished")
+        .order_by(target_t.c.id)
+    )
+    return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def submitted_inspections(db: Db, plan_id: int, codes: list[str]) -> dict[str, str]:
+    """target code -> client_id of its latest submitted inspection."""
+    if not codes:
+        return {}
+    rows = db.execute(
+        select(inspection_t.c.target_code, inspection_t.c.client_id)
+        .where(
+            inspection_t.c.plan_id == plan_id,
+            inspection_t.c.target_code.in_(codes),
+            inspection_t.c.state == "submitted",
+            inspection_t.c.replaced_by.is_(None),
+        )
+        .order_by(inspection_t.c.id)
+    ).all()
+    return {code: client for code, client in rows}
