@@ -1,0 +1,268 @@
+"""The supervision pages through the gateway, with the real supervision service in-process: each
+role's pages and their scope, the office's forms (errors in Chinese, in place), the tablet's JSON
+path (session + CSRF through /api/v1) and rectification transitions made through the order page."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.common import clock
+
+pytest.importorskip("services.supervision.plans.router")
+
+CHECKLIST = {
+    "code": "RES",
+    "name": "居民小区督导检查表",
+    "target_kind": "site:residential",
+    "items": [
+        {"id": "bins", "label": "四分类桶组齐全", "type": "yesno", "weight": 2, "category": "facility_damage"},
+        {"id": "quality", "label": "分类质量", "type": "score", "max": 10, "pass_min": 6, "category": "mixed_disposal"},
+        {"id": "overflow", "label": "满溢桶数", "type": "count", "pass_min": 0, "category": "overflow"},
+        {"id": "photo", "label": "全景照片", "type": "photo"},
+        {"id": "remark", "label": "其他", "type": "text", "required": False},
+    ],
+}
+
+
+def make_plan(sv: Any, *, sample: int = 2, per_day: int = 2, members: list[str] | None = None) -> dict[str, Any]:
+    """Team T01 (the gateway's u_inspector), a published checklist and a plan starting today."""
+    office = sv.headers("office")
+    team = {"code": "T01", "name": "第一督导组", "leader": "u_inspector", "members": members or ["u_inspector"]}
+    r = sv.service.put("/teams/T01", json={**team, "counties": ["360102", "360103"]}, headers=office)
+    assert r.status_code in (200, 201), r.text
+    r = sv.service.post("/checklists", json=CHECKLIST, headers=office)
+    assert r.status_code == 201, r.text
+    checklist_id = r.json()["id"]
+    assert sv.service.post(f"/checklists/{checklist_id}/publish", headers=office).status_code == 200
+    day = clock.today()
+    body = {
+        "name": "第四季度居民小区督导",
+        "starts_on": day.isoformat(),
+        "ends_on": (day + timedelta(days=10)).isoformat(),
+        "team_code": "T01",
+        "checklist_id": checklist_id,
+        "selection": {"source": "site", "counties": ["360102", "360103"], "sample_per_county": sample, "seed": 7},
+        "per_inspector_per_day": per_day,
+    }
+    r = sv.service.post("/plans", json=body, headers=office)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_inspector_today_lists_todays_targets_and_opens_the_form(sv_gw: Any) -> None:
+    plan = make_plan(sv_gw)
+    gw = sv_gw.gw
+    gw.login_as("inspector", team_code="T01")
+    page = gw.client.get("/supervision/today")
+    assert page.status_code == 200, page.text
+    links = re.findall(r'class="sv-target-link" href="(/supervision/inspect/\d+/[^"]+)"', page.text)
+    expected = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()
+    assert expected["items"], "the schedule should give the inspector targets today"
+    assert sorted(links) == sorted(f"/supervision/inspect/{plan['id']}/{t['target_code']}" for t in expected["items"])
+    assert "今日检查对象" in page.text and "待发送" in page.text
+    assert 'data-lat="28.' in page.text  # positions from the plan, for the distance
+    form = gw.client.get(links[0])
+    assert form.status_code == 200
+    assert plan["name"] in form.text
+    for label in ("四分类桶组齐全", "分类质量", "满溢桶数", "全景照片"):
+        assert label in form.text
+    assert 'capture="environment"' in form.text and 'accept="image/*"' in form.text
+    meta = re.search(r"data-inspection='([^']+)'", form.text)
+    assert meta
+    items = {i["id"]: i for i in json.loads(html.unescape(meta.group(1)))["items"]}
+    assert items["quality"] == {"id": "quality", "type": "score", "required": True, "max": 10}
+    assert items["photo"]["type"] == "photo" and items["remark"]["required"] is False
+    # every target of the round, not only today's
+    every = gw.client.get("/supervision/today?all=1").text
+    assert len(re.findall(r'class="sv-target-link" href="/supervision/inspect/', every)) == 4
+
+
+def test_inspect_page_for_a_target_outside_the_plan_is_a_chinese_404(sv_gw: Any) -> None:
+    plan = make_plan(sv_gw)
+    sv_gw.gw.login_as("inspector", team_code="T01")
+    page = sv_gw.gw.client.get(f"/supervision/inspect/{plan['id']}/360102-X999")
+    assert page.status_code == 404
+    assert "督导计划中没有检查对象" in page.text
+
+
+def test_service_worker_is_served_for_the_supervision_scope(sv_gw: Any) -> None:
+    sv_gw.gw.login_as("inspector", team_code="T01")
+    resp = sv_gw.gw.client.get("/supervision/inspect-sw.js")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/javascript")
+    assert "sortline-inspect-v1" in resp.text
+    assert sv_gw.gw.client.get("/supervision/outbox").status_code == 200
+
+
+def test_office_plan_page_shows_the_schedule_per_inspector_per_day(sv_gw: Any) -> None:
+    plan = make_plan(sv_gw, sample=4, per_day=1, members=["u_inspector", "lisi"])
+    gw = sv_gw.gw
+    gw.login_as("office")
+    plans = gw.client.get("/supervision/plans")
+    assert plans.status_code == 200 and plan["name"] in plans.text and "新建督导计划" in plans.text
+    page = gw.client.get(f"/supervision/plans/{plan['id']}")
+    assert page.status_code == 200
+    header = re.search(r'<table class="table sv-schedule" id="schedule">\s*<thead><tr>(.*?)</tr>', page.text, re.S)
+    targets = sv_gw.service.get(f"/plans/{plan['id']}/targets", headers=sv_gw.headers()).json()["items"]
+    assert header and re.findall(r"<th>([^<]+)</th>", header.group(1))[1:] == sorted({t["inspector"] for t in targets})
+    days = re.findall(r'<tr data-day="([\d-]+)">', page.text)
+    assert days == sorted({t["scheduled_on"] for t in targets})
+    for t in targets:  # each target in its day's row
+        row = re.search(rf'<tr data-day="{t["scheduled_on"]}">(.*?)</tr>', page.text, re.S)
+        assert row and t["name"] in row.group(1)
+    assert "种子 7" in page.text
+
+
+def test_office_creates_a_plan_through_the_form(sv_gw: Any) -> None:
+    make_plan(sv_gw)  # the team and a published checklist
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    form = gw.client.get("/supervision/plans/new")
+    assert form.status_code == 200 and "第一督导组" in form.text
+    checklist_id = re.search(r'<option value="(\d+)">居民小区督导检查表', form.text)
+    assert checklist_id
+    day = clock.today()
+    data = {
+        "csrf_token": csrf,
+        "name": "抽样督导",
+        "starts_on": day.isoformat(),
+        "ends_on": (day + timedelta(days=5)).isoformat(),
+        "team_code": "T01",
+        "checklist_id": checklist_id.group(1),
+        "source": "site",
+        "counties": ["360102"],
+        "sample_per_county": "3",
+        "seed": "42",
+        "per_inspector_per_day": "3",
+    }
+    resp = gw.client.post("/supervision/plans", data=data, follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    page = gw.client.get(resp.headers["location"])
+    assert "抽样督导" in page.text and "种子 42" in page.text
+    assert len(re.findall(r"360102-S\d+|示例小区02", page.text)) >= 3
+
+
+def test_plan_form_errors_come_back_in_chinese_in_place(sv_gw: Any) -> None:
+    make_plan(sv_gw)
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    day = clock.today()
+    data = {
+        "csrf_token": csrf,
+        "name": "倒置的窗口",
+        "starts_on": day.isoformat(),
+        "ends_on": (day - timedelta(days=3)).isoformat(),
+        "team_code": "T01",
+        "checklist_id": "1",
+        "source": "site",
+    }
+    resp = gw.client.post("/supervision/plans", data=data)
+    assert resp.status_code == 422
+    assert "结束日期不能早于开始日期" in resp.text
+    assert 'value="倒置的窗口"' in resp.text  # the form keeps what was typed
+    data["checklist_id"] = "abc"
+    resp = gw.client.post("/supervision/plans", data=data)
+    assert resp.status_code == 422 and "请选择已发布的检查表" in resp.text
+
+
+def test_teams_and_checklists_pages(sv_gw: Any) -> None:
+    make_plan(sv_gw)
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    teams = gw.client.get("/supervision/teams")
+    assert teams.status_code == 200 and "第一督导组" in teams.text
+    resp = gw.client.post(
+        "/supervision/teams",
+        data={"csrf_token": csrf, "code": "T02", "name": "第二督导组", "leader": "wang", "members": "wang, zhao"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    assert "第二督导组" in gw.client.get("/supervision/teams").text
+    bad = gw.client.post(
+        "/supervision/teams",
+        data={"csrf_token": csrf, "code": "T03", "name": "第三组", "leader": "a", "members": "a", "counties": "3601"},
+    )
+    assert bad.status_code == 422 and "县区代码应为 6 位数字" in bad.text
+    lists = gw.client.get("/supervision/checklists")
+    assert lists.status_code == 200 and "居民小区督导检查表" in lists.text and "已发布" in lists.text
+    # a new version as a draft from the editor's lines, then published
+    lines = "bins|四分类桶组齐全|yesno||facility_damage|是\nnote|其他|text|||否"
+    resp = gw.client.post(
+        "/supervision/checklists",
+        data={
+            "csrf_token": csrf,
+            "code": "RES",
+            "name": "居民小区督导检查表",
+            "target_kind": "site:residential",
+            "items": lines,
+        },
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    page = gw.client.get(resp.headers["location"])
+    assert "第 2 版" in page.text and "草稿" in page.text
+    url = resp.headers["location"] + "/publish"
+    assert gw.client.post(url, data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    assert "已发布" in gw.client.get(resp.headers["location"]).text
+    bad = gw.client.post(
+        "/supervision/checklists",
+        data={"csrf_token": csrf, "code": "RES", "name": "x", "target_kind": "site:residential", "items": "a|b|colour"},
+    )
+    assert bad.status_code == 422 and "第 1 行：类型应为" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "path"),
+    [
+        ("unit", {"unit_code": "U05"}, "/supervision/plans"),
+        ("county", {"county_code": "360102"}, "/supervision/rectifications"),
+        ("inspector", {"team_code": "T01"}, "/supervision/enforcement"),
+        ("leader", {}, "/supervision/today"),
+        ("county", {"county_code": "360102"}, "/supervision/reports"),
+    ],
+)
+def test_pages_outside_a_role_are_refused_in_chinese(sv_gw: Any, role: str, scope: dict[str, str], path: str) -> None:
+    sv_gw.gw.login_as(role, **scope)
+    resp = sv_gw.gw.client.get(path)
+    assert resp.status_code == 403
+    assert "您的角色无权访问此页面" in resp.text
+
+
+def test_leader_reads_the_plans_but_gets_no_write_buttons(sv_gw: Any) -> None:
+    plan = make_plan(sv_gw)
+    sv_gw.gw.login_as("leader")
+    plans = sv_gw.gw.client.get("/supervision/plans")
+    assert plans.status_code == 200 and plan["name"] in plans.text
+    assert "新建督导计划" not in plans.text
+    page = sv_gw.gw.client.get(f"/supervision/plans/{plan['id']}")
+    assert "结束本轮" not in page.text
+    assert sv_gw.gw.client.get("/supervision/plans/new").status_code == 403
+
+
+def test_navigation_per_role(sv_gw: Any) -> None:
+    gw = sv_gw.gw
+    gw.login_as("inspector", team_code="T01")
+    home = gw.client.get("/").text
+    assert 'href="/supervision/today"' in home and 'href="/supervision/outbox"' in home
+    assert 'href="/supervision/my"' not in home
+    gw.client.post("/logout", data={"csrf_token": gw.csrf()})
+    gw.login_as("county", county_code="360102")
+    home = gw.client.get("/").text
+    assert 'href="/supervision/my"' in home and 'href="/supervision/today"' not in home
+    assert 'hx-get="/supervision/home-block"' in home
+
+
+def test_service_down_shows_a_chinese_503(make_gateway: Any) -> None:
+    gw = make_gateway()  # no supervision transport: its default URL answers nothing in tests
+    gw.login_as("office")
+    page = gw.client.get("/supervision/plans")
+    assert page.status_code == 503
+    assert "督导服务暂不可用" in page.text
+    block = gw.client.get("/supervision/home-block")
+    assert block.status_code == 200 and "督导服务暂不可用" in block.text
