@@ -161,7 +161,7 @@ CHECKLIST = {
     "items": [
         {"id": "bins", "label": "四分类桶组齐全", "type": "yesno", "weight": 2, "category": "facility_damage"},
         {"id": "quality", "label": "分类质量", "type": "score", "max": 10, "pass_min": 6, "category": "mixed_disposal"},
-        {"id": "overflow", "label": "满溢桶数", "type": "count", "pass_min": 0, "category": "overflow"},
+        {"id": "overflow", "label": "满溢桶数", "type": "count", "pass_max": 0, "category": "overflow"},
         {"id": "photo", "label": "全景照片", "type": "photo"},
         {"id": "remark", "label": "其他", "type": "text", "required": False},
     ],

@@ -43,7 +43,7 @@ CHECKLIST_EXAMPLE: dict[str, Any] = {
     "items": [
         {"id": "bins", "label": "四分类桶组齐全", "type": "yesno", "weight": 2, "category": "facility_damage"},
         {"id": "mixed", "label": "桶内分类质量", "type": "score", "max": 10, "category": "mixed_disposal"},
-        {"id": "overflow", "label": "满溢桶数", "type": "count", "pass_min": 0, "category": "overflow"},
+        {"id": "overflow", "label": "满溢桶数", "type": "count", "pass_max": 0, "category": "overflow"},
         {"id": "photo", "label": "投放点全景照片", "type": "photo"},
         {"id": "remark", "label": "其他情况", "type": "text", "required": False},
     ],

@@ -60,6 +60,7 @@ class ItemIn(BaseModel):
     pass_min: float | None = Field(
         default=None, description="评分/计数项合格的最低值（评分默认满分的 60%，计数默认不限）"
     )
+    pass_max: float | None = Field(default=None, description="计数项合格的最高值（如满溢桶数最多 0 个）")
 
     @model_validator(mode="after")
     def _score_max(self) -> ItemIn:
@@ -103,6 +104,7 @@ class ItemPublic(BaseModel):
     required: bool
     category: str | None = None
     pass_min: float | None = None
+    pass_max: float | None = None
 
 
 class ChecklistPublic(BaseModel):

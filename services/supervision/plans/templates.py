@@ -10,7 +10,7 @@ from services.supervision.vocab import FACILITY_KINDS, SITE_KINDS
 
 def _i(item_id: str, label: str, kind: str, category: str | None = None, **extra: Any) -> dict[str, Any]:
     item = {"id": item_id, "label": label, "type": kind, "weight": extra.pop("weight", 1.0), "required": True}
-    item |= {"max": None, "category": category, "pass_min": None} | extra
+    item |= {"max": None, "category": category, "pass_min": None, "pass_max": None} | extra
     return item
 
 
@@ -18,7 +18,7 @@ _BINS = [
     _i("bins", "四分类收集容器齐全、完好", "yesno", "facility_damage", weight=2.0),
     _i("signage", "容器标识符合 GB/T 19095-2019", "yesno", "signage"),
     _i("quality", "分类投放质量（0-10 分）", "score", "mixed_disposal", max=10, pass_min=6, weight=3.0),
-    _i("overflow", "满溢容器数量", "count", "overflow", pass_min=0),
+    _i("overflow", "满溢容器数量", "count", "overflow", pass_max=0),
     _i("dumping", "周边无偷倒乱堆", "yesno", "illegal_dumping"),
 ]
 _BOARD = _i("board", "公示牌（投放时间、责任人、监督电话）齐全", "yesno", "notice_board_missing")

@@ -1,0 +1,248 @@
+"""Photos of inspections, rectification orders and enforcement records.
+
+A photo arrives as the raw body of ``PUT .../photos/{photo_id}`` and goes through the kernel's
+``receive_body`` (streamed to the file storage, its type taken from the content: a PNG named
+``.jpg`` is a PNG, a text file named ``.jpg`` is refused). HEIC from iPhones is converted to
+JPEG with pillow-heif (refused with a clear message when the converter is missing). The rule for
+resends is the tablet's: the same ``photo_id`` with the same bytes (SHA-256) answers 200 and
+changes nothing; with other bytes it is a 409. Thumbnails are made by a background job.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from services.common import clock
+from services.common.auth import Caller
+from services.common.db import session_scope
+from services.common.storage import FileStorage, StoredFile
+from services.supervision.deps import storage_of, utc
+from services.supervision.errors import conflict, invalid
+from services.supervision.models import photo_t
+
+PHOTO_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+HEIC_TYPES = {"image/heic", "image/heif"}
+
+
+def photo_public(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "photo_id": row["photo_id"],
+        "sha256": row["sha256"],
+        "size": row["size"],
+        "content_type": row["content_type"],
+        "latitude": row["latitude"],
+        "longitude": row["longitude"],
+        "accuracy_m": row["accuracy_m"],
+        "taken_at": utc(row["taken_at"]),
+        "received_at": utc(row["received_at"]),
+        "url": f"/photos/{row['id']}",
+        "thumbnail_url": f"/photos/{row['id']}/thumbnail" if row["thumb_key"] else None,
+    }
+
+
+def photos_of(db: Any, owner_kind: str, owner_id: int) -> list[dict[str, Any]]:
+    stmt = (
+        select(photo_t).where(photo_t.c.owner_kind == owner_kind, photo_t.c.owner_id == owner_id).order_by(photo_t.c.id)
+    )
+    return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def photo(db: Any, owner_kind: str, owner_id: int, photo_id: str) -> dict[str, Any] | None:
+    row = db.execute(
+        select(photo_t).where(
+            photo_t.c.owner_kind == owner_kind, photo_t.c.owner_id == owner_id, photo_t.c.photo_id == photo_id
+        )
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def photos_by_ids(db: Any, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    return [dict(r._mapping) for r in db.execute(select(photo_t).where(photo_t.c.id.in_(ids)).order_by(photo_t.c.id))]
+
+
+async def receive_photo(request: Request, max_size: int, original_name: str) -> tuple[StoredFile, str]:
+    """Stream the body into the storage (kernel ``receive_body``); HEIC becomes JPEG.
+
+    Returns the stored file and the SHA-256 of the bytes as sent (the idempotency fingerprint).
+    """
+    from services.common.uploads import PHOTO_TYPES, receive_body
+
+    storage = storage_of(request.app.state)
+    stored: StoredFile = await receive_body(
+        request, storage, max_size=max_size, accept=PHOTO_TYPES, original_name=original_name
+    )
+    sent_sha = stored.sha256
+    if stored.content_type in HEIC_TYPES:
+        stored = await run_in_threadpool(heic_to_jpeg, storage, stored)
+    return stored, sent_sha
+
+
+def heic_to_jpeg(storage: FileStorage, stored: StoredFile) -> StoredFile:
+    """Convert a stored HEIC photo to JPEG (orientation applied), replacing the original."""
+    try:
+        import pillow_heif
+        from PIL import Image, ImageOps
+    except ImportError as exc:  # pragma: no cover - pillow-heif is a dependency
+        storage.delete(stored.key)
+        raise invalid("photo", "服务器不支持 HEIC 照片，请在平板上改用 JPEG 格式拍照") from exc
+    try:
+        pillow_heif.register_heif_opener()
+        with Image.open(io.BytesIO(storage.open(stored.key))) as img:
+            out = io.BytesIO()
+            ImageOps.exif_transpose(img).convert("RGB").save(out, "JPEG", quality=88)
+    except Exception as exc:
+        storage.delete(stored.key)
+        raise invalid("photo", "HEIC 照片无法读取，请在平板上改用 JPEG 格式重新拍照") from exc
+    name = stored.original_name.rsplit(".", 1)[0] + ".jpg"
+    converted = storage.put(out.getvalue(), original_name=name, content_type="image/jpeg")
+    storage.delete(stored.key)
+    return converted
+
+
+def record_photo(
+    engine: Engine,
+    storage: FileStorage,
+    *,
+    owner_kind: str,
+    owner_id: int,
+    photo_id: str,
+    stored: StoredFile,
+    sent_sha: str,
+    caller: Caller,
+    position: dict[str, Any],
+    on_insert: Any = None,
+) -> tuple[int, dict[str, Any]]:
+    """Keep the photo row (201), or recognise a resend (200) or another body under the id (409).
+
+    ``on_insert(session, row_id)`` runs in the same transaction (enqueue the thumbnail job).
+    """
+    with session_scope(engine) as session:
+        existing = photo(session, owner_kind, owner_id, photo_id)
+        if existing is None:
+            try:
+                with session.begin_nested():
+                    row_id = _insert(session, owner_kind, owner_id, photo_id, stored, sent_sha, caller, position)
+            except IntegrityError:
+                existing = photo(session, owner_kind, owner_id, photo_id)
+                assert existing is not None
+            else:
+                if on_insert is not None:
+                    on_insert(session, row_id)
+                row = photo(session, owner_kind, owner_id, photo_id)
+                assert row is not None
+                return 201, row
+    storage.delete(stored.key)
+    if existing["sha256"] != sent_sha:
+        raise conflict(
+            f"照片 {photo_id} 已以不同内容上传过；请保留草稿并联系分类办", code="photo_conflict", field="photo"
+        )
+    return 200, existing
+
+
+def _insert(
+    session: Session,
+    owner_kind: str,
+    owner_id: int,
+    photo_id: str,
+    stored: StoredFile,
+    sent_sha: str,
+    caller: Caller,
+    position: dict[str, Any],
+) -> int:
+    values = {
+        "owner_kind": owner_kind,
+        "owner_id": owner_id,
+        "photo_id": photo_id,
+        "sha256": sent_sha,
+        "key": stored.key,
+        "size": stored.size,
+        "content_type": stored.content_type,
+        "original_name": stored.original_name[:200],
+        "received_at": clock.now(),
+        "uploaded_by": caller.name or caller.sub,
+        **position,
+    }
+    return int(session.execute(insert(photo_t).values(**values).returning(photo_t.c.id)).scalar_one())
+
+
+def position_of(
+    latitude: float | None, longitude: float | None, accuracy_m: float | None, taken_at: datetime | None
+) -> dict[str, Any]:
+    if (latitude is None) != (longitude is None):
+        raise invalid("latitude", "纬度和经度须同时给出")
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise invalid("latitude", "纬度应在 -90 到 90 之间", latitude)
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise invalid("longitude", "经度应在 -180 到 180 之间", longitude)
+    return {"latitude": latitude, "longitude": longitude, "accuracy_m": accuracy_m, "taken_at": taken_at}
+
+
+def make_thumbnail(engine: Engine, storage: FileStorage, photo_row_id: int, size: int) -> str | None:
+    """The job: a JPEG thumbnail (EXIF orientation applied), its key kept on the photo row."""
+    from PIL import Image, ImageOps
+
+    with session_scope(engine) as session:
+        row = session.execute(select(photo_t).where(photo_t.c.id == photo_row_id)).first()
+        if row is None or row.thumb_key:
+            return row.thumb_key if row is not None else None
+        key = row.key
+    with Image.open(io.BytesIO(storage.open(key))) as original:
+        img = ImageOps.exif_transpose(original)
+        img.thumbnail((size, size))
+        out = io.BytesIO()
+        img.convert("RGB").save(out, "JPEG", quality=80)
+    thumb = storage.put(out.getvalue(), original_name="thumbnail.jpg", content_type="image/jpeg")
+    with session_scope(engine) as session:
+        session.execute(update(photo_t).where(photo_t.c.id == photo_row_id).values(thumb_key=thumb.key))
+    return thumb.key
+
+
+def visible_photo(db: Any, caller: Caller, row_id: int) -> dict[str, Any] | None:
+    """The photo row if the caller may see it: the office and leaders all; an inspector the
+    photos of their team's inspections and orders; a county or unit those of its own orders."""
+    from services.supervision import scope
+    from services.supervision.models import finding_t, inspection_t, plan_t, rect_t
+
+    row = db.execute(select(photo_t).where(photo_t.c.id == row_id)).first()
+    if row is None:
+        return None
+    photo_row = dict(row._mapping)
+    if caller.is_city_wide:
+        return photo_row
+    kind, owner = photo_row["owner_kind"], photo_row["owner_id"]
+    if kind == "inspection" and caller.role == "inspector":
+        team = db.execute(
+            select(plan_t.c.team_code)
+            .join(inspection_t, inspection_t.c.plan_id == plan_t.c.id)
+            .where(inspection_t.c.id == owner)
+        ).scalar()
+        return photo_row if scope.sees_team(caller, team) else None
+    if kind == "rectification":
+        order = db.execute(select(rect_t).where(rect_t.c.id == owner)).first()
+        return photo_row if order is not None and scope.sees_order(caller, dict(order._mapping)) else None
+    if kind == "inspection":  # a county or unit sees the before-photos of its own orders
+        orders = db.execute(
+            select(rect_t)
+            .join(finding_t, finding_t.c.id == rect_t.c.finding_id)
+            .where(scope.order_filter(caller, rect_t))
+            .where(
+                finding_t.c.inspection_id
+                == db.execute(select(photo_t.c.owner_id).where(photo_t.c.id == row_id)).scalar()
+            )
+        ).all()
+        for o in orders:
+            finding = db.execute(select(finding_t.c.photos).where(finding_t.c.id == o.finding_id)).scalar()
+            if row_id in (finding or []):
+                return photo_row
+    return None

@@ -1,0 +1,148 @@
+"""Every query of findings, rectification orders, their events and 督办 records."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from services.common.pagination import keyset, split_page
+from services.supervision.models import escalation_t, finding_t, rect_event_t, rect_t
+
+Db = Session | Connection
+
+
+def _one(db: Db, stmt: Any) -> dict[str, Any] | None:
+    row = db.execute(stmt).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def finding(db: Db, finding_id: int) -> dict[str, Any] | None:
+    return _one(db, select(finding_t).where(finding_t.c.id == finding_id))
+
+
+def open_duplicate(db: Db, target_code: str, category: str) -> dict[str, Any] | None:
+    """An open finding of the same target and category (the likely duplicate)."""
+    return _one(
+        db,
+        select(finding_t)
+        .where(finding_t.c.target_code == target_code, finding_t.c.category == category, finding_t.c.state == "open")
+        .order_by(finding_t.c.id),
+    )
+
+
+def insert_finding(db: Db, values: dict[str, Any]) -> int:
+    return int(db.execute(insert(finding_t).values(**values).returning(finding_t.c.id)).scalar_one())
+
+
+def findings(
+    db: Db, condition: ColumnElement[bool], filters: dict[str, Any], cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    stmt = select(finding_t).where(condition)
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(finding_t.c[name] == value)
+    rows = db.execute(keyset(stmt, [finding_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
+    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+
+
+def points(db: Db, condition: ColumnElement[bool], filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    cols = [finding_t.c[n] for n in ("id", "latitude", "longitude", "category", "severity", "state", "target_code")]
+    stmt = select(*cols).where(condition, finding_t.c.latitude.is_not(None))
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(finding_t.c[name] == value)
+    return [dict(r._mapping) for r in db.execute(stmt.order_by(finding_t.c.id.desc()).limit(limit))]
+
+
+def set_finding_state(db: Db, finding_id: int, state: str) -> None:
+    db.execute(update(finding_t).where(finding_t.c.id == finding_id).values(state=state))
+
+
+def order(db: Db, order_id: int) -> dict[str, Any] | None:
+    return _one(db, select(rect_t).where(rect_t.c.id == order_id))
+
+
+def order_of_finding(db: Db, finding_id: int) -> dict[str, Any] | None:
+    return _one(db, select(rect_t).where(rect_t.c.finding_id == finding_id))
+
+
+def orders_of_findings(db: Db, ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = db.execute(select(rect_t.c.finding_id, rect_t.c.id).where(rect_t.c.finding_id.in_(ids))).all()
+    return {f: o for f, o in rows}
+
+
+def insert_order(db: Db, values: dict[str, Any]) -> int:
+    return int(db.execute(insert(rect_t).values(**values).returning(rect_t.c.id)).scalar_one())
+
+
+def update_order(db: Db, order_id: int, values: dict[str, Any], *, where: dict[str, Any] | None = None) -> int:
+    """Update, optionally only while the row still has ``where``'s values; returns the rows changed."""
+    stmt = update(rect_t).where(rect_t.c.id == order_id)
+    for name, value in (where or {}).items():
+        stmt = stmt.where(rect_t.c[name] == value)
+    return int(db.execute(stmt.values(**values)).rowcount)  # type: ignore[attr-defined]
+
+
+def insert_event(db: Db, values: dict[str, Any]) -> None:
+    db.execute(insert(rect_event_t).values(**values))
+
+
+def events(db: Db, order_id: int) -> list[dict[str, Any]]:
+    stmt = select(rect_event_t).where(rect_event_t.c.rectification_id == order_id).order_by(rect_event_t.c.id)
+    return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def escalations(db: Db, order_id: int) -> list[dict[str, Any]]:
+    stmt = select(escalation_t).where(escalation_t.c.rectification_id == order_id).order_by(escalation_t.c.level)
+    return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def insert_escalation(db: Db, values: dict[str, Any]) -> None:
+    db.execute(insert(escalation_t).values(**values))
+
+
+def orders(
+    db: Db,
+    condition: ColumnElement[bool],
+    *,
+    state: str | None,
+    overdue: bool | None,
+    party: str | None,
+    plan_id: int | None,
+    today: date,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """Newest first; the overdue board walks (is_open, deadline, id), most overdue first."""
+    stmt = select(rect_t).where(condition)
+    if state:
+        stmt = stmt.where(rect_t.c.state == state)
+    if party:
+        stmt = stmt.where(rect_t.c.party_code == party)
+    if plan_id is not None:
+        stmt = stmt.where(rect_t.c.plan_id == plan_id)
+    if overdue:
+        stmt = stmt.where(rect_t.c.is_open.is_(True), rect_t.c.deadline < today)
+        cols = [rect_t.c.deadline, rect_t.c.id]
+        rows = db.execute(keyset(stmt, cols, cursor=cursor, limit=limit, tag="overdue")).all()
+        return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["deadline"], r["id"]], "overdue")
+    if overdue is False:
+        stmt = stmt.where((rect_t.c.is_open.is_(False)) | (rect_t.c.deadline >= today))
+    rows = db.execute(keyset(stmt, [rect_t.c.id], cursor=cursor, limit=limit, descending=True, tag="id")).all()
+    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]], "id")
+
+
+def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
+    """Open orders past their deadline (the daily reminder and escalation pass)."""
+    stmt = (
+        select(rect_t)
+        .where(rect_t.c.is_open.is_(True), rect_t.c.deadline < today)
+        .order_by(rect_t.c.deadline, rect_t.c.id)
+    )
+    return [dict(r._mapping) for r in db.execute(stmt)]
