@@ -120,6 +120,23 @@ def item_label(item: Mapping[str, Any]) -> str:
     return str(item.get("id", ""))
 
 
+API_PREFIX = "/api/v1/supervision"
+
+
+def photo_urls(photos: Any) -> list[dict[str, str]]:
+    """The service's photo objects as browser URLs: the gateway's API under the session (a GET
+    needs no CSRF token), the thumbnail when the background job has made it."""
+    out = []
+    for p in photos or []:
+        if isinstance(p, dict) and p.get("url"):
+            url = API_PREFIX + str(p["url"])
+            thumb = API_PREFIX + str(p["thumbnail_url"]) if p.get("thumbnail_url") else url
+            out.append(
+                {"id": str(p.get("photo_id", "")), "url": url, "thumb": thumb, "taken_at": str(p.get("taken_at") or "")}
+            )
+    return out
+
+
 def today() -> date:
     return clock.local(clock.now()).date()
 

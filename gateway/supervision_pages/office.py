@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from gateway.deps import PageUser
+from gateway.deps import PageUser, request_id
 from gateway.render import render
 from gateway.security import Principal
 from gateway.supervision_pages.api import (
@@ -29,6 +29,7 @@ from gateway.supervision_pages.api import (
     Supervision,
     field_errors,
     label,
+    photo_urls,
     require,
     seg,
 )
@@ -66,7 +67,7 @@ def see_other(url: str) -> Response:
 
 async def county_names(request: Request, user: Principal) -> dict[str, str]:
     try:
-        counties = await request.app.state.clients.registry.counties(user.caller(request.state.rid))
+        counties = await request.app.state.clients.registry.counties(user.caller(request_id(request)))
     except AppError:
         return {}
     return {c.code: c.name for c in counties}
@@ -413,8 +414,10 @@ async def inspection_page(request: Request, user: PageUser, client_id: str) -> R
     with contextlib.suppress(AppError):
         plan = await api.get(f"/plans/{seg(ins.get('plan_id'))}")
     labels = {str(i.get("id")): i for i in (plan.get("checklist") or {}).get("items") or []}
+    photos = {p["id"]: p for p in photo_urls(ins.get("photos"))}
     for a in ins.get("answers") or []:
         item = labels.get(str(a.get("item_id")), {})
         a["label"] = item.get("label") or a.get("item_id")
         a["type"] = item.get("type", "")
+        a["photos"] = [photos[pid] for pid in a.get("photo_ids") or [] if pid in photos]
     return render(request, "supervision/inspection.html", ctx(user, ins=ins, plan=plan))

@@ -28,6 +28,7 @@ from gateway.supervision_pages.api import (
     SEVERITIES,
     Supervision,
     label,
+    photo_urls,
     require,
     service_error,
     today,
@@ -38,25 +39,9 @@ from services.common.errors import AppError, InvalidInput
 router = APIRouter()
 
 BOARD_ROLES = READ_ROLES | {"inspector"}
-API_PREFIX = "/api/v1/supervision"
 MAX_PHOTO_BYTES = 20 * 1024 * 1024
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"}
 BOARD_LIMIT = 50
-
-
-def photo_urls(photos: Any, base: str = "") -> list[dict[str, str]]:
-    """The service's photo objects as browser URLs (through the gateway's API, session-signed)."""
-    out = []
-    for p in photos or []:
-        if isinstance(p, dict) and p.get("url"):
-            url = str(p["url"])
-            thumb = str(p.get("thumbnail_url") or url)
-            out.append({"url": API_PREFIX + url, "thumb": API_PREFIX + thumb, "taken_at": str(p.get("taken_at") or "")})
-        elif isinstance(p, str) and base:
-            out.append(
-                {"url": f"{API_PREFIX}{base}/photos/{p}", "thumb": f"{API_PREFIX}{base}/photos/{p}", "taken_at": ""}
-            )
-    return out
 
 
 def is_overdue(o: dict[str, Any]) -> bool:
@@ -148,23 +133,24 @@ async def findings_map(request: Request, user: PageUser) -> Response:
 
 @router.get("/supervision/findings/points")
 async def findings_points(request: Request, user: PageUser) -> Response:
-    """``{"items": [[id, lat, lng, category, label, target, state], ...]}`` for the map (first 2,000)."""
+    """``{"items": [[id, lat, lng, category, label, target, state], ...]}`` for the map, from the
+    service's compact ``/findings/points`` (newest first, at most 2,000)."""
     require(user, BOARD_ROLES)
-    rows = await Supervision(request, user).all_items("/findings", limit=2000, **finding_filters(request))
+    rows = await Supervision(request, user).get("/findings/points", **finding_filters(request), limit=2000)
     items = [
         [
             f.get("id"),
             f["latitude"],
             f["longitude"],
             f.get("category"),
-            label(FINDING_CATEGORIES, f.get("category")),
-            f.get("target_name") or f.get("target_code"),
+            f.get("category_name") or label(FINDING_CATEGORIES, f.get("category")),
+            f.get("target_code"),
             f.get("state"),
         ]
         for f in rows
         if f.get("latitude") is not None and f.get("longitude") is not None
     ]
-    return JSONResponse({"items": items, "total": len(rows)}, headers=SECURITY_HEADERS)
+    return JSONResponse({"items": items, "total": len(items)}, headers=SECURITY_HEADERS)
 
 
 # --- the rectification board -------------------------------------------------------------------------
@@ -216,8 +202,9 @@ async def _order_context(request: Request, user: Principal, order_id: int) -> di
     names = await county_names(request, user)
     row = order_row(order, names)
     finding = order.get("finding") or {}
-    before = photo_urls(finding.get("photos") or order.get("before_photos"))
-    after = photo_urls(order.get("fix_photos") or order.get("after_photos"))
+    before = photo_urls(order.get("before_photos") or finding.get("photos"))
+    after = photo_urls(order.get("after_photos"))
+    row["target_name"] = finding.get("target_name") or ""
     return ctx(
         user,
         o=row,

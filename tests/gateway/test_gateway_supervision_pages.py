@@ -30,13 +30,20 @@ CHECKLIST = {
 }
 
 
-def make_plan(sv: Any, *, sample: int = 2, per_day: int = 2, members: list[str] | None = None) -> dict[str, Any]:
+def make_plan(
+    sv: Any,
+    *,
+    sample: int = 2,
+    per_day: int = 2,
+    members: list[str] | None = None,
+    checklist: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Team T01 (the gateway's u_inspector), a published checklist and a plan starting today."""
     office = sv.headers("office")
     team = {"code": "T01", "name": "第一督导组", "leader": "u_inspector", "members": members or ["u_inspector"]}
     r = sv.service.put("/teams/T01", json={**team, "counties": ["360102", "360103"]}, headers=office)
     assert r.status_code in (200, 201), r.text
-    r = sv.service.post("/checklists", json=CHECKLIST, headers=office)
+    r = sv.service.post("/checklists", json=checklist or CHECKLIST, headers=office)
     assert r.status_code == 201, r.text
     checklist_id = r.json()["id"]
     assert sv.service.post(f"/checklists/{checklist_id}/publish", headers=office).status_code == 200
@@ -266,3 +273,143 @@ def test_service_down_shows_a_chinese_503(make_gateway: Any) -> None:
     assert "督导服务暂不可用" in page.text
     block = gw.client.get("/supervision/home-block")
     assert block.status_code == 200 and "督导服务暂不可用" in block.text
+
+
+SIMPLE = {
+    "code": "SIMPLE",
+    "name": "简易检查表",
+    "target_kind": "site:residential",
+    "items": [{"id": "bins", "label": "四分类桶组齐全", "type": "yesno", "category": "facility_damage"}],
+}
+
+
+def tablet_put(gw: Any, csrf: str, client_id: str, body: dict[str, Any], **headers: str) -> Any:
+    return gw.client.put(
+        f"/api/v1/supervision/inspections/{client_id}",
+        json=body,
+        headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin", **headers},
+    )
+
+
+def test_the_tablet_json_path_works_with_the_session_and_its_csrf_token(sv_gw: Any) -> None:
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    gw = sv_gw.gw
+    csrf = gw.login_as("inspector", team_code="T01")
+    target = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()["items"][
+        0
+    ]
+    client_id = "0b7e6c1e-4a56-4a8e-9f0e-2f7b8d6a1c01"
+    body = {
+        "plan_id": plan["id"],
+        "target_code": target["target_code"],
+        "answers": [{"item_id": "bins", "value": True, "note": None, "photo_ids": []}],
+        "latitude": 28.6,
+        "longitude": 115.9,
+        "accuracy_m": 12.0,
+        "taken_at": "2026-12-02T09:30:00+08:00",
+    }
+    assert tablet_put(gw, csrf, client_id, body).status_code == 201
+    assert tablet_put(gw, csrf, client_id, body).status_code == 200  # a resend changes nothing
+    other = tablet_put(gw, csrf, client_id, {**body, "accuracy_m": 99.0})
+    assert other.status_code == 409
+    assert re.search(r"[\u4e00-\u9fff]", other.json()["message"])  # said in Chinese
+    refused = gw.client.put(f"/api/v1/supervision/inspections/{client_id}", json=body)
+    assert refused.status_code == 403  # no CSRF token: a session may not write
+    submitted = gw.client.post(f"/api/v1/supervision/inspections/{client_id}/submit", headers={"X-CSRF-Token": csrf})
+    assert submitted.status_code == 200, submitted.text
+    listed = gw.client.get("/supervision/inspections", params={"plan": plan["id"]})
+    assert listed.status_code == 200 and client_id in listed.text and "已提交" in listed.text
+    detail = gw.client.get(f"/supervision/inspections/{client_id}")
+    assert detail.status_code == 200 and "四分类桶组齐全" in detail.text and "±12.0 米" in detail.text
+
+
+def failed_inspection(sv: Any) -> dict[str, Any]:
+    """An inspection whose yes/no item failed: a finding and an order for the target's county."""
+    plan = make_plan(sv, checklist=SIMPLE)
+    inspector = sv.headers("inspector", name="u_inspector", team_code="T01")
+    target = sv.service.get("/today", params={"inspector": "u_inspector"}, headers=inspector).json()["items"][0]
+    body = {
+        "plan_id": plan["id"],
+        "target_code": target["target_code"],
+        "answers": [{"item_id": "bins", "value": False}],
+    }
+    assert sv.service.put("/inspections/c-1", json=body, headers=inspector).status_code == 201
+    r = sv.service.post("/inspections/c-1/submit", headers=inspector)
+    assert r.status_code == 200, r.text
+    orders = sv.service.get("/rectifications", headers=sv.headers()).json()["items"]
+    assert len(orders) == 1
+    return dict(orders[0])
+
+
+def test_a_county_signs_its_order_through_the_page_and_another_county_cannot_see_it(sv_gw: Any) -> None:
+    order = failed_inspection(sv_gw)
+    county = order["county_code"]
+    gw = sv_gw.gw
+    csrf = gw.login_as("county", county_code=county)
+    mine = gw.client.get("/supervision/my")
+    assert mine.status_code == 200 and f'data-order="{order["id"]}"' in mine.text and "设施破损" in mine.text
+    page = gw.client.get(f"/supervision/rectifications/{order['id']}")
+    assert page.status_code == 200 and 'data-action="accept"' in page.text and 'data-action="verify"' not in page.text
+    resp = gw.client.post(
+        f"/supervision/rectifications/{order['id']}/transition",
+        data={"csrf_token": csrf, "action": "accept"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    page = gw.client.get(f"/supervision/rectifications/{order['id']}")
+    assert re.search(r'id="order-state">已签收<', page.text)
+    assert 'data-action="submit_fix"' in page.text and "签收" in page.text  # the event in the record
+    # the fix needs after-photos: refused in place, in Chinese
+    resp = gw.client.post(
+        f"/supervision/rectifications/{order['id']}/transition",
+        data={"csrf_token": csrf, "action": "submit_fix", "reason": "已更换破损桶"},
+    )
+    assert resp.status_code == 422 and "提交整改须附整改后的照片" in resp.text and "已更换破损桶" in resp.text
+    gw.client.post("/logout", data={"csrf_token": csrf})
+    gw.user("other_county", "county", county_code="360103" if county == "360102" else "360102")
+    gw.login("other_county")
+    assert gw.client.get(f"/supervision/rectifications/{order['id']}").status_code == 404
+    assert f'data-order="{order["id"]}"' not in gw.client.get("/supervision/my").text
+
+
+def test_office_board_and_a_refused_transition_in_chinese(sv_gw: Any) -> None:
+    order = failed_inspection(sv_gw)
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    board = gw.client.get("/supervision/rectifications")
+    assert board.status_code == 200
+    column = re.search(r'data-state="issued"(.*?)</section>', board.text, re.S)
+    assert column and f'data-order="{order["id"]}"' in column.group(1)
+    page = gw.client.get(f"/supervision/rectifications/{order['id']}")
+    assert 'data-action="' not in page.text  # nothing for the office to do on an issued order
+    resp = gw.client.post(
+        f"/supervision/rectifications/{order['id']}/transition",
+        data={"csrf_token": csrf, "action": "verify", "reason": "现场核实"},
+    )
+    assert resp.status_code in (403, 409), resp.text
+    assert 'id="order-error"' in resp.text and re.search(r"[\u4e00-\u9fff]", resp.text)
+    findings = gw.client.get("/supervision/findings")
+    assert findings.status_code == 200 and f'data-finding="{order["finding_id"]}"' in findings.text
+    # a finding added with a position is on the map, the others are not
+    free = {
+        "target_code": order["target_code"],
+        "county_code": order["county_code"],
+        "category": "overflow",
+        "description": "投放点满溢",
+        "latitude": 28.61,
+        "longitude": 115.91,
+    }
+    r = sv_gw.service.post("/findings", json=free, headers=sv_gw.headers())
+    assert r.status_code == 201, r.text
+    points = gw.client.get("/supervision/findings/points").json()
+    assert points["items"] == [[r.json()["id"], 28.61, 115.91, "overflow", "满溢", order["target_code"], "open"]]
+    assert gw.client.get("/supervision/findings/map").status_code == 200
+
+
+def test_home_block_of_a_county_shows_its_open_orders(sv_gw: Any) -> None:
+    order = failed_inspection(sv_gw)
+    sv_gw.gw.login_as("county", county_code=order["county_code"])
+    block = sv_gw.gw.client.get("/supervision/home-block", headers={"HX-Request": "true"})
+    assert block.status_code == 200
+    assert f'href="/supervision/rectifications/{order["id"]}"' in block.text and "待办整改" in block.text
+    assert "最新通报" in block.text

@@ -162,6 +162,19 @@
     return putRecord(rec).then(function () { return false; });
   }
 
+  // Where and when the photo was taken, as the service's query parameters.
+  function photoQuery(p) {
+    var q = new URLSearchParams();
+    if (p.taken_at) q.set("taken_at", p.taken_at);
+    if (p.position) {
+      q.set("latitude", p.position.latitude);
+      q.set("longitude", p.position.longitude);
+      q.set("accuracy_m", p.position.accuracy_m);
+    }
+    var text = q.toString();
+    return text ? "?" + text : "";
+  }
+
   function sendRecord(rec) {
     var base = API + encodeURIComponent(rec.client_id);
     rec.sent = rec.sent || { inspection: false, photos: {} };
@@ -185,7 +198,7 @@
           photos.forEach(function (p) {
             chain = chain.then(function (okSoFar) {
               if (!okSoFar || rec.sent.photos[p.photo_id]) return okSoFar;
-              var url = base + "/photos/" + encodeURIComponent(p.photo_id) + "?taken_at=" + encodeURIComponent(p.taken_at || "");
+              var url = base + "/photos/" + encodeURIComponent(p.photo_id) + photoQuery(p);
               return send("PUT", url, p.blob, p.blob.type || "image/jpeg").then(function (a) {
                 if (a.status === 200 || a.status === 201) {
                   rec.sent.photos[p.photo_id] = true;

@@ -238,6 +238,7 @@
             var photo = {
               photo_id: Q.newId(), client_id: rec.client_id, item_id: itemId, blob: blob,
               name: file.name || "photo.jpg", taken_at: new Date(file.lastModified || Date.now()).toISOString(),
+              position: position,
             };
             rec.photo_ids[itemId] = (rec.photo_ids[itemId] || []).concat([photo.photo_id]);
             return Q.putPhoto(photo).then(function () { addThumb(itemId, photo); return save(); });
