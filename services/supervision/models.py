@@ -275,7 +275,7 @@ class EnforcementRecord(SupervisionTable, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    department: str = Field(max_length=16)
+    department: str = Field(max_length=24)
     on_date: date
     site_code: str | None = Field(default=None, max_length=40)
     business_name: str | None = Field(default=None, max_length=128)
@@ -284,7 +284,7 @@ class EnforcementRecord(SupervisionTable, table=True):
     action: str = Field(max_length=16)
     amount: float | None = Field(default=None, sa_type=Numeric(12, 2))
     case_number: str = Field(max_length=64, unique=True)
-    photos: list[int] = _json()
+    unit_code: str | None = Field(default=None, max_length=16, index=True)
     created_by: str = Field(max_length=64)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

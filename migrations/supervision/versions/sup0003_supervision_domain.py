@@ -2,7 +2,7 @@
 
 Revision ID: sup0003
 Revises: sup0001
-Create Date: 2026-12-02 18:24:11.825658
+Create Date: 2026-12-02 18:36:53.158016
 """
 
 from collections.abc import Sequence
@@ -41,7 +41,7 @@ def upgrade() -> None:
     op.create_table(
         "enforcement_record",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("department", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("department", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
         sa.Column("on_date", sa.Date(), nullable=False),
         sa.Column("site_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("business_name", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("amount", sa.Numeric(precision=12, scale=2), nullable=True),
         sa.Column("case_number", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("photos", sa.JSON(), nullable=False),
+        sa.Column("unit_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -62,6 +62,7 @@ def upgrade() -> None:
             "ix_enforcement_record_department_on_date_id", ["department", "on_date", "id"], unique=False
         )
         batch_op.create_index("ix_enforcement_record_on_date_id", ["on_date", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_enforcement_record_unit_code"), ["unit_code"], unique=False)
 
     op.create_table(
         "photo",
@@ -379,6 +380,7 @@ def downgrade() -> None:
     op.drop_table("team")
     op.drop_table("photo")
     with op.batch_alter_table("enforcement_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_enforcement_record_unit_code"))
         batch_op.drop_index("ix_enforcement_record_on_date_id")
         batch_op.drop_index("ix_enforcement_record_department_on_date_id")
 
