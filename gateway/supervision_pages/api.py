@@ -100,7 +100,7 @@ DEPARTMENTS = {
 ENFORCEMENT_ACTIONS = {"order": "责令改正", "warning": "警告", "fine": "罚款"}
 PLAN_STATES = {"draft": "草稿", "active": "进行中", "finished": "已结束"}
 CHECKLIST_STATES = {"draft": "草稿", "published": "已发布"}
-REPORT_STATES = {"draft": "草稿", "pending": "生成中", "ready": "待发布", "published": "已发布", "failed": "生成失败"}
+REPORT_STATES = {"building": "生成中", "ready": "待发布", "published": "已发布", "failed": "生成失败"}
 
 OFFICE_ROLES = frozenset({"office", "admin"})
 READ_ROLES = frozenset({"office", "admin", "leader"})

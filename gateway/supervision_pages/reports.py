@@ -71,10 +71,7 @@ async def _enforcement(
     for r in rows:
         r["department_label"] = label(DEPARTMENTS, r.get("department"))
         r["action_label"] = label(ENFORCEMENT_ACTIONS, r.get("action"))
-    summary_rows = summary.get("items", summary) if isinstance(summary, dict) else summary
-    for s in summary_rows or []:
-        if isinstance(s, dict):
-            s["department_label"] = label(DEPARTMENTS, s.get("department"))
+    summary_rows = summary.get("departments") if isinstance(summary, dict) else None
     return render(
         request,
         "supervision/enforcement.html",
@@ -149,7 +146,7 @@ async def report_create(request: Request, user: PageUser) -> Response:
     plan_id = str(data.get("plan_id") or "")
     if not plan_id.isdigit():
         raise InvalidInput.field("plan_id", "请选择督导计划")
-    report = await Supervision(request, user).call("POST", "/reports", json={"plan_id": int(plan_id)})
+    report = await Supervision(request, user).call("POST", f"/plans/{plan_id}/reports", json={})
     return RedirectResponse(f"/supervision/reports/{report['id']}", status_code=303)
 
 
@@ -193,7 +190,7 @@ async def report_circular(request: Request, user: PageUser, report_id: int) -> R
         "addressees": [a for a in form["addressees"].replace("，", "、").replace(",", "、").split("、") if a],
     }
     try:
-        circular = await api.call("POST", f"/reports/{report_id}/circular", json={k: v for k, v in body.items() if v})
+        circular = await api.call("POST", f"/reports/{report_id}/circulars", json={k: v for k, v in body.items() if v})
         await api.call("POST", f"/circulars/{circular['id']}/publish")
     except InvalidInput as exc:
         report = await api.get(f"/reports/{report_id}")
@@ -238,10 +235,10 @@ async def home_block(request: Request, user: PageUser) -> Response:
     api = Supervision(request, user)
     orders: list[dict[str, Any]] | None = None
     if user.role in PARTY_ROLES:
-        got = await _or_none(api.items("/rectifications", open="true", limit=20))
+        got = await _or_none(api.items("/rectifications", limit=50))
         if got is not None:
             orders = sorted((order_row(o, {}) for o in got[0] if o.get("state") != "verified"), key=urgency)
-    circulars = await _or_none(api.items("/circulars", limit=5))
+    circulars = await _or_none(api.items("/circulars", state="published", limit=5))
     return render(
         request,
         "supervision/_home.html",

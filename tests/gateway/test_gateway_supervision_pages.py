@@ -413,3 +413,46 @@ def test_home_block_of_a_county_shows_its_open_orders(sv_gw: Any) -> None:
     assert block.status_code == 200
     assert f'href="/supervision/rectifications/{order["id"]}"' in block.text and "待办整改" in block.text
     assert "最新通报" in block.text
+
+
+def test_enforcement_form_list_and_quarter_summary(sv_gw: Any) -> None:
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    day = clock.today()
+    quarter = f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    page = gw.client.get("/supervision/enforcement")
+    assert page.status_code == 200 and "各部门执法统计" in page.text and quarter in page.text
+    record = {
+        "csrf_token": csrf,
+        "department": "urban_management",
+        "on_date": day.isoformat(),
+        "business_name": "老表饭店",
+        "county_code": "360102",
+        "finding": "店铺门前生活垃圾混投混放",
+        "action": "fine",
+        "amount": "",
+        "case_number": "洪城管罚〔2026〕118号",
+    }
+    bad = gw.client.post("/supervision/enforcement", data=record)
+    assert bad.status_code == 422 and "罚款须填写金额" in bad.text
+    assert 'value="老表饭店"' in bad.text  # kept for the next try
+    resp = gw.client.post("/supervision/enforcement", data={**record, "amount": "200"}, follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    page = gw.client.get("/supervision/enforcement")
+    assert "老表饭店" in page.text and "罚款 200" in page.text
+    row = re.search(r'<tr data-department="urban_management">(.*?)</tr>', page.text, re.S)
+    assert row and re.findall(r'<td class="num">([^<]*)</td>', row.group(1)) == ["1", "0", "0", "1", "200.00"]
+    gw.client.post("/logout", data={"csrf_token": csrf})
+    gw.login_as("inspector", team_code="T01")
+    assert gw.client.get("/supervision/enforcement").status_code == 403
+
+
+def test_circulars_and_reports_lists_per_role(sv_gw: Any) -> None:
+    make_plan(sv_gw)
+    gw = sv_gw.gw
+    gw.login_as("leader")
+    reports = gw.client.get("/supervision/reports")
+    assert reports.status_code == 200 and "还没有督导报告" in reports.text
+    assert "生成报告" not in reports.text  # leaders read only
+    circulars = gw.client.get("/supervision/circulars")
+    assert circulars.status_code == 200 and "还没有通报" in circulars.text
