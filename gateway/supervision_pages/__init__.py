@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.render import NAV_ITEMS, NavItem
+from gateway.render import NAV_ITEMS, NavItem, env
 from gateway.supervision_pages import inspector, office, rectify, reports
+from gateway.supervision_pages.api import iso_local
 
 router = APIRouter(include_in_schema=False)
 router.include_router(inspector.router)
@@ -29,5 +30,7 @@ _NAV = [
 for _item in _NAV:
     if _item not in NAV_ITEMS:
         NAV_ITEMS.append(_item)
+
+env.filters["isolocal"] = iso_local
 
 __all__ = ["router"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -98,7 +98,7 @@ DEPARTMENTS = {
     "culture_tourism": "文广旅",
 }
 ENFORCEMENT_ACTIONS = {"order": "责令改正", "warning": "警告", "fine": "罚款"}
-PLAN_STATES = {"draft": "草稿", "active": "进行中", "finished": "已结束"}
+PLAN_STATES = {"scheduled": "已排期", "active": "进行中", "finished": "已结束"}
 CHECKLIST_STATES = {"draft": "草稿", "published": "已发布"}
 REPORT_STATES = {"building": "生成中", "ready": "待发布", "published": "已发布", "failed": "生成失败"}
 
@@ -135,6 +135,17 @@ def photo_urls(photos: Any) -> list[dict[str, str]]:
                 {"id": str(p.get("photo_id", "")), "url": url, "thumb": thumb, "taken_at": str(p.get("taken_at") or "")}
             )
     return out
+
+
+def iso_local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A service's ISO 8601 time (UTC) as Asia/Shanghai for the pages."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return clock.local(moment).strftime(fmt)
 
 
 def today() -> date:

@@ -162,13 +162,47 @@ async def board(request: Request, user: PageUser) -> Response:
     api = Supervision(request, user)
     overdue_only = request.query_params.get("overdue") == "1"
     params = {"overdue": "true" if overdue_only else None, "limit": BOARD_LIMIT}
-    answers = await asyncio.gather(*(api.items("/rectifications", state=s, **params) for s in BOARD_STATES))
-    names = await county_names(request, user)
+    answers, counts, names = await asyncio.gather(
+        asyncio.gather(*(api.items("/rectifications", state=s, **params) for s in BOARD_STATES)),
+        api.get("/rectifications/board"),
+        county_names(request, user),
+    )
+    totals = {c["state"]: c["count"] for c in counts.get("by_state", [])}
     columns = []
     for state, (items, more) in zip(BOARD_STATES, answers, strict=True):
         rows = sorted((order_row(o, names) for o in items), key=urgency)
-        columns.append({"state": state, "label": RECT_STATES[state], "rows": rows, "more": bool(more)})
-    return render(request, "supervision/board.html", ctx(user, columns=columns, overdue_only=overdue_only))
+        total = len(rows) if overdue_only else totals.get(state, len(rows))
+        columns.append({"state": state, "label": RECT_STATES[state], "rows": rows, "more": bool(more), "total": total})
+    return render(
+        request,
+        "supervision/board.html",
+        ctx(
+            user,
+            columns=columns,
+            overdue_only=overdue_only,
+            overdue=counts.get("overdue", 0),
+            escalated=counts.get("escalated", 0),
+        ),
+    )
+
+
+@router.get("/supervision/rectifications/list")
+async def order_list(
+    request: Request, user: PageUser, state: str = "", overdue: str = "", cursor: str = ""
+) -> Response:
+    """Every order of a state (the board shows the first 50 of each), page by page."""
+    require(user, BOARD_ROLES)
+    api = Supervision(request, user)
+    params = {"state": state or None, "overdue": "true" if overdue == "1" else None}
+    (items, next_cursor), names = await asyncio.gather(
+        api.items("/rectifications", **params, cursor=cursor or None, limit=50), county_names(request, user)
+    )
+    rows = [order_row(o, names) for o in items]
+    return render(
+        request,
+        "supervision/orders.html",
+        ctx(user, rows=rows, state=state, overdue=overdue, next_cursor=next_cursor, states=list(RECT_STATES.items())),
+    )
 
 
 @router.get("/supervision/my")

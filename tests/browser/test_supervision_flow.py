@@ -43,26 +43,32 @@ CHECKLIST = {
 }
 
 
+SITES = [
+    {
+        "code": f"360102-S{i:06d}",
+        "kind": "residential",
+        "name": f"青山湖小区{i}",
+        "county_code": "360102",
+        "lat": 28.68 + i / 500,
+        "lng": 115.89,
+    }
+    for i in range(1, 5)
+]
+
+
 class Registry:
     """The registry paths a plan reads, for the supervision service's peer client."""
 
-    sites = [
-        {
-            "code": f"360102-S{i:06d}",
-            "kind": "residential",
-            "name": f"青山湖小区{i}",
-            "county_code": "360102",
-            "lat": 28.68 + i / 500,
-            "lng": 115.89,
-        }
-        for i in range(1, 5)
-    ]
+    sites = SITES
 
     def get_json(self, path: str, params: dict[str, Any] | None = None, caller: Any = None) -> Any:
         params = params or {}
         if path == "/sites":
             rows = [s for s in self.sites if s["county_code"] == params.get("county")]
-            return {"items": [s for s in rows if not params.get("cursor") or s["code"] > params["cursor"]], "next_cursor": None}
+            return {
+                "items": [s for s in rows if not params.get("cursor") or s["code"] > params["cursor"]],
+                "next_cursor": None,
+            }
         if path == "/divisions":
             return {"items": [{"code": "360102", "name": "东湖区"}]}
         if path == "/units":
@@ -117,7 +123,9 @@ def platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[dict[st
     upgrade("gateway", settings.database_url)
     upgrade("supervision", sv_settings.database_url)
     engine = cli.engine(settings)
-    cli.create_user(engine, username="tablet", password=PASSWORD, role="inspector", display_name="李督导", team_code="T01")
+    cli.create_user(
+        engine, username="tablet", password=PASSWORD, role="inspector", display_name="李督导", team_code="T01"
+    )
     cli.create_user(engine, username="office", password=PASSWORD, role="office", display_name="王主任")
     engine.dispose()
     sv = supervision_app(sv_settings)
@@ -126,7 +134,13 @@ def platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[dict[st
     with Server(sv, sv_port), Server(gateway_app(settings), gateway_port):
         token = sign_token(Caller(sub="user:office", name="office", role="office"), sv_settings.service_token_secret)
         with httpx.Client(base_url=f"http://127.0.0.1:{sv_port}", headers={"Authorization": f"Bearer {token}"}) as api:
-            team = {"code": "T01", "name": "第一督导组", "leader": "tablet", "members": ["tablet"], "counties": ["360102"]}
+            team = {
+                "code": "T01",
+                "name": "第一督导组",
+                "leader": "tablet",
+                "members": ["tablet"],
+                "counties": ["360102"],
+            }
             assert api.put("/teams/T01", json=team).status_code in (200, 201)
             checklist = api.post("/checklists", json=CHECKLIST).json()
             assert api.post(f"/checklists/{checklist['id']}/publish").status_code == 200
@@ -172,7 +186,9 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=f"/tmp/sortline-sv-{name}-{page.viewport_size['width']}.png", full_page=True)
 
 
-def test_offline_inspection_with_two_photos_reaches_the_server_once(platform: dict[str, Any], browser: Any, tmp_path: Any) -> None:
+def test_offline_inspection_with_two_photos_reaches_the_server_once(
+    platform: dict[str, Any], browser: Any, tmp_path: Any
+) -> None:
     from playwright.sync_api import expect
 
     context = browser.new_context(
@@ -265,6 +281,23 @@ VIEWPORTS = [{"width": 768, "height": 1024}, {"width": 1280, "height": 900}]
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=["768", "1280"])
 def test_office_pages_fit_the_screen(platform: dict[str, Any], browser: Any, viewport: dict[str, int]) -> None:
+    api, plan = platform["api"], platform["plan"]
+    target = api.get(f"/plans/{plan['id']}/targets").json()["items"][0]["target_code"]
+    answers = [
+        {"item_id": "bins", "value": False, "note": "厨余桶破损"},
+        {"item_id": "quality", "value": 4},
+        {"item_id": "overflow", "value": 1},
+        {"item_id": "photo", "photo_ids": ["p1"]},
+    ]
+    body = {"plan_id": plan["id"], "target_code": target, "answers": answers, "latitude": 28.68, "longitude": 115.89}
+    assert api.put("/inspections/screen-1", json=body).status_code == 201
+    photo = jpeg(800, 600, (90, 140, 60))
+    assert (
+        api.put("/inspections/screen-1/photos/p1", content=photo, headers={"content-type": "image/jpeg"}).status_code
+        == 201
+    )
+    assert api.post("/inspections/screen-1/submit").status_code == 200
+    order = api.get("/rectifications").json()["items"][0]
     context = browser.new_context(base_url=platform["url"], locale="zh-CN", viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -275,6 +308,12 @@ def test_office_pages_fit_the_screen(platform: dict[str, Any], browser: Any, vie
             ("plan", f"/supervision/plans/{platform['plan']['id']}"),
             ("plan-new", "/supervision/plans/new"),
             ("board", "/supervision/rectifications"),
+            ("order", f"/supervision/rectifications/{order['id']}"),
+            ("inspection", "/supervision/inspections/screen-1"),
+            ("findings", "/supervision/findings"),
+            ("map", "/supervision/findings/map"),
+            ("teams", "/supervision/teams"),
+            ("reports", "/supervision/reports"),
             ("checklists", "/supervision/checklists"),
             ("enforcement", "/supervision/enforcement"),
         ]:
