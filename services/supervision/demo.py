@@ -358,7 +358,7 @@ def _go(
     with session_scope(engine) as session:
         rectification.transition(
             session, caller, order_id, TransitionIn(action=action, reason=reason, photo_ids=photos or [])
-        )  # type: ignore[arg-type]
+        )
 
 
 def _party(order: dict[str, Any]) -> Caller:

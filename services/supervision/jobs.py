@@ -17,14 +17,19 @@ from services.supervision.deps import calendar_of, storage_of
 def runner_of(state: Any) -> Any:
     """The app's job runner, made on first use with every job and schedule registered."""
     runner = getattr(state, "runner", None)
-    if runner is not None:
-        return runner
+    if runner is None:
+        runner = state.runner = make_runner(state)
+    return runner
+
+
+def make_runner(state: Any, worker_id: str | None = None) -> Any:
+    """A new runner over the app's engine (a replica has one; tests make two)."""
     from services.common.jobs import JobRunner
-    from services.supervision.models import job_tables  # type: ignore[attr-defined]
+    from services.supervision.models import jobs as job_tables  # type: ignore[attr-defined]
 
     settings = state.settings
     storage = storage_of(state)
-    runner = JobRunner(state.engine, job_tables, storage=storage)
+    runner = JobRunner(state.engine, job_tables, storage=storage, worker_id=worker_id)
 
     def thumbnail(ctx: Any) -> dict[str, Any]:
         from services.supervision.photos import make_thumbnail
@@ -45,7 +50,6 @@ def runner_of(state: Any) -> Any:
     runner.register("thumbnail", thumbnail, retries=2)
     runner.register("report", report, retries=1, timeout_s=600)
     runner.every("rectification-daily", rectification_daily, daily_at=settings.reminders_at)
-    state.runner = runner
     return runner
 
 
@@ -56,7 +60,8 @@ def _shanghai() -> Any:
 
 
 def enqueue_thumbnail(session: Session, state: Any, photo_row_id: int) -> None:
-    runner_of(state).enqueue(session, "thumbnail", {"photo": photo_row_id}, dedupe_key=f"thumb:{photo_row_id}")
+    runner = runner_of(state)
+    runner.enqueue(session, "thumbnail", {"photo": photo_row_id}, dedupe_key=f"thumb:{photo_row_id}")
 
 
 def enqueue_report(session: Session, state: Any, report_id: int) -> str:

@@ -80,7 +80,7 @@ async def receive_photo(request: Request, max_size: int, original_name: str) -> 
 
     storage = storage_of(request.app.state)
     stored: StoredFile = await receive_body(
-        request, storage, max_size=max_size, accept=PHOTO_TYPES, original_name=original_name
+        request, storage, max_size=max_size, accept=PHOTO_TYPES, original_name=original_name, field="photo"
     )
     sent_sha = stored.sha256
     if stored.content_type in HEIC_TYPES:
@@ -185,7 +185,8 @@ def position_of(
         raise invalid("latitude", "纬度应在 -90 到 90 之间", latitude)
     if longitude is not None and not -180 <= longitude <= 180:
         raise invalid("longitude", "经度应在 -180 到 180 之间", longitude)
-    return {"latitude": latitude, "longitude": longitude, "accuracy_m": accuracy_m, "taken_at": taken_at}
+    taken = clock.as_utc(taken_at) if taken_at is not None else None  # SQLite keeps no offset: store UTC
+    return {"latitude": latitude, "longitude": longitude, "accuracy_m": accuracy_m, "taken_at": taken}
 
 
 def make_thumbnail(engine: Engine, storage: FileStorage, photo_row_id: int, size: int) -> str | None:

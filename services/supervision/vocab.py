@@ -1,11 +1,10 @@
 """The supervision service's words: finding categories, severities, target kinds, states,
-enforcement departments and actions, and the Chinese labels of its API fields."""
+enforcement departments and actions, and the Chinese labels of its API fields (``app.py``
+registers them with the app)."""
 
 from __future__ import annotations
 
 from typing import Literal, get_args
-
-from services.common.errors import register_field_labels
 
 FindingCategory = Literal[
     "mixed_disposal",
@@ -148,4 +147,3 @@ LABELS = {
     "cursor": "游标",
     "photo": "照片",
 }
-register_field_labels(LABELS)

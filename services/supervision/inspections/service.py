@@ -105,7 +105,7 @@ def put(session: Session, caller: Caller, client_id: str, body: InspectionIn) ->
         "latitude": body.latitude,
         "longitude": body.longitude,
         "accuracy_m": body.accuracy_m,
-        "taken_at": body.taken_at,
+        "taken_at": clock.as_utc(body.taken_at) if body.taken_at else None,
         "received_at": clock.now(),
         "state": "draft",
         "replaces": body.replaces,
@@ -148,8 +148,7 @@ def _check_answers(body: InspectionIn, items: dict[str, dict[str, Any]]) -> None
         if problem:
             details.append(ErrorDetail(field=field, message=problem, value=_plain(answer.value)))
     if details:
-        summary = "；".join(f"{d.field}：{d.message}" for d in details[:5])
-        raise InvalidInput(f"提交的数据有误：{summary}", details=details)
+        raise InvalidInput.of_details(details)
 
 
 def _plain(value: Any) -> Any:
