@@ -174,20 +174,38 @@ class Supervision:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
-        query = urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")}, doseq=True)
+        content = orjson.dumps(json) if json is not None else None
         headers = {"accept": "application/json"}
-        content = None
-        if json is not None:
-            content = orjson.dumps(json)
+        if content is not None:
             headers["content-type"] = "application/json"
-        resp = await self.client.send(method, path, caller=self.caller, query=query, content=content, headers=headers)
+        status, body = await self.raw(method, path, params=params, content=content, headers=headers)
+        if status >= 400:
+            raise service_error(status, body)
+        return orjson.loads(body) if body else None
+
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """One request to the service: its status and body as sent (5xx raised as 服务暂不可用)."""
+        query = urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")}, doseq=True)
+        client: Any = self.client
+        if hasattr(client, "read"):  # the kernel gateway's client: open() + read()
+            resp = await client.open(method, path, caller=self.caller, query=query, content=content, headers=headers)
+            body = await client.read(resp)
+        else:
+            resp = await self.client.send(
+                method, path, caller=self.caller, query=query, content=content, headers=headers
+            )
+            body = resp.content
         if resp.status_code >= 500:
             raise ServiceUnavailable(f"{LABEL}服务暂不可用，请稍后再试")
-        if resp.status_code >= 400:
-            raise service_error(resp.status_code, resp.content)
-        if not resp.content:
-            return None
-        return orjson.loads(resp.content)
+        return resp.status_code, body
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.call("GET", path, params=params)

@@ -297,14 +297,12 @@ async def _send_photo(api: Supervision, order_id: int, upload: UploadFile) -> st
         raise InvalidInput.field("photos", f"照片“{upload.filename}”超过 20 MB")
     photo_id = uuid.uuid4().hex
     content_type = upload.content_type if upload.content_type in PHOTO_TYPES else "application/octet-stream"
-    resp = await api.client.send(
+    status, body = await api.raw(
         "PUT",
         f"/rectifications/{order_id}/photos/{photo_id}",
-        caller=api.caller,
-        query=f"original_name={upload.filename or 'photo.jpg'}",
         content=data,
         headers={"content-type": content_type, "accept": "application/json"},
     )
-    if resp.status_code >= 400:
-        raise service_error(resp.status_code, resp.content)
+    if status >= 400:
+        raise service_error(status, body)
     return photo_id

@@ -32,7 +32,7 @@
             bounds.push([p[1], p[2]]);
           });
           if (bounds.length) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
-          status.textContent = "共 " + body.total + " 个问题，其中 " + body.items.length + " 个有位置";
+          status.textContent = "地图上共 " + body.items.length + " 个有位置的问题（最新的 2,000 个以内）";
         })
         .catch(function () { status.textContent = "问题点位暂不可用，请稍后刷新"; });
     }
