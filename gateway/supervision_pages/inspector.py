@@ -116,6 +116,8 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
         "target_code": target_code,
         "target_name": target_name(target),
         "items": [{"id": i["id"], "type": i["type"], "required": i["required"], "max": i["max"]} for i in items],
+        # already inspected: what the tablet sends now is a correction naming the one it replaces
+        "replaces": target.get("inspection"),
     }
     return render(
         request,

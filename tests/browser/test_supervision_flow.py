@@ -27,9 +27,13 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(os.environ.get("SORTLINE_BROWSER_TESTS") != "1", reason="set SORTLINE_BROWSER_TESTS=1"),
 ]
-# Photos go through the kernel's uploads and get their thumbnail from its job runner.
-pytest.importorskip("services.common.uploads", reason="kernel uploads not merged yet")
-pytest.importorskip("services.common.jobs", reason="kernel jobs not merged yet")
+
+
+def needs_photo_kernel() -> None:
+    """Photos go through the kernel's uploads and get their thumbnail from its job runner."""
+    pytest.importorskip("services.common.uploads", reason="kernel uploads not merged yet")
+    pytest.importorskip("services.common.jobs", reason="kernel jobs not merged yet")
+
 
 PASSWORD = "tablet-pass-123"
 CHECKLIST = {
@@ -194,6 +198,7 @@ def test_offline_inspection_with_two_photos_reaches_the_server_once(
 ) -> None:
     from playwright.sync_api import expect
 
+    needs_photo_kernel()
     context = browser.new_context(
         base_url=platform["url"],
         locale="zh-CN",
@@ -284,6 +289,7 @@ VIEWPORTS = [{"width": 768, "height": 1024}, {"width": 1280, "height": 900}]
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=["768", "1280"])
 def test_office_pages_fit_the_screen(platform: dict[str, Any], browser: Any, viewport: dict[str, int]) -> None:
+    needs_photo_kernel()
     api, plan = platform["api"], platform["plan"]
     target = api.get(f"/plans/{plan['id']}/targets").json()["items"][0]["target_code"]
     answers = [
@@ -327,3 +333,45 @@ def test_office_pages_fit_the_screen(platform: dict[str, Any], browser: Any, vie
             shot(page, name)
     finally:
         context.close()
+
+
+def test_a_resend_with_other_content_keeps_the_record_and_says_so(platform: dict[str, Any], browser: Any) -> None:
+    """The server already holds this id with other content (409): the record stays on the tablet,
+    marked 编号冲突 with the server's message, until the inspector sends it under a new id."""
+    from playwright.sync_api import expect
+
+    api, plan = platform["api"], platform["plan"]
+    target = api.get(f"/plans/{plan['id']}/targets").json()["items"][0]["target_code"]
+    answers = [{"item_id": "remark", "value": "服务器上的版本"}]
+    body = {"plan_id": plan["id"], "target_code": target, "answers": answers}
+    assert api.put("/inspections/dup-1", json=body).status_code == 201
+    context = browser.new_context(base_url=platform["url"], locale="zh-CN", viewport={"width": 768, "height": 1024})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        login(page, "tablet")
+        page.goto("/supervision/outbox")
+        page.wait_for_function("window.SortlineInspect !== undefined")
+        tablet = {**body, "answers": [{"item_id": "remark", "value": "平板上的版本", "note": None, "photo_ids": []}]}
+        page.evaluate(
+            """(payload) => window.SortlineInspect.enqueue({
+                client_id: "dup-1", draft_key: "", status: "draft", plan_name: "冬季居民小区督导",
+                target_name: "青山湖小区1", photo_ids: {}, payload: payload })""",
+            tablet,
+        )
+        item = page.locator('.sv-outbox-item[data-client-id="dup-1"]')
+        expect(item.locator(".badge")).to_have_text("编号冲突")
+        expect(item.locator(".sv-outbox-error")).to_contain_text("本机草稿已保留")
+        page.reload()  # still there after a reload
+        expect(page.locator('.sv-outbox-item[data-client-id="dup-1"] .badge')).to_have_text("编号冲突")
+        # sent again under a new id: accepted (it then waits for submit's required items)
+        page.get_by_role("button", name="作为新记录发送").click()
+        expect(page.locator('.sv-outbox-item[data-client-id="dup-1"]')).to_have_count(0)
+    finally:
+        context.close()
+    held = api.get("/inspections/dup-1").json()
+    assert held["answers"][0]["value"] == "服务器上的版本"  # the server's copy never changed
+    copies = [
+        i for i in api.get("/inspections", params={"plan": plan["id"]}).json()["items"] if i["client_id"] != "dup-1"
+    ]
+    assert len(copies) == 1 and copies[0]["answers"][0]["value"] == "平板上的版本"

@@ -181,7 +181,7 @@
 
     function payload() {
       var pos = rec.position || {};
-      return {
+      var body = {
         plan_id: meta.plan_id,
         target_code: meta.target_code,
         answers: collect(),
@@ -190,6 +190,8 @@
         accuracy_m: pos.accuracy_m === undefined ? null : pos.accuracy_m,
         taken_at: pos.taken_at || rec.started_at,
       };
+      if (meta.replaces) body.replaces = meta.replaces;
+      return body;
     }
 
     function save() {
