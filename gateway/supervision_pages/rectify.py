@@ -306,3 +306,70 @@ async def _send_photo(api: Supervision, order_id: int, upload: UploadFile) -> st
     if status >= 400:
         raise service_error(status, body)
     return photo_id
+
+
+# --- a finding added freely (outside a checklist item) ------------------------------------------
+
+FINDING_ROLES = frozenset({"inspector", "office", "admin"})
+FINDING_FIELDS = ("plan_id", "target_code", "target_name", "county_code", "category", "severity", "description")
+
+
+async def _finding_form(
+    request: Request, user: Principal, form: dict[str, Any], errors: dict[str, str], duplicates: list[Any], status: int
+) -> Response:
+    names = await county_names(request, user)
+    return render(
+        request,
+        "supervision/finding_form.html",
+        ctx(
+            user,
+            form=form,
+            errors=errors,
+            duplicates=duplicates,
+            categories=list(FINDING_CATEGORIES.items()),
+            severities=list(SEVERITIES.items()),
+            counties=sorted(names.items()),
+        ),
+        status_code=status,
+    )
+
+
+@router.get("/supervision/findings/new")
+async def finding_new(request: Request, user: PageUser, plan: str = "", target: str = "") -> Response:
+    require(user, FINDING_ROLES)
+    form: dict[str, Any] = {"plan_id": plan, "target_code": target, "severity": "minor", "party_kind": "county"}
+    if plan.isdigit() and target:
+        targets = await Supervision(request, user).all_items(f"/plans/{plan}/targets")
+        found = next((t for t in targets if t.get("target_code") == target), None)
+        if found:
+            form |= {"target_name": found.get("name", ""), "county_code": found.get("county_code", "")}
+    return await _finding_form(request, user, form, {}, [], 200)
+
+
+@router.post("/supervision/findings")
+async def finding_create(request: Request, user: PageUser) -> Response:
+    """A new finding; an open one of the same target and category is offered first (the
+    service answers 409), and made anyway only when the inspector confirms."""
+    require(user, FINDING_ROLES)
+    data = await request.form()
+    form: dict[str, Any] = {k: str(data.get(k) or "").strip() for k in (*FINDING_FIELDS, "party_kind", "party_code")}
+    allow = data.get("allow_duplicate") == "1"
+    body: dict[str, Any] = {k: form[k] for k in FINDING_FIELDS if form[k]}
+    body["plan_id"] = int(form["plan_id"]) if form["plan_id"].isdigit() else None
+    body["party_kind"] = form["party_kind"] or "county"
+    if form["party_code"]:
+        body["party_code"] = form["party_code"]
+    body["allow_duplicate"] = allow
+    api = Supervision(request, user)
+    try:
+        finding = await api.call("POST", "/findings", json=body)
+    except AppError as exc:
+        if exc.status_code == 409 and not allow:
+            dups = await api.get("/findings/duplicates", target_code=form["target_code"], category=form["category"])
+            return await _finding_form(request, user, form, {"form": exc.message}, dups, 409)
+        if exc.status_code >= 500 or exc.status_code == 403:
+            raise
+        errors = {"form": exc.message, **{d.field or "form": d.message for d in exc.details}}
+        return await _finding_form(request, user, form, errors, [], exc.status_code)
+    order_id = finding.get("rectification_id")
+    return RedirectResponse(f"/supervision/rectifications/{order_id}" if order_id else "/supervision/findings", 303)

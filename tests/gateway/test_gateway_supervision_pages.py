@@ -456,3 +456,41 @@ def test_circulars_and_reports_lists_per_role(sv_gw: Any) -> None:
     assert "生成报告" not in reports.text  # leaders read only
     circulars = gw.client.get("/supervision/circulars")
     assert circulars.status_code == 200 and "还没有通报" in circulars.text
+
+
+def test_inspector_adds_a_finding_and_is_offered_the_likely_duplicate(sv_gw: Any) -> None:
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    gw = sv_gw.gw
+    csrf = gw.login_as("inspector", team_code="T01")
+    target = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()["items"][
+        0
+    ]
+    form = gw.client.get("/supervision/findings/new", params={"plan": plan["id"], "target": target["target_code"]})
+    assert form.status_code == 200 and f'value="{target["name"]}"' in form.text
+    data = {
+        "csrf_token": csrf,
+        "plan_id": str(plan["id"]),
+        "target_code": target["target_code"],
+        "target_name": target["name"],
+        "county_code": target["county_code"],
+        "category": "overflow",
+        "severity": "major",
+        "party_kind": "county",
+        "description": "东门投放点满溢",
+    }
+    resp = gw.client.post("/supervision/findings", data=data, follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    assert re.fullmatch(r"/supervision/rectifications/\d+", resp.headers["location"])
+    again = gw.client.post("/supervision/findings", data={**data, "description": "东门又满溢"})
+    assert again.status_code == 409 and 'id="duplicates"' in again.text and "东门投放点满溢" in again.text
+    assert 'value="东门又满溢"' not in again.text and "东门又满溢" in again.text  # kept in the textarea
+    forced = gw.client.post(
+        "/supervision/findings",
+        data={**data, "description": "东门又满溢", "allow_duplicate": "1"},
+        follow_redirects=False,
+    )
+    assert forced.status_code == 303
+    findings = sv_gw.service.get("/findings", params={"category": "overflow"}, headers=sv_gw.headers()).json()["items"]
+    assert sorted(f["description"] for f in findings) == ["东门又满溢", "东门投放点满溢"]
+    missing = gw.client.post("/supervision/findings", data={**data, "description": ""})
+    assert missing.status_code == 422 and 'class="error"' in missing.text
