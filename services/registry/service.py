@@ -114,7 +114,6 @@ def list_records(
     session: Session,
     caller: Caller,
     kind: RecordKind,
-    *,
     county: str | None,
     filters: dict[str, str | None],
     q: str | None,
