@@ -51,6 +51,20 @@ def calendar_of(state: Any) -> WorkCalendar:
     return load_calendar(peer_of(state, "registry"))
 
 
+class LazyCalendar:
+    """The calendar, asked for only when a rule needs it (most requests count no working days,
+    and then they do not depend on the registry answering)."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._cal: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._cal is None:
+            self._cal = calendar_of(self._state)
+        return getattr(self._cal, name)
+
+
 def peer_of(state: Any, name: str) -> Any:
     """A ``PeerClient`` to another service (tests put their own in ``state.peers``)."""
     peers: dict[str, Any] = getattr(state, "peers", None) or {}

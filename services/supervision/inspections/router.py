@@ -14,7 +14,7 @@ from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, SettingsDep, calendar_of, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
 from services.supervision.errors import conflict, not_found
 from services.supervision.inspections import service
 from services.supervision.inspections.schemas import (
@@ -131,7 +131,7 @@ async def put_photo(
 def submit(
     client_id: ClientId, request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    return JSONBody(service.submit(session, settings, calendar_of(request.app.state), caller, client_id))
+    return JSONBody(service.submit(session, settings, LazyCalendar(request.app.state), caller, client_id))
 
 
 def _photo_row(request: Request, caller: Caller, photo_row_id: int) -> dict[str, object]:

@@ -15,7 +15,7 @@ from services.common.errors import Forbidden
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, SettingsDep, calendar_of, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
 from services.supervision.errors import conflict
 from services.supervision.inspections.schemas import PhotoPublic
 from services.supervision.jobs import enqueue_thumbnail
@@ -116,7 +116,7 @@ def create_finding(
     settings: SettingsDep,
     body: Annotated[FindingIn, Body(openapi_examples={"overflow": {"summary": "满溢", "value": FINDING_EXAMPLE}})],
 ) -> Response:
-    payload = service.create_finding(session, settings, calendar_of(request.app.state), caller, body)
+    payload = service.create_finding(session, settings, LazyCalendar(request.app.state), caller, body)
     return JSONBody(payload, status_code=201)
 
 
