@@ -134,6 +134,9 @@ def platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[dict[st
         engine, username="tablet", password=PASSWORD, role="inspector", display_name="李督导", team_code="T01"
     )
     cli.create_user(engine, username="office", password=PASSWORD, role="office", display_name="王主任")
+    cli.create_user(
+        engine, username="donghu", password=PASSWORD, role="county", display_name="东湖区分类办", county_code="360102"
+    )
     engine.dispose()
     sv = supervision_app(sv_settings)
     sv.state.peers = {"registry": Registry()}
@@ -375,3 +378,38 @@ def test_a_resend_with_other_content_keeps_the_record_and_says_so(platform: dict
         i for i in api.get("/inspections", params={"plan": plan["id"]}).json()["items"] if i["client_id"] != "dup-1"
     ]
     assert len(copies) == 1 and copies[0]["answers"][0]["value"] == "平板上的版本"
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["768", "1280"])
+def test_county_signs_an_order_from_its_list(platform: dict[str, Any], browser: Any, viewport: dict[str, int]) -> None:
+    from playwright.sync_api import expect
+
+    finding = {
+        "target_code": "360102-S000002",
+        "target_name": "青山湖小区2",
+        "county_code": "360102",
+        "category": "overflow",
+        "severity": "major",
+        "description": "东门投放点满溢，周边散落垃圾",
+    }
+    created = platform["api"].post("/findings", json=finding)
+    assert created.status_code == 201, created.text
+    context = browser.new_context(base_url=platform["url"], locale="zh-CN", viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        login(page, "donghu")
+        expect(page.locator("#supervision-home")).to_contain_text("满溢")  # the home page's block
+        shot(page, "county-home")
+        page.goto("/supervision/my")
+        page.get_by_role("link", name="处理").first.click()
+        expect(page.locator("#order-state")).to_have_text("已下发")
+        page.get_by_role("button", name="签收").click()
+        expect(page.locator("#order-state")).to_have_text("已签收")
+        expect(page.get_by_label("整改后照片")).to_be_attached()
+        expect(page.locator("#events")).to_contain_text("签收")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the order page scrolls sideways by {overflow}px"
+        shot(page, "county-order")
+    finally:
+        context.close()
