@@ -26,6 +26,16 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
+  // Who is signed in on this tablet: records are sent only under their own inspector's session.
+  function currentUser() {
+    var box = document.querySelector("[data-outbox][data-user]");
+    return box ? box.getAttribute("data-user") : "";
+  }
+
+  function mine(rec) {
+    return !rec.owner || rec.owner === currentUser();
+  }
+
   // --- IndexedDB -----------------------------------------------------------------------------
   function openDb() {
     if (dbPromise) return dbPromise;
@@ -85,7 +95,7 @@
     return tx(["records"], "readonly", function (t) {
       box = reqValue(t.objectStore("records").index("draft_key").getAll(key));
     }).then(function () {
-      return (box.value || []).filter(function (r) { return r.status === "draft"; })[0];
+      return (box.value || []).filter(function (r) { return r.status === "draft" && mine(r); })[0];
     });
   }
 
@@ -245,7 +255,7 @@
     return allRecords()
       .then(function (records) {
         var due = records.filter(function (r) {
-          return r.status === "queued" || r.status === "waiting" || r.status === "sending" || (force && r.status === "error");
+          return mine(r) && (r.status === "queued" || r.status === "waiting" || r.status === "sending" || (force && r.status === "error"));
         });
         var chain = Promise.resolve();
         due.forEach(function (rec) {
@@ -311,7 +321,8 @@
     var boxes = document.querySelectorAll("[data-outbox]");
     if (!boxes.length) return Promise.resolve();
     return allRecords().then(function (records) {
-      var pending = records.filter(function (r) { return r.status !== "draft"; });
+      var pending = records.filter(function (r) { return r.status !== "draft" && mine(r); });
+      var others = records.filter(function (r) { return r.status !== "draft" && !mine(r); }).length;
       return Promise.all(pending.map(function (r) { return photosOf(r.client_id); })).then(function (photoLists) {
         var photoTotal = 0;
         boxes.forEach(function (box) {
@@ -340,6 +351,11 @@
           if (count) count.textContent = pending.length ? "（" + pending.length + " 条检查，" + photoTotal + " 张照片）" : "（无）";
           var empty = box.querySelector("[data-outbox-empty]");
           if (empty) empty.hidden = pending.length > 0;
+          var other = box.querySelector("[data-outbox-others]");
+          if (other) {
+            other.hidden = !others;
+            other.textContent = others ? "本机还有其他督导员的 " + others + " 条记录，需其本人登录后发送。" : "";
+          }
           var net = box.querySelector("[data-net]");
           if (net) {
             net.textContent = navigator.onLine ? "在线" : "离线：记录保存在本机";
@@ -359,12 +375,22 @@
   }
 
   window.SortlineInspect = {
-    newId: newId, getRecord: getRecord, putRecord: putRecord, draftFor: draftFor, allRecords: allRecords,
+    newId: newId, currentUser: currentUser, getRecord: getRecord, putRecord: putRecord, draftFor: draftFor, allRecords: allRecords,
     putPhoto: putPhoto, getPhoto: getPhoto, photosOf: photosOf, deletePhoto: deletePhoto,
     deleteRecord: deleteRecord, enqueue: enqueue, flush: flush, onChange: onChange,
   };
 
+  // Pages of the previous inspector must not be served offline to the next one.
+  function forgetOtherUsersPages() {
+    var user = currentUser();
+    var last = null;
+    try { last = window.localStorage.getItem("sortline-inspect-user"); } catch (e) { return; }
+    if (user && last && last !== user && window.caches) window.caches.delete("sortline-inspect-v1");
+    if (user) window.localStorage.setItem("sortline-inspect-user", user);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    forgetOtherUsersPages();
     registerWorker();
     onChange(function () { renderOutbox(); });
     renderOutbox();

@@ -291,7 +291,7 @@
 
     function fresh() {
       rec = {
-        client_id: Q.newId(), draft_key: draftKey, status: "draft", plan_id: meta.plan_id, plan_name: meta.plan_name,
+        client_id: Q.newId(), draft_key: draftKey, owner: Q.currentUser(), status: "draft", plan_id: meta.plan_id, plan_name: meta.plan_name,
         target_name: meta.target_name, started_at: new Date().toISOString(), photo_ids: {}, position: null,
       };
       rec.payload = payload();
