@@ -494,3 +494,101 @@ def test_inspector_adds_a_finding_and_is_offered_the_likely_duplicate(sv_gw: Any
     assert sorted(f["description"] for f in findings) == ["东门又满溢", "东门投放点满溢"]
     missing = gw.client.post("/supervision/findings", data={**data, "description": ""})
     assert missing.status_code == 422 and 'class="error"' in missing.text
+
+
+def test_office_reports_and_circulars_through_the_pages(sv_gw: Any) -> None:
+    """Report built by the service's job, summary edited, published, a circular made from it and
+    published; the county's home block lists it (needs the kernel's jobs and documents)."""
+    pytest.importorskip("services.common.documents", reason="kernel documents not merged yet")
+    pytest.importorskip("services.common.jobs", reason="kernel jobs not merged yet")
+    from services.supervision.jobs import runner_of
+
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    state = sv_gw.service.app.state
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    resp = gw.client.post(
+        "/supervision/reports", data={"csrf_token": csrf, "plan_id": str(plan["id"])}, follow_redirects=False
+    )
+    assert resp.status_code == 303, resp.text
+    report_url = resp.headers["location"]
+    runner_of(state).run_pending()
+    page = gw.client.get(report_url)
+    assert page.status_code == 200 and 'id="report-state">待发布<' in page.text and "下载 PDF" in page.text
+    resp = gw.client.post(f"{report_url}/summary", data={"csrf_token": csrf, "summary": "本轮共检查 4 个小区。"})
+    assert resp.status_code == 303
+    runner_of(state).run_pending()
+    assert "本轮共检查 4 个小区。" in gw.client.get(report_url).text
+    assert gw.client.post(f"{report_url}/publish", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    page = gw.client.get(report_url)
+    assert 'id="report-state">已发布<' in page.text and "据此发布通报" in page.text
+    resp = gw.client.post(
+        f"{report_url}/circular",
+        data={"csrf_token": csrf, "number": "洪分类办〔2026〕12号", "addressees": "各县（区）人民政府、各成员单位"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    circular = gw.client.get(resp.headers["location"])
+    assert circular.status_code == 200 and "洪分类办〔2026〕12号" in circular.text
+    assert "洪分类办〔2026〕12号" in gw.client.get("/supervision/circulars").text
+    gw.client.post("/logout", data={"csrf_token": csrf})
+    gw.login_as("county", county_code="360102")
+    block = gw.client.get("/supervision/home-block")
+    assert "洪分类办〔2026〕12号" in block.text
+
+
+PAGES = [
+    "/supervision/today",
+    "/supervision/today?all=1",
+    "/supervision/outbox",
+    "/supervision/plans",
+    "/supervision/plans/new",
+    "/supervision/plans/{plan}",
+    "/supervision/inspect/{plan}/{target}",
+    "/supervision/inspections",
+    "/supervision/inspections/c-1",
+    "/supervision/findings",
+    "/supervision/findings/map",
+    "/supervision/findings/points",
+    "/supervision/findings/new",
+    "/supervision/rectifications",
+    "/supervision/rectifications?overdue=1",
+    "/supervision/rectifications/list?state=issued",
+    "/supervision/rectifications/{order}",
+    "/supervision/my",
+    "/supervision/enforcement",
+    "/supervision/reports",
+    "/supervision/circulars",
+    "/supervision/teams",
+    "/supervision/checklists",
+    "/supervision/checklists/new",
+    "/supervision/home-block",
+]
+ROLES = {
+    "admin": {},
+    "office": {},
+    "leader": {},
+    "inspector": {"team_code": "T01"},
+    "county": {"county_code": "360102"},
+    "unit": {"unit_code": "U05"},
+}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_answers_each_role_without_a_server_error(sv_gw: Any, role: str) -> None:
+    order = failed_inspection(sv_gw)
+    plan_id = order["plan_id"]
+    gw = sv_gw.gw
+    gw.login_as(role, **ROLES[role])
+    answers = {}
+    for path in PAGES:
+        url = path.format(plan=plan_id, target=order["target_code"], order=order["id"])
+        resp = gw.client.get(url)
+        answers[url] = resp.status_code
+        assert resp.status_code in (200, 403, 404), (url, resp.status_code, resp.text[:300])
+        if resp.status_code in (403, 404) and "text/html" in resp.headers.get("content-type", ""):
+            assert re.search(r"[\u4e00-\u9fff]", resp.text)
+    if role in ("office", "admin"):
+        assert set(answers.values()) == {200}, answers
+    if role in ("county", "unit"):
+        assert answers["/supervision/my"] == 200 and answers["/supervision/plans"] == 403
