@@ -355,6 +355,9 @@ def test_a_resend_with_other_content_keeps_the_record_and_says_so(platform: dict
         login(page, "tablet")
         page.goto("/supervision/outbox")
         page.wait_for_function("window.SortlineInspect !== undefined")
+        # as if the page came from the offline cache of an earlier session: the queue reads the
+        # current token from a fresh page and carries on
+        page.evaluate("""document.body.setAttribute("hx-headers", '{"X-CSRF-Token": "stale-token"}')""")
         tablet = {**body, "answers": [{"item_id": "remark", "value": "平板上的版本", "note": None, "photo_ids": []}]}
         page.evaluate(
             """(payload) => window.SortlineInspect.enqueue({

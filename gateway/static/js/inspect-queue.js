@@ -143,7 +143,20 @@
     } catch (e) { return ""; }
   }
 
-  function send(method, url, body, contentType) {
+  // A page opened from the offline cache may carry the token of an earlier session: read the
+  // current one from a fresh page (the session cookie is the browser's), once per refusal.
+  function refreshCsrf() {
+    return fetch("/supervision/outbox", { credentials: "same-origin", cache: "no-store" })
+      .then(function (resp) { return resp.ok && !resp.redirected ? resp.text() : ""; })
+      .then(function (html) {
+        var match = /"X-CSRF-Token": "([^"]+)"/.exec(html);
+        if (!match) return false;
+        document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRF-Token": match[1] }));
+        return true;
+      });
+  }
+
+  function send(method, url, body, contentType, retried) {
     var headers = { "X-CSRF-Token": csrfToken(), "Accept": "application/json" };
     if (contentType) headers["Content-Type"] = contentType;
     return fetch(url, { method: method, body: body, headers: headers, credentials: "same-origin" })
@@ -152,6 +165,12 @@
           var data = null;
           try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
           return { status: resp.status, data: data };
+        });
+      })
+      .then(function (answer) {
+        if (answer.status !== 403 || retried) return answer;
+        return refreshCsrf().then(function (fresh) {
+          return fresh ? send(method, url, body, contentType, true) : answer;
         });
       });
   }
