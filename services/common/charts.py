@@ -3,7 +3,7 @@ renders) and for pages alike. Labels are Chinese; text uses the Noto CJK fonts.
 
 API::
 
-    bar_chart_svg(labels, values, *, title="", unit="%", width=640, height=320, highlight=None) -> str
+    bar_chart_svg(labels, values, *, title="", unit="%", size=(640, 320), highlight=None, max_value=None) -> str
     hbar_chart_svg(labels, values, *, title="", unit="", width=640, bar_height=22) -> str   # rankings
     line_chart_svg(labels, series: dict[str, list[float | None]], *, title="", unit="", width=640, height=320) -> str
     pie_chart_svg(labels, values, *, title="", width=640, height=300) -> str
@@ -105,13 +105,15 @@ def bar_chart_svg(
     *,
     title: str = "",
     unit: str = "%",
-    width: int = 640,
-    height: int = 320,
+    size: tuple[int, int] = (640, 320),
     highlight: str | None = None,
     max_value: float | None = None,
 ) -> str:
-    """Vertical bars, one per label, the value above each bar; ``highlight`` colours one label's bar apart."""
+    """Vertical bars, one per label, the value above each bar; ``highlight`` colours one label's bar apart.
+
+    ``size`` is (width, height) in SVG units; the picture scales to the width of its box."""
     _check(labels, values)
+    width, height = size
     top_margin, bottom_margin, left, right = (44 if title else 20), 64, 56, 16
     x0, x1, y0, y1 = left, width - right, height - bottom_margin, top_margin
     top, step = nice_max(max(max_value or 0, *values, 0) if values else 1)

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 import anyio
 from python_multipart.exceptions import MultipartParseError
@@ -345,10 +347,11 @@ class _FormReader:
             await self._end_part()
 
     def _start_part(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b"").decode("latin-1"))
+        disposition = self._headers.get(b"content-disposition", b"").decode("latin-1")
+        _, options = parse_options_header(disposition)
         name = _decode(options.get(b"name", b""))
         self._part_name = name
-        filename = options.get(b"filename")
+        filename = _extended_filename(disposition) or options.get(b"filename")
         if filename is None:
             self._field_count += 1
             if self._field_count > self.max_fields:
@@ -383,6 +386,24 @@ class _FormReader:
             self.form.fields[self._part_name] = text
             self.form._lists.setdefault(self._part_name, []).append(text)
             self._value = None
+
+
+_EXTENDED_FILENAME = re.compile(r"""filename\*\s*=\s*([\w!#$%&+^`{}~.-]+)'[\w-]*'([^;\s]+)""", re.IGNORECASE)
+
+
+def _extended_filename(disposition: str) -> bytes | None:
+    """``filename*=UTF-8''%E6%95%B4.pdf`` (RFC 5987), which some non-browser clients send instead of ``filename``.
+
+    RFC 7578 leaves it out of forms, and python-multipart ignores it; a file sent that way is still a file.
+    """
+    match = _EXTENDED_FILENAME.search(disposition)
+    if not match:
+        return None
+    charset, value = match.groups()
+    try:
+        return unquote_to_bytes(value).decode(charset).encode()
+    except (LookupError, UnicodeDecodeError):
+        return unquote_to_bytes(value)
 
 
 def _decode(raw: bytes) -> str:

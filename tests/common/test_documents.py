@@ -139,6 +139,12 @@ def test_circular_text_is_all_there(circular_pdf: Pdf) -> None:
         "东湖区",  # a chart label, drawn as text in the SVG
     ):
         assert expected in text, expected
+    # Lines that must not wrap: the signer, the 印发 line, every page number.
+    lines = [line.strip() for line in circular_pdf.text(raw=True).splitlines()]
+    assert "南昌市生活垃圾分类工作领导小组办公室" in lines
+    assert any(re.fullmatch(r"南昌市生活垃圾分类工作领导小组办公室\s+2026年12月2日印发", line) for line in lines)
+    numbers = [line for line in lines if re.fullmatch(r"—\s*\d+\s*—", line)]
+    assert len(numbers) == len(circular_pdf.pages())
 
 
 @needs_poppler

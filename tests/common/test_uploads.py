@@ -383,3 +383,19 @@ async def test_memory_stays_flat_while_a_large_file_streams_in(tmp_path: Path) -
     assert response.status_code == 200, response.text
     assert response.json()["files"][0]["size"] >= total
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+async def test_rfc_5987_file_name(storage: FileStorage) -> None:
+    """Some OA clients name the file only with ``filename*``; it is still a file, with its Chinese name."""
+    head = (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename*=UTF-8''"
+        "%E6%95%B4%E6%94%B9%E6%8A%A5%E5%91%8A.pdf\r\n\r\n"
+    ).encode()
+    gbk = f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename*=GBK''%D5%FB%B8%C4.pdf\r\n\r\n"
+    content = (
+        head + SAMPLES["pdf"][0] + b"\r\n" + gbk.encode() + SAMPLES["pdf"][0] + b"\r\n" + f"--{BOUNDARY}--\r\n".encode()
+    )
+    response = await post(make_app(storage), content)
+
+    assert response.status_code == 200, response.text
+    assert [f["original_name"] for f in response.json()["files"]] == ["整改报告.pdf", "整改.pdf"]
