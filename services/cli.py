@@ -65,7 +65,17 @@ def seed_demo(size: int) -> list[tuple[str, str, str]]:
     gateway = _engine("gateway")
     users = seed_demo_users(gateway, demo_password())
     gateway.dispose()
+    seed_supervision_demo()
     return users
+
+
+def seed_supervision_demo() -> None:
+    from services.supervision.demo import seed_demo as seed_supervision
+
+    supervision = _engine("supervision")
+    added = ", ".join(f"{k} {v}" for k, v in seed_supervision(supervision, _settings("supervision")).items() if v)
+    supervision.dispose()
+    print(f"督导检查示例：{added or '已存在，未重复添加'}")
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:

@@ -203,6 +203,7 @@ class Rectification(SupervisionTable, table=True):
         Index("ix_rectification_is_open_deadline_id", "is_open", "deadline", "id"),
         Index("ix_rectification_party_code_is_open_deadline_id", "party_code", "is_open", "deadline", "id"),
         Index("ix_rectification_plan_id_id", "plan_id", "id"),
+        Index("ix_rectification_team_code_id", "team_code", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -16,6 +16,12 @@ from services.common.auth import Caller
 from services.common.errors import Forbidden
 
 
+def require_key_permission(caller: Caller) -> None:
+    """An API key (a county system) needs ``supervision:read`` to read and answer its orders."""
+    if not caller.has_permission("supervision:read"):
+        raise Forbidden("此 API 密钥没有“supervision:read”权限")
+
+
 def require_office(caller: Caller) -> None:
     """Writes of the office: teams, checklists, plans, reports, circulars."""
     if caller.role not in ("admin", "office"):

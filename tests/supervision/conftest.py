@@ -133,6 +133,7 @@ CALLERS: dict[str, dict[str, Any]] = {
     "county": {"role": "county", "county_code": "360102"},
     "county_other": {"role": "county", "county_code": "360103"},
     "county_key": {"role": "county", "county_code": "360102", "permissions": ["supervision:read"]},
+    "county_registry_key": {"role": "county", "county_code": "360102", "permissions": ["registry:read"]},
     "unit": {"role": "unit", "unit_code": "U05"},
     "unit_other": {"role": "unit", "unit_code": "U07"},
 }

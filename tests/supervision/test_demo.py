@@ -36,9 +36,12 @@ def test_demo_seed(engine, settings, client, as_):
         assert states == {"issued", "accepted", "fix_submitted", "verified"}
         assert conn.execute(select(func.count()).where(rect_t.c.rejections > 0)).scalar_one() > 0
         assert conn.execute(select(func.count()).select_from(escalation_t)).scalar_one() > 0
-        assert conn.execute(
-            select(func.count()).where(rect_t.c.is_open.is_(True), rect_t.c.deadline < clock.today())
-        ).scalar_one() > 0
+        assert (
+            conn.execute(
+                select(func.count()).where(rect_t.c.is_open.is_(True), rect_t.c.deadline < clock.today())
+            ).scalar_one()
+            > 0
+        )
         assert conn.execute(select(report_t.c.state)).scalar_one() == "published"
         assert conn.execute(select(circular_t.c.state)).scalar_one() == "published"
         assert conn.execute(select(func.count()).select_from(enforcement_t)).scalar_one() == 24

@@ -174,6 +174,7 @@ def test_scope_county_unit_and_keys(client, as_, plan):
     assert _go(client, as_, other, "county_key", "accept").status_code == 404
     assert _go(client, as_, unit, "unit", "accept").status_code == 200
     assert client.get("/findings", headers=as_("county")).status_code == 403
+    assert client.get("/rectifications", headers=as_("county_registry_key")).status_code == 403
 
 
 def _set_today(d: date) -> None:

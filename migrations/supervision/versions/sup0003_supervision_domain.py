@@ -2,7 +2,7 @@
 
 Revision ID: sup0003
 Revises: sup0001
-Create Date: 2026-12-02 18:36:53.158016
+Create Date: 2026-12-02 19:07:45.811450
 """
 
 from collections.abc import Sequence
@@ -290,6 +290,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_rectification_party_code_state_id", ["party_code", "state", "id"], unique=False)
         batch_op.create_index("ix_rectification_plan_id_id", ["plan_id", "id"], unique=False)
         batch_op.create_index("ix_rectification_state_id", ["state", "id"], unique=False)
+        batch_op.create_index("ix_rectification_team_code_id", ["team_code", "id"], unique=False)
 
     op.create_table(
         "escalation",
@@ -339,6 +340,7 @@ def downgrade() -> None:
     op.drop_table("rectification_event")
     op.drop_table("escalation")
     with op.batch_alter_table("rectification", schema=None) as batch_op:
+        batch_op.drop_index("ix_rectification_team_code_id")
         batch_op.drop_index("ix_rectification_state_id")
         batch_op.drop_index("ix_rectification_plan_id_id")
         batch_op.drop_index("ix_rectification_party_code_state_id")

@@ -349,6 +349,7 @@ def get_finding(session: Session, caller: Caller, finding_id: int) -> dict[str, 
 
 
 def visible_order(session: Session, caller: Caller, order_id: int) -> dict[str, Any]:
+    scope.require_key_permission(caller)
     order = repo.order(session, order_id)
     if order is None or not scope.sees_order(caller, order):
         raise not_found("整改通知", order_id)
@@ -366,6 +367,7 @@ def list_orders(
     cursor: str | None,
     limit: int,
 ) -> dict[str, Any]:
+    scope.require_key_permission(caller)
     limit = clamp_limit(limit)
     today = clock.today()
     rows, next_cursor = repo.orders(
