@@ -4,6 +4,8 @@
 // IndexedDB only after every part was accepted. The server answers a resend of the same id with
 // the same content as a success that changes nothing, and the same id with other content as a
 // 409: the record stays and the inspector is told. Retries on `online` events and on a timer.
+// The JSON goes through the gateway's /api/v1/supervision proxy, which takes the browser's
+// session cookie with its CSRF token (X-CSRF-Token) as well as a county system's API key.
 (function () {
   "use strict";
 
