@@ -8,6 +8,7 @@ Every path the pages use is written here once, so a change in the service's API 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -15,16 +16,19 @@ from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import Request
+from starlette.datastructures import UploadFile
 
 from gateway.clients import ERROR_CLASSES, ServiceClient
 from gateway.deps import request_id
 from gateway.security import Principal
 from services.common import clock
-from services.common.errors import AppError, ErrorDetail, Forbidden, ServiceUnavailable
+from services.common.errors import AppError, ErrorDetail, Forbidden, InvalidInput, ServiceUnavailable
 
 log = logging.getLogger("sortline.gateway.supervision")
 
 LABEL = "督导"
+MAX_PHOTO_BYTES = 20 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"}
 
 # --- labels ------------------------------------------------------------------------------------
 
@@ -206,6 +210,20 @@ class Supervision:
         if resp.status_code >= 500:
             raise ServiceUnavailable(f"{LABEL}服务暂不可用，请稍后再试")
         return resp.status_code, body
+
+    async def put_photo(self, owner: str, upload: UploadFile) -> str:
+        """One uploaded photo sent on its own to ``<owner>/photos/<id>`` under an id made here
+        (a resend is a no-op); the service types it by its content. Returns the id."""
+        data = await upload.read(MAX_PHOTO_BYTES + 1)
+        if len(data) > MAX_PHOTO_BYTES:
+            raise InvalidInput.field("photos", f"照片“{upload.filename}”超过 20 MB")
+        photo_id = uuid.uuid4().hex
+        content_type = upload.content_type if upload.content_type in PHOTO_TYPES else "application/octet-stream"
+        headers = {"content-type": content_type, "accept": "application/json"}
+        status, body = await self.raw("PUT", f"{owner}/photos/{photo_id}", content=data, headers=headers)
+        if status >= 400:
+            raise service_error(status, body)
+        return photo_id
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.call("GET", path, params=params)

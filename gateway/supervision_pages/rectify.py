@@ -6,7 +6,6 @@ after-photos and a note)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,7 +29,6 @@ from gateway.supervision_pages.api import (
     label,
     photo_urls,
     require,
-    service_error,
     today,
 )
 from gateway.supervision_pages.office import county_names, ctx
@@ -39,8 +37,6 @@ from services.common.errors import AppError, InvalidInput
 router = APIRouter()
 
 BOARD_ROLES = READ_ROLES | {"inspector"}
-MAX_PHOTO_BYTES = 20 * 1024 * 1024
-PHOTO_TYPES = {"image/jpeg", "image/png", "image/heic", "image/heif", "image/webp"}
 BOARD_LIMIT = 50
 
 
@@ -276,7 +272,7 @@ async def transition(request: Request, user: PageUser, order_id: int) -> Respons
             files = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
             if not files:
                 raise InvalidInput.field("photos", "提交整改须附整改后的照片")
-            body["photo_ids"] = [await _send_photo(api, order_id, f) for f in files]
+            body["photo_ids"] = [await api.put_photo(f"/rectifications/{order_id}", f) for f in files]
         await api.call("POST", f"/rectifications/{order_id}/transition", json=body)
     except AppError as exc:
         if exc.status_code >= 500:
@@ -288,24 +284,6 @@ async def transition(request: Request, user: PageUser, order_id: int) -> Respons
             return Response(toast(exc.message, "error"), status_code=exc.status_code, media_type="text/html")
         return render(request, "supervision/order.html", context, status_code=exc.status_code)
     return RedirectResponse(f"/supervision/rectifications/{order_id}", status_code=303)
-
-
-async def _send_photo(api: Supervision, order_id: int, upload: UploadFile) -> str:
-    """One after-photo, sent on its own under an id made here (a resend is a no-op)."""
-    data = await upload.read(MAX_PHOTO_BYTES + 1)
-    if len(data) > MAX_PHOTO_BYTES:
-        raise InvalidInput.field("photos", f"照片“{upload.filename}”超过 20 MB")
-    photo_id = uuid.uuid4().hex
-    content_type = upload.content_type if upload.content_type in PHOTO_TYPES else "application/octet-stream"
-    status, body = await api.raw(
-        "PUT",
-        f"/rectifications/{order_id}/photos/{photo_id}",
-        content=data,
-        headers={"content-type": content_type, "accept": "application/json"},
-    )
-    if status >= 400:
-        raise service_error(status, body)
-    return photo_id
 
 
 # --- a finding added freely (outside a checklist item) ------------------------------------------

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from gateway.deps import PageUser
@@ -118,9 +119,19 @@ async def enforcement_create(request: Request, user: PageUser) -> Response:
                 body["amount"] = float(form["amount"])
             except ValueError:
                 raise InvalidInput.field("amount", "罚款金额应为数字") from None
-        await Supervision(request, user).call("POST", "/enforcement", json=body)
+        api = Supervision(request, user)
+        record = await api.call("POST", "/enforcement", json=body)
     except InvalidInput as exc:
         return await _enforcement(request, user, form, field_errors(exc), status=422)
+    files = [f for f in data.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    try:
+        for upload in files:
+            await api.put_photo(f"/enforcement/{record['id']}", upload)
+    except AppError as exc:
+        if exc.status_code >= 500:
+            raise
+        message = f"执法记录已保存（{record.get('case_number', '')}），但照片未能全部上传：{exc.message}"
+        return await _enforcement(request, user, {}, {"form": message}, status=exc.status_code)
     return RedirectResponse("/supervision/enforcement", status_code=303)
 
 

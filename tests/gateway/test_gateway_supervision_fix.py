@@ -100,3 +100,33 @@ def test_county_submits_the_fix_with_photos_and_the_office_verifies_it(sv_gw: An
     )
     assert resp.status_code == 200  # followed to the order page
     assert re.search(r'id="order-state">已销号<', resp.text) and "现场核实已整改" in resp.text
+
+
+def test_enforcement_record_with_photos_through_the_form(sv_gw: Any) -> None:
+    from services.common import clock
+
+    gw = sv_gw.gw
+    csrf = gw.login_as("office")
+    data = {
+        "csrf_token": csrf,
+        "department": "market_regulation",
+        "on_date": clock.today().isoformat(),
+        "business_name": "洪都农贸市场 12 号摊位",
+        "finding": "摊位垃圾未分类",
+        "action": "warning",
+        "case_number": "洪市监〔2026〕7号",
+    }
+    files = [
+        ("photos", ("scene.jpg", jpeg("grey"), "image/jpeg")),
+        ("photos", ("notice.jpg", jpeg("white"), "image/jpeg")),
+    ]
+    resp = gw.client.post("/supervision/enforcement", data=data, files=files, follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    page = gw.client.get("/supervision/enforcement")
+    row = re.search(r"<tr><td[^>]*>[^<]*</td><td>市场监管</td>(.*?)</tr>", page.text, re.S)
+    assert row and "洪都农贸市场 12 号摊位" in row.group(1)
+    assert row.group(1).rstrip().endswith('<td class="num">2</td>')
+    # a text file is refused by its content: the record is kept, the inspector is told in Chinese
+    bad = [("photos", ("fake.jpg", b"not an image at all", "image/jpeg"))]
+    resp = gw.client.post("/supervision/enforcement", data={**data, "case_number": "洪市监〔2026〕8号"}, files=bad)
+    assert resp.status_code in (415, 422) and "执法记录已保存" in resp.text
