@@ -13,7 +13,17 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.staticfiles import StaticFiles
 
-from gateway import admin, apidocs, assessment_pages, calendar_pages, dashboard, imports_pages, pages, registry_pages
+from gateway import (
+    admin,
+    apidocs,
+    assessment_pages,
+    calendar_pages,
+    dashboard,
+    imports_pages,
+    pages,
+    registry_pages,
+    supervision_pages,
+)
 from gateway.apidocs import OpenApiCache
 from gateway.clients import ServiceClients
 from gateway.config import Settings
@@ -87,5 +97,6 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(calendar_pages.router)
     app.include_router(assessment_pages.router)
+    app.include_router(supervision_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

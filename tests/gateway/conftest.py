@@ -189,6 +189,56 @@ class WeekdayCalendar:
     def is_workday(self, d: Any) -> bool:
         return bool(d.weekday() < 5)
 
+# --- supervision pages: the gateway with the real supervision service in-process -------------------
+
+SV_COUNTIES = ["360102", "360103"]
+
+
+class SvFakeRegistry:
+    """The registry paths a supervision plan reads (``/sites``, ``/units``, ``/divisions``),
+    as keyset pages like the real one: the supervision service reads them with a sync peer client."""
+
+    def __init__(self, per_county: int = 6) -> None:
+        self.sites = [
+            {
+                "code": f"{county}-S{i:06d}",
+                "kind": "residential",
+                "name": f"示例小区{county[-2:]}-{i}",
+                "county_code": county,
+                "lat": 28.6 + i / 1000,
+                "lng": 115.9,
+            }
+            for county in SV_COUNTIES
+            for i in range(1, per_county + 1)
+        ]
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None, caller: Any = None) -> Any:
+        params = dict(params or {})
+        if path == "/sites":
+            rows = [
+                s
+                for s in self.sites
+                if s["county_code"] == params.get("county") and (not params.get("kind") or s["kind"] == params["kind"])
+            ]
+            after = params.get("cursor")
+            rows = [s for s in rows if not after or s["code"] > after]
+            limit = int(params.get("limit", 50))
+            return {"items": rows[:limit], "next_cursor": rows[limit - 1]["code"] if len(rows) > limit else None}
+        if path == "/units":
+            return {"items": [{"code": "U05", "name": "市市场监管局", "county_code": None}]}
+        if path == "/divisions":
+            return {"items": [{"code": c, "name": f"县区{c}"} for c in SV_COUNTIES]}
+        if path == "/calendar":
+            return {"items": []}
+        raise AssertionError(f"unexpected registry path {path}")
+
+
+class SvEveryDay:
+    """Every day a working day: page tests must find targets scheduled today, whatever the weekday."""
+
+    def is_workday(self, d: Any) -> bool:
+        return True
+
     def add_workdays(self, d: Any, n: int) -> Any:
         from datetime import timedelta
 
@@ -312,3 +362,40 @@ def make_assessment_gateway(
 @pytest.fixture
 def agw(make_assessment_gateway: Callable[..., AssessmentGateway]) -> AssessmentGateway:
     return make_assessment_gateway()
+
+        return d + timedelta(days=n)
+
+    def workdays_between(self, a: Any, b: Any) -> int:
+        return max(0, (b - a).days)
+
+    def warning(self, d: Any) -> str | None:
+        return None
+
+
+@dataclass
+class SvGateway:
+    gw: Gateway
+    service: TestClient  # the supervision service itself, for test data made with signed callers
+    service_settings: Any
+
+    def headers(self, role: str = "office", name: str = "office", **scope: Any) -> dict[str, str]:
+        from services.common.auth import Caller, sign_token
+
+        caller = Caller(sub=f"user:{name}", name=name, role=role, **scope)
+        return {"Authorization": f"Bearer {sign_token(caller, self.service_settings.service_token_secret)}"}
+
+
+@pytest.fixture
+def sv_gw(make_db: Callable[[str], Engine], make_gateway: Callable[..., Gateway], tmp_path: Any) -> Iterator[SvGateway]:
+    from services.supervision.app import create_app as supervision_app
+    from services.supervision.config import Settings as SupervisionSettings
+
+    sv_settings = SupervisionSettings(run_jobs=False, storage_url=str(tmp_path / "sv-files"))
+    app = supervision_app(sv_settings, make_db("supervision"))
+    app.state.peers = {"registry": SvFakeRegistry()}
+    app.state.calendar = SvEveryDay()
+    transports, _engines = service_transports(make_db)
+    transports["supervision"] = httpx.ASGITransport(app=app)
+    gw = make_gateway(transports=transports)
+    with TestClient(app, raise_server_exceptions=False) as service:
+        yield SvGateway(gw, service, sv_settings)
