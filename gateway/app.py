@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.staticfiles import StaticFiles
 
-from gateway import admin, apidocs, dashboard, imports_pages, pages, registry_pages
+from gateway import admin, apidocs, dashboard, imports_pages, integration, pages, registry_pages
 from gateway.apidocs import OpenApiCache
 from gateway.clients import ServiceClients
 from gateway.config import Settings
@@ -86,4 +86,5 @@ def create_app(
     app.include_router(registry_pages.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    integration.install(app, start_worker=transports is None)
     return app
