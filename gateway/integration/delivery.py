@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.integration import adapters, inbox
@@ -144,33 +144,47 @@ class DeliveryWorker:
 
     def _claim(self, conn: Connection, now: datetime) -> list[Claimed]:
         d = delivery_t
-        d2 = delivery_t.alias("earlier")
         pg = conn.dialect.name == "postgresql"
-        free = or_(d.c.claimed_until.is_(None), d.c.claimed_until < now)
-        earlier_open = exists().where(
-            d2.c.subscription_id == d.c.subscription_id,
-            d2.c.subject == d.c.subject,
-            d2.c.state == "pending",
-            or_(d2.c.event_seq < d.c.event_seq, and_(d2.c.event_seq == d.c.event_seq, d2.c.id < d.c.id)),
+        # The head of each (subscription, subject) queue: its oldest pending delivery. Only heads are
+        # claimable, so a subject's events go out one after the other, different subjects at once.
+        rank = (
+            func.row_number()
+            .over(partition_by=(d.c.subscription_id, d.c.subject), order_by=(d.c.event_seq, d.c.id))
+            .label("rank")
         )
-        cols = (d.c.id, d.c.subscription_id, d.c.event_seq, d.c.attempts)
+        pending = select(d.c.id, d.c.event_seq, d.c.next_at, d.c.claimed_until, d.c.subscription_id, rank).where(
+            d.c.state == "pending"
+        )
+        heads_q = pending.subquery("heads")
         heads = (
-            select(*cols)
-            .join(sub_t, sub_t.c.id == d.c.subscription_id)
+            select(heads_q.c.id)
+            .join(sub_t, sub_t.c.id == heads_q.c.subscription_id)
             .where(
-                d.c.state == "pending",
-                d.c.next_at <= now,
-                free,
+                heads_q.c.rank == 1,
+                heads_q.c.next_at <= now,
+                or_(heads_q.c.claimed_until.is_(None), heads_q.c.claimed_until < now),
                 sub_t.c.status == "active",
                 sub_t.c.adapter.not_in(tuple(ROBOT_ADAPTERS)),
-                ~earlier_open,
             )
-            .order_by(d.c.event_seq)
+            .order_by(heads_q.c.event_seq)
             .limit(self.settings.batch_size)
         )
-        if pg:
-            heads = heads.with_for_update(skip_locked=True, of=d)
-        claimed = [Claimed(*r) for r in conn.execute(heads).all()]
+        head_ids = [r[0] for r in conn.execute(heads).all()]
+        claimed: list[Claimed] = []
+        if head_ids:
+            # Re-checked under the row lock: another replica may have claimed or finished one meanwhile.
+            lock = (
+                select(d.c.id, d.c.subscription_id, d.c.event_seq, d.c.attempts)
+                .where(
+                    d.c.id.in_(head_ids),
+                    d.c.state == "pending",
+                    or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
+                )
+                .order_by(d.c.event_seq)
+            )
+            if pg:
+                lock = lock.with_for_update(skip_locked=True)
+            claimed = [Claimed(*r) for r in conn.execute(lock).all()]
         claimed += self._claim_robots(conn, now, pg)
         if claimed:
             conn.execute(

@@ -167,7 +167,7 @@ def inbox_page(request: Request, user: PageUser, db: ReadSessionDep, unread: int
 @router.get("/inbox/unread-count")
 def inbox_badge(user: PageUser, db: ReadSessionDep) -> Response:
     count = unread_count(db, user.id)
-    html = f'<span class="badge badge-count" id="inbox-count" title="未读消息">{count}</span>' if count else ""
+    html = f'<span class="badge badge-error" id="inbox-count" title="未读消息">{count}</span>' if count else ""
     return HTMLResponse(html, headers={"Vary": "HX-Request", "Cache-Control": "no-store"})
 
 

@@ -26,34 +26,9 @@ from gateway.integration.models import Delivery, DeliveryAttempt, InboxMessage, 
 from gateway.integration.netguard import Sender
 from gateway.security import Principal
 from services.common import clock
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import MemoryFeeds, Receiver
 
 T0 = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
-
-
-class MemoryFeeds:
-    """A service feed held in memory (the HTTP feed is covered in the API tests)."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, list[dict[str, Any]]] = {"registry": [], "assessment": [], "supervision": []}
-
-    def add(self, service: str, type_: str, subject: str, data: dict[str, Any] | None = None) -> str:
-        event_id = str(uuid.uuid4())
-        self.events[service].append(
-            {
-                "id": event_id,
-                "source": f"/sortline/{service}",
-                "type": type_,
-                "subject": subject,
-                "time": clock.now().isoformat(),
-                "data": data or {},
-            }
-        )
-        return event_id
-
-    def read(self, service: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        items = self.events[service][after : after + limit]
-        return items, after + len(items)
 
 
 @dataclass
@@ -288,3 +263,60 @@ def test_store_events_is_idempotent(world: World) -> None:
         assert store_events(conn, "registry", [e]) == 1
         assert store_events(conn, "registry", [e]) == 0
     assert world.count(Delivery) == 1
+
+
+def test_two_workers_deliver_10000_events_once_each_in_order(world: World) -> None:
+    import threading
+
+    from services.common.db import make_engine
+
+    clock.set_now(None)  # real time: two replicas racing
+    world.subscribe(types=["sortline.assessment.*"])
+    subjects = [f"T-{i}" for i in range(100)]
+    expected: dict[str, list[str]] = {s: [] for s in subjects}
+    items = []
+    for i in range(10_000):
+        subject = subjects[i % len(subjects)]
+        event_id = str(uuid.uuid4())
+        expected[subject].append(event_id)
+        items.append(
+            {
+                "id": event_id,
+                "type": "sortline.assessment.task.updated",
+                "subject": subject,
+                "time": clock.now(),
+                "data": {},
+            }
+        )
+    with world.engine.begin() as conn:
+        store_events(conn, "assessment", items)
+    settings = IntegrationSettings(key="test-key", worker=False, concurrency=8, batch_size=200)
+    engines = [world.engine, make_engine(str(world.engine.url))]
+    workers = [
+        DeliveryWorker(e, settings, sender=Sender(transport=world.receiver.transport()), worker_id=f"replica-{n}")
+        for n, e in enumerate(engines)
+    ]
+    per_worker = [0, 0]
+
+    def run(n: int) -> None:
+        for _ in range(2000):
+            done = workers[n].deliver_batch()
+            per_worker[n] += done
+            if done == 0 and world.count(Delivery, Delivery.state == "pending") == 0:
+                return
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = world.receiver.ids()
+    assert len(ids) == 10_000 and len(set(ids)) == 10_000  # each exactly once, no retry needed
+    assert world.receiver.rejected == []
+    assert all(per_worker), per_worker  # both replicas took part
+    for subject, want in expected.items():
+        got = [r.webhook_id for r in world.receiver.received if r.body["subject"] == subject]
+        assert got == want, subject
+    for w in workers:
+        w.close()
+    engines[1].dispose()

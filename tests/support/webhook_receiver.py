@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from services.common import clock
 
 
 @dataclass
@@ -62,3 +65,28 @@ class Receiver:
 
     def ids(self) -> list[str]:
         return [r.webhook_id for r in self.received]
+
+
+class MemoryFeeds:
+    """A service feed held in memory (the HTTP feed is covered in the API tests)."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[dict[str, Any]]] = {"registry": [], "assessment": [], "supervision": []}
+
+    def add(self, service: str, type_: str, subject: str, data: dict[str, Any] | None = None) -> str:
+        event_id = str(uuid.uuid4())
+        self.events[service].append(
+            {
+                "id": event_id,
+                "source": f"/sortline/{service}",
+                "type": type_,
+                "subject": subject,
+                "time": clock.now().isoformat(),
+                "data": data or {},
+            }
+        )
+        return event_id
+
+    def read(self, service: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        items = self.events[service][after : after + limit]
+        return items, after + len(items)
