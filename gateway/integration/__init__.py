@@ -57,7 +57,7 @@ def _build_worker(app: FastAPI, settings: IntegrationSettings) -> Any:
 
 def install(app: FastAPI, *, start_worker: bool = True, settings: IntegrationSettings | None = None) -> None:
     """Routes (the JSON API before the ``/api/v1/{service}`` proxy), pages, and the worker."""
-    from gateway.integration import api, inbox, pages
+    from gateway.integration import api, identities, inbox, pages
 
     settings = settings or IntegrationSettings()
     app.state.integration_settings = settings
@@ -70,6 +70,7 @@ def install(app: FastAPI, *, start_worker: bool = True, settings: IntegrationSet
     app.router.routes[0:0] = added  # matched before the proxy route
     app.include_router(inbox.router)
     app.include_router(pages.router)
+    app.include_router(identities.router)
     _include_optional(app)
 
     if not (start_worker and settings.worker):
