@@ -25,6 +25,8 @@ class IntegrationSettings(BaseSettings):
     timeout_seconds: float = 15.0
     claim_seconds: int = 60
     feed_page: int = 500
+    # Where inbound OA documents are kept (empty: <data dir>/gateway-files; or s3://...).
+    storage_url: str = ""
     # Where the links in thin payloads and OA to-dos point (the gateway's public address).
     public_url: str = "http://127.0.0.1:8000"
 

@@ -31,6 +31,7 @@ ALL_ROLES = frozenset({"admin", "office", "leader", "unit", "county", "inspector
 for _item in (
     NavItem("/inbox", "消息中心", ALL_ROLES),
     NavItem("/integration/subscriptions", "事件订阅", frozenset({"admin", "office"})),
+    NavItem("/integration/inbound", "OA 公文", frozenset({"admin", "office"})),
 ):
     if all(i.href != _item.href for i in NAV_ITEMS):
         NAV_ITEMS.append(_item)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -41,11 +42,13 @@ class Captured:
         self.requests.append(request)
         return self.answer(request)
 
-    def bodies(self) -> list[dict]:  # type: ignore[type-arg]
+    def bodies(self) -> list[dict[str, Any]]:
         return [orjson.loads(r.content) for r in self.requests]
 
 
-def setup(make_db: Callable[[str], Engine], adapter: str, config: dict | None = None) -> tuple[Engine, int, Principal]:  # type: ignore[type-arg]
+def setup(
+    make_db: Callable[[str], Engine], adapter: str, config: dict[str, Any] | None = None
+) -> tuple[Engine, int, Principal]:
     clock.set_now(T0)
     engine = make_db("gateway")
     uid = cli.create_user(engine, username="admin1", password="correct-horse-9", role="admin")
