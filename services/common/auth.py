@@ -40,10 +40,6 @@ class Caller(BaseModel):
     def is_city_wide(self) -> bool:
         return self.role in {"admin", "office", "leader"}
 
-    @property
-    def can_write_everywhere(self) -> bool:
-        return self.role in {"admin", "office"}
-
     def has_permission(self, permission: str) -> bool:
         """API keys carry explicit permissions; users' rights follow from their role."""
         if not self.sub.startswith("key:"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,17 +25,26 @@ class ErrorBody(BaseModel):
     details: list[ErrorDetail] = []
 
 
-_FIELD_LABELS: dict[str, str] = {}
+FieldLabels = Mapping[str, str]
 
 
-def register_field_labels(labels: dict[str, str]) -> None:
-    """Chinese names of API fields (``plate_number`` → 车牌号), used in error summaries."""
-    _FIELD_LABELS.update(labels)
+def register_field_labels(app: FastAPI, labels: FieldLabels) -> None:
+    """Chinese names of one app's API fields (``plate_number`` → 车牌号), used in its error summaries.
+
+    Per app, not per process: ``name`` or ``state`` mean different things in different services,
+    and the gateway's tests run all of them in one process."""
+    current: dict[str, str] = dict(getattr(app.state, "field_labels", {}) or {})
+    current.update(labels)
+    app.state.field_labels = current
 
 
-def field_label(field: str) -> str:
+def app_labels(request: Request) -> FieldLabels:
+    return getattr(request.app.state, "field_labels", None) or {}
+
+
+def field_label(field: str, labels: FieldLabels | None = None) -> str:
     """``plate_number（车牌号）``: the API name a developer fixes and the name a person reads."""
-    name = _FIELD_LABELS.get(field.rsplit(".", 1)[-1])
+    name = (labels or {}).get(field.rsplit(".", 1)[-1])
     return f"{field}（{name}）" if name else field
 
 
@@ -59,7 +68,8 @@ class AppError(Exception):
             self.code = code
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
+    def body(self, labels: FieldLabels | None = None) -> dict[str, Any]:
+        """The answer's JSON; ``labels`` are the app's field names (see ``InvalidInput``)."""
         return {
             "error": self.code,
             "message": self.message,
@@ -92,19 +102,72 @@ class Forbidden(AppError):
 
 
 class InvalidInput(AppError):
+    """A 422. Made by ``field()`` or ``of_details()``, its summary names each field with the Chinese
+    label of the app that answers (the labels are known only there), e.g. ``name（名称）：…``."""
+
     status_code = 422
     code = "validation_error"
     default_message = "提交的数据有误"
+    summary_prefix: str | None = None  # set: the message is built from the details and the labels
 
     @classmethod
     def field(cls, field: str, message: str, value: Any = None) -> InvalidInput:
-        return cls(f"{field_label(field)}：{message}", details=[ErrorDetail(field=field, message=message, value=value)])
+        err = cls(f"{field}：{message}", details=[ErrorDetail(field=field, message=message, value=value)])
+        err.summary_prefix = ""
+        return err
+
+    @classmethod
+    def of_details(cls, details: list[ErrorDetail]) -> InvalidInput:
+        err = cls("提交的数据有误：" + "；".join(f"{d.field or ''}：{d.message}" for d in details[:5]), details=details)
+        err.summary_prefix = "提交的数据有误："
+        return err
+
+    def body(self, labels: FieldLabels | None = None) -> dict[str, Any]:
+        body = super().body(labels)
+        if self.summary_prefix is not None:
+            parts = (f"{field_label(d.field or '', labels)}：{d.message}" for d in self.details[:5])
+            body["message"] = self.summary_prefix + "；".join(parts)
+        return body
+
+
+def key_reused() -> Conflict:
+    return Conflict("该 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused")
 
 
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"
     default_message = "服务暂不可用，请稍后再试"
+
+
+# --- OpenAPI documentation of the errors ------------------------------------------------------
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "缺少或无效的凭证"},
+    403: {"model": ErrorBody, "description": "无权限"},
+    404: {"model": ErrorBody, "description": "记录不存在（或不在调用方的辖区内）"},
+    409: {"model": ErrorBody, "description": "冲突"},
+    422: {"model": ErrorBody, "description": "数据校验失败，details 中逐字段说明"},
+}
+
+ErrorExamples = Mapping[int, tuple[str, dict[str, Any]]]
+
+
+def error_docs(examples: ErrorExamples, *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these statuses: the error model, and the service's own description
+    and example where it gives one (``examples``: status -> (description, example body))."""
+    docs: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        if status in examples:
+            description, example = examples[status]
+            docs[status] = {
+                "model": ErrorBody,
+                "description": description,
+                "content": {"application/json": {"example": example}},
+            }
+        else:
+            docs[status] = ERROR_RESPONSES[status]
+    return docs
 
 
 _PYDANTIC_MESSAGES = {
@@ -148,7 +211,7 @@ def _field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def translate_errors(errors: Sequence[Any]) -> list[ErrorDetail]:
+def translate_errors(errors: Sequence[Any], labels: FieldLabels | None = None) -> list[ErrorDetail]:
     """Pydantic errors as field-level Chinese messages."""
     details = []
     for err in errors:
@@ -159,7 +222,7 @@ def translate_errors(errors: Sequence[Any]) -> list[ErrorDetail]:
         if kind == "value_error" and "error" in ctx:
             # Our own validators raise ValueError with a Chinese sentence: keep it (without a
             # leading "field（名称）：", which the summary adds back).
-            message = str(ctx["error"]).removeprefix(f"{field_label(field)}：")
+            message = str(ctx["error"]).removeprefix(f"{field_label(field, labels)}：")
         elif kind in {"string_too_long", "string_too_short"} and "max_length" in ctx:
             message = f"最多 {ctx['max_length']} 个字符"
         elif kind == "string_too_short" and "min_length" in ctx:
@@ -188,8 +251,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def validation_error(details: list[ErrorDetail]) -> InvalidInput:
-    summary = "；".join(f"{field_label(d.field or '')}：{d.message}" for d in details[:5])
-    return InvalidInput(f"提交的数据有误：{summary}", details=details)
+    return InvalidInput.of_details(details)
 
 
 _STATUS_CODES = {
@@ -204,44 +266,26 @@ _STATUS_CODES = {
 }
 
 
-async def _idempotency_key_reused(request: Request) -> bool:
-    """Whether the request names an Idempotency-Key its caller already used (services only)."""
-    key = request.headers.get("idempotency-key")
-    store = getattr(request.app.state, "idempotency", None)
-    if not key or store is None or request.method not in ("POST", "PUT", "PATCH"):
-        return False
-    from sqlmodel import Session
-    from starlette.concurrency import run_in_threadpool
-
-    from services.common.auth import current_caller
-
-    try:
-        caller = await current_caller(request)
-    except AppError:
-        return False
-
-    def check() -> bool:
-        with Session(request.app.state.read_engine) as session:
-            return bool(store.is_used(session, caller.sub, key))
-
-    return await run_in_threadpool(check)
+# Set by the idempotent-write dependency (services/common/idempotency.py), which runs before the body
+# is validated: a retry's body must be the first body, so an invalid one under a used key is a 409.
+KEY_REUSED_FLAG = "idempotency_key_used"
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Every error answers in the one shape; a 500 never leaks a stack trace."""
 
-    async def app_error(_request: Request, exc: Exception) -> JSONBody:
+    async def app_error(request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, AppError)
-        return JSONBody(exc.body(), status_code=exc.status_code)
+        return JSONBody(exc.body(app_labels(request)), status_code=exc.status_code)
 
     async def request_validation(request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, RequestValidationError | ValidationError)
-        if await _idempotency_key_reused(request):
-            # A retry's body must be the first body: an invalid one is "another body", so 409.
-            reused = Conflict("该 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused")
-            return JSONBody(reused.body(), status_code=409)
-        err = validation_error(translate_errors(exc.errors()))
-        return JSONBody(err.body(), status_code=422)
+        if getattr(request.state, KEY_REUSED_FLAG, False):
+            reused = key_reused()
+            return JSONBody(reused.body(), status_code=reused.status_code)
+        labels = app_labels(request)
+        err = validation_error(translate_errors(exc.errors(), labels))
+        return JSONBody(err.body(labels), status_code=422)
 
     async def http_error(_request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, StarletteHTTPException)

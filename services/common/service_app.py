@@ -1,26 +1,25 @@
-"""What every service app has: the engine in the lifespan, error handlers, health, events."""
+"""What every service app has: the engine in the lifespan, error handlers, field labels, health,
+events; and ``get_settings``, from which each service makes its typed ``SettingsDep``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.engine import Engine
 
 from services.common.config import CommonSettings
 from services.common.db import make_engine, read_engine
-from services.common.errors import ErrorBody, install_error_handlers
+from services.common.errors import ERROR_RESPONSES, FieldLabels, install_error_handlers, register_field_labels
 from services.common.idempotency import Idempotency
 from services.common.outbox import Outbox
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "缺少或无效的凭证"},
-    403: {"model": ErrorBody, "description": "无权限"},
-    404: {"model": ErrorBody, "description": "记录不存在（或不在调用方的辖区内）"},
-    409: {"model": ErrorBody, "description": "冲突"},
-    422: {"model": ErrorBody, "description": "数据校验失败，details 中逐字段说明"},
-}
+
+def get_settings(request: Request) -> Any:
+    """The app's settings; a service declares ``SettingsDep = Annotated[Settings, Depends(get_settings)]``."""
+    return request.app.state.settings
 
 
 def create_service_app(
@@ -31,6 +30,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     engine: Engine | None = None,
     idempotency: Idempotency | None = None,
+    field_labels: FieldLabels | None = None,
 ) -> FastAPI:
     """Build a service. The engine is made in the lifespan unless a test hands one in."""
 
@@ -55,6 +55,7 @@ def create_service_app(
         app.state.engine = engine
         app.state.read_engine = read_engine(engine)
     install_error_handlers(app)
+    register_field_labels(app, field_labels or {})
 
     @app.get("/health", tags=["health"], include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -7,6 +7,7 @@ from services.common.service_app import create_service_app
 from services.registry.config import Settings
 from services.registry.models import idempotency, outbox
 from services.registry.router import routers
+from services.registry.validation import LABELS
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -17,4 +18,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         routers=routers,
         engine=engine,
         idempotency=idempotency,
+        field_labels=LABELS,
     )

@@ -5,10 +5,14 @@ the fields each one may use. Every template must contain ``{county_code}`` and `
 that codes stay unique (one counter per county and record kind).
 """
 
+from typing import Annotated
+
+from fastapi import Depends
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.config import CommonSettings, data_dir
+from services.common.service_app import get_settings
 from services.registry.numbering import DEFAULT_TEMPLATES, check_template
 
 
@@ -42,3 +46,6 @@ class Settings(CommonSettings):
             "facility": self.facility_code_template,
             "site": self.site_code_template,
         }[kind]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -25,14 +25,14 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.auth import Caller, require_permission
 from services.common.errors import ErrorDetail, Forbidden, InvalidInput, NotFound
-from services.common.idempotency import request_hash
+from services.common.idempotency import IdempotentWrite, Written
 from services.common.pagination import clamp_limit
 from services.registry import errors, numbering
 from services.registry import repository as repo
 from services.registry import stats as counters
 from services.registry import validation as v
 from services.registry.config import Settings
-from services.registry.models import counter_t, facility_t, idempotency, outbox, site_t, vehicle_t
+from services.registry.models import counter_t, facility_t, outbox, site_t, vehicle_t
 
 READ = "registry:read"
 WRITE = "registry:write"
@@ -53,10 +53,10 @@ VEHICLES = RecordKind("vehicle", "车辆", vehicle_t, ("code", "plate_number"), 
 FACILITIES = RecordKind("facility", "设施", facility_t, ("code",), ("name",))
 SITES = RecordKind("site", "管理对象", site_t, ("code",), ("name",))
 
-Result = tuple[int, dict[str, Any]]
-
 
 # --- scope: the one place that decides ------------------------------------------------------
+
+WRITE_EVERYWHERE = frozenset({"admin", "office"})
 
 
 def visible_county(caller: Caller, requested: str | None = None) -> str | None:
@@ -79,7 +79,7 @@ def can_see(caller: Caller, county_code: str) -> bool:
 def can_write(caller: Caller, county_code: str | None) -> None:
     """Admin and office write everywhere, a county in its own county; everyone else reads only."""
     require_permission(caller, WRITE)
-    if caller.can_write_everywhere:
+    if caller.role in WRITE_EVERYWHERE:
         return
     if caller.role == "county" and caller.county_code and county_code in (None, caller.county_code):
         return
@@ -241,10 +241,6 @@ def _record_change(
     counters.apply_change(session, kind.name, before, after)
 
 
-def _fingerprint(method: str, path: str, body: BaseModel | None) -> str:
-    return request_hash(method, path, body.model_dump(mode="json", exclude_unset=True) if body else None)
-
-
 # --- writes ----------------------------------------------------------------------------------
 
 
@@ -256,7 +252,7 @@ def _create(
     county: str,
     body: BaseModel,
     external_id: str | None = None,
-) -> Result:
+) -> Written:
     state = body.model_dump()
     state["county_code"] = county
     if external_id is not None:
@@ -275,12 +271,12 @@ def _create(
     _write(session, lambda: repo.insert_record(session, kind.table, values))
     after = repo.jsonable(repo.get_public(session, kind.table, code) or {})
     _record_change(session, caller, kind, "registered", "created", None, after)
-    return 201, after
+    return Written(after, created=True)
 
 
 def _update(
     session: Session, caller: Caller, kind: RecordKind, record: dict[str, Any], changes: dict[str, Any]
-) -> Result:
+) -> Written:
     if record["status"] != "active":
         raise errors.decommissioned(kind.label, record["code"])
     state = {**record, **changes}
@@ -288,12 +284,12 @@ def _update(
     diff = {k: val for k, val in state.items() if record.get(k) != val}
     before = repo.jsonable(repo.to_public(record))
     if not diff:
-        return 200, before
+        return Written(before)
     values = {**diff, "version": record["version"] + 1, "updated_at": clock.now()}
     _write(session, lambda: repo.update_record(session, kind.table, record["id"], values))
     after = repo.jsonable(repo.get_public(session, kind.table, record["code"]) or {})
     _record_change(session, caller, kind, "updated", "updated", before, after)
-    return 200, after
+    return Written(after)
 
 
 def _writable(session: Session, caller: Caller, kind: RecordKind, code: str) -> dict[str, Any]:
@@ -312,22 +308,14 @@ def register(
     caller: Caller,
     kind: RecordKind,
     body: BaseModel,
-    *,
-    idempotency_key: str | None,
-    path: str,
-) -> Result:
-    """``POST /<kind>s``: a new record with its unified number (201)."""
+    write: IdempotentWrite,
+) -> Written:
+    """``POST /<kind>s``: a new record with its unified number (created)."""
     county = write_county(caller, getattr(body, "county_code", None))
-    return idempotency.run(
-        session,
-        scope=caller.sub,
-        key=idempotency_key,
-        fingerprint=_fingerprint("POST", path, body),
-        action=lambda: _create(session, settings, caller, kind, county, body),
-    )
+    return write.run(session, body, lambda: _create(session, settings, caller, kind, county, body))
 
 
-def update(session: Session, caller: Caller, kind: RecordKind, code: str, body: BaseModel) -> Result:
+def update(session: Session, caller: Caller, kind: RecordKind, code: str, body: BaseModel) -> Written:
     """``PATCH /<kind>s/{code}``: only the fields sent change."""
     record = _writable(session, caller, kind, code)
     return _update(session, caller, kind, record, body.model_dump(exclude_unset=True))
@@ -340,17 +328,15 @@ def upsert(
     kind: RecordKind,
     external_id: str,
     body: BaseModel,
-    *,
-    idempotency_key: str | None,
-    path: str,
-) -> Result:
-    """``PUT /<kind>s/by-external-id/{external_id}``: create (201) or replace (200) the county's record."""
+    write: IdempotentWrite,
+) -> Written:
+    """``PUT /<kind>s/by-external-id/{external_id}``: create or replace the county's record."""
     county = write_county(caller, getattr(body, "county_code", None))
     body_external = getattr(body, "external_id", None)
     if body_external is not None and body_external != external_id:
         raise v.field_error("external_id", "与地址中的县区系统编号不一致", body_external)
 
-    def action() -> Result:
+    def action() -> Written:
         record = repo.get_by_external_id(session, kind.table, county, external_id, for_update=True)
         if record is None:
             return _create(session, settings, caller, kind, county, body, external_id=external_id)
@@ -358,13 +344,7 @@ def upsert(
         replacement["external_id"] = external_id
         return _update(session, caller, kind, record, replacement)
 
-    return idempotency.run(
-        session,
-        scope=caller.sub,
-        key=idempotency_key,
-        fingerprint=_fingerprint("PUT", path, body),
-        action=action,
-    )
+    return write.run(session, body, action)
 
 
 def decommission(
@@ -373,17 +353,15 @@ def decommission(
     kind: RecordKind,
     code: str,
     body: BaseModel | None,
-    *,
-    idempotency_key: str | None,
-    path: str,
-) -> Result:
+    write: IdempotentWrite,
+) -> Written:
     """``POST /<kind>s/{code}/decommission``: final; a second call answers the same and writes nothing."""
     record = _writable(session, caller, kind, code)
 
-    def action() -> Result:
+    def action() -> Written:
         before = repo.jsonable(repo.to_public(record))
         if record["status"] == "decommissioned":
-            return 200, before
+            return Written(before)
         now = clock.now()
         values = {"status": "decommissioned", "decommissioned_at": now, "updated_at": now}
         values["version"] = record["version"] + 1
@@ -392,15 +370,9 @@ def decommission(
         reason = getattr(body, "reason", None)
         logged = {**after, "reason": reason} if reason else after
         _record_change(session, caller, kind, "decommissioned", "decommissioned", before, logged)
-        return 200, after
+        return Written(after)
 
-    return idempotency.run(
-        session,
-        scope=caller.sub,
-        key=idempotency_key,
-        fingerprint=_fingerprint("POST", path, body),
-        action=action,
-    )
+    return write.run(session, body, action)
 
 
 # --- divisions and units ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
-from services.common.errors import InvalidInput, register_field_labels
+from services.common.errors import InvalidInput
 
 LABELS = {
     "plate_number": "车牌号",
@@ -32,9 +32,6 @@ LABELS = {
     "operator_name": "运营单位",
     "sort": "排序",
 }
-
-
-register_field_labels(LABELS)
 
 
 def label(field: str) -> str:

@@ -84,10 +84,26 @@ async def test_unknown_route_and_unexpected_error() -> None:
 async def test_summary_names_the_field_in_chinese_once() -> None:
     from services.common.errors import register_field_labels
 
-    register_field_labels({"name": "名称"})
-    body = (await call("POST", "/things", json={"name": "x1", "count": 1})).json()
-    assert body["message"] == "提交的数据有误：name（名称）：名称不能包含 x"
-    assert body["details"][0]["message"] == "名称不能包含 x"
+    app = make_app()
+    register_field_labels(app, {"name": "名称"})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        body = (await client.post("/things", json={"name": "x1", "count": 1})).json()
+        assert body["message"] == "提交的数据有误：name（名称）：名称不能包含 x"
+        assert body["details"][0]["message"] == "名称不能包含 x"
+        bad = (await client.post("/things", json={"name": "bad", "count": 1})).json()
+        assert bad["message"] == "name（名称）：不能是 bad"
+
+
+async def test_labels_belong_to_one_app() -> None:
+    """Two apps in one process (as in the gateway's tests) keep their own field names."""
+    from services.common.errors import register_field_labels
+
+    labelled, plain = make_app(), make_app()
+    register_field_labels(labelled, {"name": "名称"})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://t") as client:
+        body = (await client.post("/things", json={"name": "bad", "count": 1})).json()
+    assert body["message"] == "name：不能是 bad"
 
 
 async def test_choice_errors_list_the_allowed_values_without_english() -> None:

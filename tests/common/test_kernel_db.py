@@ -10,7 +10,7 @@ from sqlmodel import Session
 from services.assessment.models import idempotency, outbox
 from services.common.db import session_scope
 from services.common.errors import Conflict, InvalidInput
-from services.common.idempotency import request_hash
+from services.common.idempotency import Written, request_hash
 from services.common.pagination import keyset, split_page
 
 T = outbox.table
@@ -81,13 +81,13 @@ def test_bad_cursor_is_a_clear_error() -> None:
     assert err.value.details[0].field == "cursor"
 
 
-def _create(engine: Any, key: str | None, body: dict[str, Any], calls: list[int]) -> tuple[int, dict[str, Any]]:
+def _create(engine: Any, key: str | None, body: dict[str, Any], calls: list[int]) -> Written:
     with session_scope(engine) as session:
 
-        def action() -> tuple[int, dict[str, Any]]:
+        def action() -> Written:
             calls.append(1)
             outbox.emit(session, "thing", "created", body["name"], body)
-            return 201, {"name": body["name"], "n": len(calls)}
+            return Written({"name": body["name"], "n": len(calls)}, created=True)
 
         return idempotency.run(
             session,
@@ -103,7 +103,8 @@ def test_same_key_same_body_replays_without_a_second_write(make_db) -> None:
     calls: list[int] = []
     first = _create(engine, "k-1", {"name": "x"}, calls)
     again = _create(engine, "k-1", {"name": "x"}, calls)
-    assert first == again == (201, {"name": "x", "n": 1})
+    assert first == again == Written({"name": "x", "n": 1}, created=True)
+    assert again.status_code == 201
     assert len(calls) == 1
     with pytest.raises(Conflict):
         _create(engine, "k-1", {"name": "y"}, calls)
@@ -115,7 +116,7 @@ def test_same_key_same_body_replays_without_a_second_write(make_db) -> None:
 def test_concurrent_retries_with_one_key_write_once(make_db) -> None:
     engine = make_db("assessment")
     calls: list[int] = []
-    results: list[tuple[int, dict[str, Any]]] = []
+    results: list[Written] = []
     errors: list[BaseException] = []
 
     def worker() -> None:
@@ -130,6 +131,6 @@ def test_concurrent_retries_with_one_key_write_once(make_db) -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert len({r[1]["n"] for r in results}) == 1
+    assert len({r.body["n"] for r in results}) == 1
     with Session(engine) as session:
         assert len(outbox.page(session, 0, 50).items) == 1

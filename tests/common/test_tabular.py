@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import time
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from services.common.tabular import (
     write_error_report,
     write_template,
 )
+from services.common.tabular.base import _OLE_MAGIC
 
 KINDS = ["压缩车", "厨余车", "可回收物车", "有害垃圾车"]
 COLUMNS = [
@@ -209,14 +209,14 @@ def test_other_zip_files_are_not_spreadsheets() -> None:
 
 
 def test_old_binary_excel_is_refused_with_advice() -> None:
-    ole = tabular._OLE_MAGIC + bytes(504) + "Workbook".encode("utf-16-le") + bytes(1000)
+    ole = _OLE_MAGIC + bytes(504) + "Workbook".encode("utf-16-le") + bytes(1000)
     message = refused(ole, "车辆.xlsx.bak")
     assert "请另存为 XLSX 或 CSV 后再上传" in message
     assert ".xls" in message
 
 
 def test_password_protected_xlsx_is_refused_with_advice() -> None:
-    ole = tabular._OLE_MAGIC + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(1000)
+    ole = _OLE_MAGIC + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(1000)
     assert "密码" in refused(ole, "车辆（加密）.dat")
 
 
@@ -284,7 +284,7 @@ def test_zip_bomb_is_refused_before_openpyxl_opens_it(size_mib: int, monkeypatch
     def must_not_open(*args: object, **kwargs: object) -> None:
         raise AssertionError("openpyxl was asked to open a zip bomb")
 
-    monkeypatch.setattr(tabular, "load_workbook", must_not_open)
+    monkeypatch.setattr(tabular.reading, "load_workbook", must_not_open)
     assert "解压后过大" in refused(data)
 
 
@@ -479,7 +479,6 @@ def test_stream_xlsx_of_100_000_rows_in_flat_memory() -> None:
                 tracemalloc.start()
             yield record
 
-    started = time.monotonic()
     chunks = stream_xlsx(columns, records(), sheet_title="车辆")
     try:
         data = b"".join(chunks)
@@ -499,7 +498,6 @@ def test_stream_xlsx_of_100_000_rows_in_flat_memory() -> None:
         n + 1,
         {"plate_number": "赣A99999", "division_code": "000000099999", "kind": "有害垃圾车", "capacity": "24999.75"},
     )
-    assert time.monotonic() - started < 60
 
 
 def test_stream_xlsx_writes_text_cells_and_never_formulas() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.auth import Caller
 from services.common.db import session_scope
+from services.common.idempotency import IdempotentWrite
 from services.registry import numbering, service
 from services.registry.config import Settings
 from services.registry.models import counter_t
@@ -98,9 +99,8 @@ def test_50_concurrent_registrations_get_50_codes(engine: Engine, make_db: Calla
         )
         try:
             with session_scope(engine) as session:
-                _, record = service.register(
-                    session, settings, caller, service.VEHICLES, body, idempotency_key=None, path="/vehicles"
-                )
+                no_key = IdempotentWrite(None, caller.sub, None, "POST", "/vehicles")
+                record = service.register(session, settings, caller, service.VEHICLES, body, no_key).body
             with lock:
                 codes.append(record["code"])
         except BaseException as exc:  # pragma: no cover - reported below

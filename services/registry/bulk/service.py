@@ -17,12 +17,12 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Conflict, ErrorDetail, InvalidInput, NotFound
-from services.common.idempotency import request_hash
+from services.common.idempotency import IdempotentWrite, Written
 from services.common.storage import EmptyFile, FileStorage, FileTooLarge, StoredFile
 from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table
 from services.registry.bulk import jobs
 from services.registry.bulk.columns import SPECS, Spec
-from services.registry.models import idempotency, import_error_t, import_job_t
+from services.registry.models import import_error_t, import_job_t
 from services.registry.service import can_write, visible_county
 
 SHOWN_ERRORS = 200
@@ -184,9 +184,7 @@ def start(
     kind: str,
     upload: IO[bytes],
     filename: str,
-    *,
-    idempotency_key: str | None,
-    path: str,
+    write: IdempotentWrite,
 ) -> tuple[dict[str, Any], bool]:
     """Store the upload, check that it is a table with the template's columns (422 otherwise),
     and create the job. Returns the job and whether it is new (a retried key gives the first)."""
@@ -210,7 +208,7 @@ def start(
     file_path, sha256, size = stored.key, stored.sha256, stored.size
     created: list[bool] = []
 
-    def action() -> tuple[int, dict[str, Any]]:
+    def action() -> Written:
         now = clock.now()
         job = {
             "id": job_id,
@@ -236,13 +234,10 @@ def start(
         }
         session.execute(import_job_t.insert().values(**job))
         created.append(True)
-        return 202, {"id": job_id}
+        return Written({"id": job_id}, created=True)
 
-    fingerprint = request_hash("POST", path, {"kind": spec.plural, "sha256": sha256, "filename": filename})
     try:
-        _, body = idempotency.run(
-            session, scope=caller.sub, key=idempotency_key, fingerprint=fingerprint, action=action
-        )
+        body = write.run(session, {"kind": spec.plural, "sha256": sha256, "filename": filename}, action).body
     except BaseException:
         work.discard(file_path)
         raise

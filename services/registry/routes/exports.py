@@ -12,7 +12,7 @@ from services.common.tabular import stream_csv, stream_xlsx
 from services.registry import service
 from services.registry.bulk import exports
 from services.registry.bulk.columns import SPECS
-from services.registry.routes.common import READ_ERRORS
+from services.registry.errors import READ_ERRORS
 from services.registry.routes.downloads import CSV_TYPE, XLSX_TYPE, attachment
 from services.registry.validation import EnergyType, FacilityCategory, FacilityKind, SiteKind, VehicleCategory
 

@@ -17,13 +17,14 @@ from starlette.responses import Response
 
 from services.common.auth import CallerDep, require_permission
 from services.common.db import ReadSessionDep, SessionDep
+from services.common.idempotency import IdempotentWriteDep
 from services.common.responses import JSONBody
 from services.common.tabular import write_error_report, write_template
 from services.registry.bulk import jobs
 from services.registry.bulk import service as imports
 from services.registry.bulk.columns import SPECS
 from services.registry.bulk.schemas import ImportJobList, ImportJobPublic
-from services.registry.routes.common import IdempotencyKey, error_docs
+from services.registry.errors import error_docs
 from services.registry.routes.downloads import XLSX_TYPE, attachment
 from services.registry.service import READ
 
@@ -74,18 +75,9 @@ def upload(
     background: BackgroundTasks,
     kind: Annotated[Kind, Query(description="导入的记录类型")],
     file: Annotated[UploadFile, File(description="XLSX 或 CSV（UTF-8 / GB18030）文件，表头与导入模板一致")],
-    idempotency_key: IdempotencyKey = None,
+    write: IdempotentWriteDep,
 ) -> Response:
-    job, new = imports.start(
-        session,
-        request.app,
-        caller,
-        kind,
-        file.file,
-        file.filename or "",
-        idempotency_key=idempotency_key,
-        path=request.url.path,
-    )
+    job, new = imports.start(session, request.app, caller, kind, file.file, file.filename or "", write)
     if new:  # after the commit: the worker must see the job
         runner = imports.runner(request.app)
         background.add_task(runner.submit, runner.validate, job["id"])

@@ -13,7 +13,7 @@ from services.common.auth import CallerDep
 from services.common.db import run_read
 from services.common.responses import JSONBody
 from services.registry import service
-from services.registry.routes.common import READ_ERRORS
+from services.registry.errors import READ_ERRORS
 from services.registry.validation import FacilityCategory, FacilityKind
 
 router = APIRouter(tags=["coverage"])

@@ -14,9 +14,11 @@ from starlette.responses import Response
 
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep, run_read
+from services.common.idempotency import IdempotentWriteDep
 from services.common.responses import JSONBody
 from services.registry import service
-from services.registry.routes.common import READ_ERRORS, WRITE_ERRORS, IdempotencyKey, SettingsDep
+from services.registry.config import SettingsDep
+from services.registry.errors import READ_ERRORS, WRITE_ERRORS
 from services.registry.schemas import DecommissionRequest, HistoryPage
 
 Examples = dict[str, dict[str, Any]]
@@ -51,17 +53,10 @@ def add_record_routes(
         name=f"register_{name}",
     )
     def register(
-        request: Request,
-        caller: CallerDep,
-        session: SessionDep,
-        settings: SettingsDep,
-        body: CreateBody,
-        idempotency_key: IdempotencyKey = None,
+        caller: CallerDep, session: SessionDep, settings: SettingsDep, body: CreateBody, write: IdempotentWriteDep
     ) -> Response:
-        status, payload = service.register(
-            session, settings, caller, kind, body, idempotency_key=idempotency_key, path=request.url.path
-        )
-        return JSONBody(payload, status_code=status)
+        written = service.register(session, settings, caller, kind, body, write)
+        return JSONBody(written.body, status_code=written.status_code)
 
     @router.get("/{code}", response_model=public, summary=f"查看{label}", responses=READ_ERRORS, name=f"get_{name}")
     async def get_one(code: str, request: Request, caller: CallerDep) -> Response:
@@ -75,8 +70,8 @@ def add_record_routes(
         name=f"update_{name}",
     )
     def change(code: str, caller: CallerDep, session: SessionDep, body: UpdateBody) -> Response:
-        status, payload = service.update(session, caller, kind, code, body)
-        return JSONBody(payload, status_code=status)
+        written = service.update(session, caller, kind, code, body)
+        return JSONBody(written.body, status_code=written.status_code)
 
     @router.put(
         "/by-external-id/{external_id}",
@@ -87,17 +82,14 @@ def add_record_routes(
     )
     def upsert(
         external_id: str,
-        request: Request,
         caller: CallerDep,
         session: SessionDep,
         settings: SettingsDep,
         body: CreateBody,
-        idempotency_key: IdempotencyKey = None,
+        write: IdempotentWriteDep,
     ) -> Response:
-        status, payload = service.upsert(
-            session, settings, caller, kind, external_id, body, idempotency_key=idempotency_key, path=request.url.path
-        )
-        return JSONBody(payload, status_code=status)
+        written = service.upsert(session, settings, caller, kind, external_id, body, write)
+        return JSONBody(written.body, status_code=written.status_code)
 
     @router.post(
         "/{code}/decommission",
@@ -107,17 +99,10 @@ def add_record_routes(
         name=f"decommission_{name}",
     )
     def decommission(
-        code: str,
-        request: Request,
-        caller: CallerDep,
-        session: SessionDep,
-        body: DecommissionBody = None,
-        idempotency_key: IdempotencyKey = None,
+        code: str, caller: CallerDep, session: SessionDep, write: IdempotentWriteDep, body: DecommissionBody = None
     ) -> Response:
-        status, payload = service.decommission(
-            session, caller, kind, code, body, idempotency_key=idempotency_key, path=request.url.path
-        )
-        return JSONBody(payload, status_code=status)
+        written = service.decommission(session, caller, kind, code, body, write)
+        return JSONBody(written.body, status_code=written.status_code)
 
     @router.get(
         "/{code}/history",

@@ -12,7 +12,7 @@ from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import repository, service
-from services.registry.routes.common import READ_ERRORS, error_docs
+from services.registry.errors import READ_ERRORS, error_docs
 from services.registry.schemas import CoverageReport, DivisionPage, StatsReport, UnitList, UnitPublic
 
 divisions_router = APIRouter(tags=["divisions"])

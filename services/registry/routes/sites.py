@@ -11,10 +11,8 @@ from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
-from services.registry.routes.common import (
-    READ_ERRORS,
-    RecordSort,
-)
+from services.registry.errors import READ_ERRORS
+from services.registry.routes.params import RecordSort
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     SITE_EXAMPLE,

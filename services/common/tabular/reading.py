@@ -1,140 +1,56 @@
-"""Bulk import and export of records as spreadsheets (XLSX, CSV) the way office staff fill them in."""
+"""Reading a spreadsheet (XLSX or CSV, in whatever encoding offices save) safely and row by row."""
 
 from __future__ import annotations
 
 import codecs
 import csv
 import io
-import logging
 import math
-import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from enum import Enum
 from types import TracebackType
-from typing import IO, Literal, Protocol
+from typing import IO
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
-from services.common.clock import SHANGHAI, as_utc
-from services.common.errors import ErrorDetail, InvalidInput
-
-log = logging.getLogger(__name__)
-
-MIB = 1024 * 1024
-DEFAULT_MAX_ROWS = 200_000
-DEFAULT_MAX_BYTES = 50 * MIB
-# An XLSX is a zip: what it may unpack to in total, and how far one big entry may be compressed.
-DEFAULT_MAX_UNCOMPRESSED = 256 * MIB
-MAX_RATIO = 100
-RATIO_CHECK_FROM = 8 * MIB
-MAX_ZIP_ENTRIES = 10_000
-
-EXCEL_MAX_ROW = 1_048_576
-EXCEL_MAX_CELL_CHARS = 32_767
-TEXT_FORMAT = "@"
-DATE_FORMAT = "yyyy-mm-dd"
-EXPLANATION_SHEET = "说明"
-CHOICES_SHEET = "下拉选项"
-
-CHUNK_SIZE = MIB
-SNIFF_SIZE = 64 * 1024
-SPOOL_SIZE = 8 * MIB
-
-NOT_A_TABLE = "文件不是 XLSX 或 CSV 表格"
-NO_DATA = "文件中没有数据行"
-RESAVE = "请另存为 XLSX 或 CSV 后再上传"
-
-# Non-spreadsheet formats by their first bytes (most others are caught by their control bytes).
-_MAGIC: tuple[bytes, ...] = (
-    b"\x89PNG",
-    b"\xff\xd8\xff",  # JPEG
-    b"GIF8",
-    b"%PDF",
-    b"\x1f\x8b",  # gzip
-    b"7z\xbc\xaf",
-    b"Rar!",
-    b"\x00\x00\x01\x00",  # ICO
+from services.common.errors import ErrorDetail
+from services.common.tabular.base import (
+    _BINARY_CHARS,
+    _DATE,
+    _FORMULA_START,
+    _HEADER_NOISE,
+    _MAGIC,
+    _OLE_MAGIC,
+    _SCIENTIFIC,
+    _STRIP_CHARS,
+    _TEXT_BYTES,
+    _ZIP_MAGIC,
+    CHUNK_SIZE,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ROWS,
+    DEFAULT_MAX_UNCOMPRESSED,
+    MAX_RATIO,
+    MAX_ZIP_ENTRIES,
+    MIB,
+    NO_DATA,
+    NOT_A_TABLE,
+    RATIO_CHECK_FROM,
+    RESAVE,
+    SNIFF_SIZE,
+    SPOOL_SIZE,
+    Column,
+    ErrorEntry,
+    RawRow,
+    Row,
+    TableFormat,
+    TabularError,
+    _Source,
+    log,
 )
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# Control bytes never found in a text table (tab, newlines, form feed and the DOS end-of-file are fine).
-_BINARY_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1B, 0x20)])
-_TEXT_BYTES = bytes(b for b in range(256) if b not in _BINARY_BYTES)
-_BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f]")
-_STRIP_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
-_HEADER_NOISE = re.compile(r"[\s*]|\((必填|选填|可选)\)")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_DIGITS = re.compile(r"\d+")
-# 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日 or 20240105, maybe with a time of day (dropped).
-_DATE = re.compile(
-    r"(?:(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})(\d{2})(\d{2}))(?:[\sT]+\d{1,2}:\d{2}(?::\d{2})?)?"
-)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_SCIENTIFIC = re.compile(r"[+-]?\d(\.\d+)?[eE][+-]?\d+")
-_FORMULA_START = ("=", "+", "-", "@")
-_SHEET_TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
-
-
-class TabularError(InvalidInput):
-    """A spreadsheet that cannot be read as asked: the message says why, in Chinese."""
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of an import/export file.
-
-    ``key`` is the API field, ``header`` the Chinese column header people see. ``choices`` are the
-    values offered in the template's drop-down list. ``text`` marks code-like columns (administrative
-    codes, ID numbers) that are kept as text so Excel keeps leading zeros and all digits. ``date``
-    columns read "2024/1/5", "2024年1月5日", "20240105" or a date cell as "2024-01-05".
-    """
-
-    key: str
-    header: str
-    required: bool = False
-    choices: Sequence[str] | None = None
-    text: bool = False
-    example: str = ""
-    width: float | None = None
-    note: str = ""
-    date: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One data row: ``number`` is the row number as the person sees it (the header is row 1)."""
-
-    number: int
-    values: dict[str, str | None] = field(default_factory=dict)
-
-
-ErrorEntry = tuple[int, str, str | None, str]
-TableFormat = Literal["xlsx", "csv"]
-
-
-RawRow = tuple[int, Sequence[object]]
-
-
-class _Source(Protocol):
-    estimate: int | None
-
-    def raw_rows(self) -> Iterator[RawRow]: ...
-
-    def close(self) -> None: ...
-
 
 # --------------------------------------------------------------------------------------------------
 # Reading
@@ -668,353 +584,3 @@ def row_errors(row: Row, columns: Sequence[Column]) -> list[ErrorEntry]:
                 (row.number, c.header, value, "被 Excel 转成了科学计数法，数字已丢失：请把该列设为文本格式后重新填写")
             )
     return errors
-
-
-# --------------------------------------------------------------------------------------------------
-# Writing
-
-_HEADER_FONT = Font(bold=True)
-_REQUIRED_FONT = Font(bold=True, color="FFC00000")
-_HEADER_FILL = PatternFill("solid", fgColor="FFF2F2F2")
-_EXAMPLE_FONT = Font(italic=True, color="FF808080")
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-_WRAP = Alignment(vertical="top", wrap_text=True)
-
-
-def write_template(columns: Sequence[Column], *, sheet_title: str, example_rows: int = 1) -> bytes:
-    """An import template: marked, frozen header; drop-down lists; text code columns; a "说明" sheet.
-
-    Code columns get the text format ("@") as the column style, which Excel, WPS and LibreOffice apply
-    to every cell typed into the column (rows 2 to 1,048,576) without writing empty cells.
-    """
-    _check_columns(columns)
-    wb = Workbook()
-    ws = wb.active
-    assert isinstance(ws, Worksheet)
-    ws.title = _sheet_title(sheet_title, avoid=(EXPLANATION_SHEET, CHOICES_SHEET))
-    for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        cell = ws.cell(row=1, column=index, value=("*" if column.required else "") + column.header)
-        cell.font = _REQUIRED_FONT if column.required else _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = _CENTER
-        dimension = ws.column_dimensions[letter]
-        dimension.width = column.width or _auto_width(column)
-        if column.text:
-            dimension.number_format = TEXT_FORMAT
-        elif column.date:
-            dimension.number_format = DATE_FORMAT
-        for offset in range(example_rows):
-            example = ws.cell(row=2 + offset, column=index)
-            _set_template_value(example, column)
-            example.font = _EXAMPLE_FONT
-    ws.freeze_panes = "A2"
-    ws.row_dimensions[1].height = 24
-    _add_explanation(wb, columns, example_rows)
-    _add_drop_downs(wb, ws, columns)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _set_template_value(cell: Cell, column: Column) -> None:
-    if column.text:
-        cell.number_format = TEXT_FORMAT
-    elif column.date:
-        cell.number_format = DATE_FORMAT
-    example = _value_text(column.example, column)
-    if example is None:
-        return
-    if column.date and _ISO_DATE.fullmatch(example):
-        cell.value = date.fromisoformat(example)
-    elif not column.text and _PLAIN_NUMBER.fullmatch(example):
-        cell.value = float(example) if "." in example else int(example)
-    else:
-        cell.value = _safe_text(example)
-        cell.data_type = "s"
-
-
-def _add_drop_downs(wb: Workbook, ws: Worksheet, columns: Sequence[Column]) -> None:
-    lists = None
-    list_column = 0
-    for index, column in enumerate(columns, start=1):
-        if not column.choices:
-            continue
-        choices = [_safe_text(c) for c in column.choices]
-        inline = ",".join(choices)
-        if len(inline) <= 250 and not any("," in c or '"' in c for c in choices):
-            formula = f'"{inline}"'
-        else:
-            # Excel caps an inline list at 255 characters: long lists live on a hidden sheet.
-            if lists is None:
-                lists = wb.create_sheet(CHOICES_SHEET)
-                lists.sheet_state = "hidden"
-            list_column += 1
-            letter = get_column_letter(list_column)
-            lists.cell(row=1, column=list_column, value=column.header)
-            for offset, choice in enumerate(choices, start=2):
-                lists.cell(row=offset, column=list_column, value=choice).data_type = "s"
-            formula = f"'{CHOICES_SHEET}'!${letter}$2:${letter}${len(choices) + 1}"
-        validation = DataValidation(
-            type="list",
-            formula1=formula,
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="stop",
-            errorTitle="输入有误",
-            error=f"请从下拉列表中选择“{column.header}”"[:225],
-            showInputMessage=bool(column.note),
-            promptTitle=column.header[:32],
-            prompt=column.note[:255] or None,
-        )
-        letter = get_column_letter(index)
-        validation.add(f"{letter}2:{letter}{EXCEL_MAX_ROW}")
-        ws.add_data_validation(validation)
-
-
-def _add_explanation(wb: Workbook, columns: Sequence[Column], example_rows: int) -> None:
-    sheet = wb.create_sheet(EXPLANATION_SHEET)
-    headers = ["列名", "字段名", "是否必填", "格式", "可选值", "示例", "说明"]
-    for index, (title, width) in enumerate(zip(headers, (18, 18, 10, 22, 40, 20, 40), strict=True), start=1):
-        cell = sheet.cell(row=1, column=index, value=title)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = _CENTER
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    for number, column in enumerate(columns, start=2):
-        if column.text:
-            kind = "文本（保留前导零和全部数字）"
-        elif column.date:
-            kind = "日期，如 2024-01-05"
-        elif column.choices:
-            kind = "从下拉列表中选择"
-        else:
-            kind = "文本或数字"
-        choices = ""
-        if column.choices:
-            shown = list(column.choices[:50])
-            choices = "、".join(shown) + (
-                f" 等 {len(column.choices)} 项，见下拉列表" if len(column.choices) > 50 else ""
-            )
-        values = [
-            column.header,
-            column.key,
-            "是" if column.required else "否",
-            kind,
-            choices,
-            column.example,
-            column.note,
-        ]
-        for index, value in enumerate(values, start=1):
-            cell = sheet.cell(row=number, column=index, value=_safe_text(value) or None)
-            cell.data_type = "s"
-            cell.alignment = _WRAP
-    notes = [
-        "填写须知：",
-        "1. 带 * 的列为必填项；请勿修改第 1 行的列名。列的顺序可以调整，不需要的选填列可以删除。",
-        "2. 有下拉列表的列请从列表中选择。",
-        "3. 编码、证件号等代码类列已设为文本格式，请勿改为数值，以免丢失开头的 0 或末尾的数字。",
-        "4. 也可以上传 CSV 文件（UTF-8 或 GBK/GB18030 编码），第 1 行为列名，与本模板一致即可。",
-    ]
-    if example_rows:
-        notes.insert(2, "   第 2 行为示例（灰色斜体），可直接覆盖；未修改的示例行不会被导入。")
-    start = len(columns) + 3
-    for offset, note in enumerate(notes):
-        cell = sheet.cell(row=start + offset, column=1, value=note)
-        if offset == 0:
-            cell.font = _HEADER_FONT
-    sheet.freeze_panes = "A2"
-
-
-def _auto_width(column: Column) -> float:
-    texts = ["*" + column.header, column.example, *(column.choices or [])[:200]]
-    return float(min(max(8, *(_display_width(t) for t in texts)) + 2, 50))
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _sheet_title(title: str, *, avoid: Sequence[str] = ()) -> str:
-    clean = _SHEET_TITLE_BAD.sub("_", title).strip("'")[:31] or "Sheet1"
-    return "数据" if clean in avoid else clean
-
-
-def _safe_text(value: str) -> str:
-    """Text an XLSX can hold: no control characters, at most the 32,767 characters of a cell."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:EXCEL_MAX_CELL_CHARS]
-
-
-def _local(value: datetime) -> datetime:
-    """A naive Asia/Shanghai time for a cell (naive input is UTC, as the database gives it back)."""
-    return as_utc(value).astimezone(SHANGHAI).replace(tzinfo=None)
-
-
-def _export_value(value: object, column: Column) -> object:
-    """A record's value as a cell value: text for text columns, a date for date columns, numbers
-    and dates kept as such, everything else as text."""
-    if isinstance(value, Enum):
-        value = value.value
-    if value is None:
-        return None
-    if column.date and isinstance(value, datetime):
-        return _local(value).date()
-    if column.text or isinstance(value, str):
-        return _export_text(value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, int):
-        # Excel keeps 15 significant digits: a longer integer is only safe as text.
-        return value if abs(value) < 10**15 else str(value)
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, datetime):
-        return _local(value)
-    if isinstance(value, date | time):
-        return value
-    return str(value)
-
-
-def _export_text(value: object) -> str:
-    """A value as the text a CSV cell or a text column holds."""
-    if isinstance(value, Enum):
-        value = value.value
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return _number_text(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return _local(value).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value)
-
-
-def stream_xlsx(
-    columns: Sequence[Column], rows: Iterable[Mapping[str, object]], *, sheet_title: str
-) -> Iterator[bytes]:
-    """Export rows as an XLSX with the template's columns (headers without the "*"), in flat memory.
-
-    openpyxl's write-only mode streams each row to a temporary file and writes strings inline (no
-    shared-string table growing in memory); the finished workbook goes to another temporary file (a
-    zip needs a seekable target) and is yielded in 1 MiB chunks at the end, so nothing is yielded
-    until every row is written. ``rows`` is consumed while iterating: keep the database session open
-    until the response is sent. Text columns are text cells ("@"); strings are never taken for
-    formulas; datetimes are shown in Asia/Shanghai (naive ones are taken as UTC).
-    """
-    _check_columns(columns)
-    return _stream_xlsx(columns, rows, sheet_title)
-
-
-def _stream_xlsx(columns: Sequence[Column], rows: Iterable[Mapping[str, object]], sheet_title: str) -> Iterator[bytes]:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_sheet_title(sheet_title))
-    for index, column in enumerate(columns, start=1):
-        dimension = ws.column_dimensions[get_column_letter(index)]
-        dimension.width = column.width or _auto_width(column)
-        if column.text:
-            dimension.number_format = TEXT_FORMAT
-        elif column.date:
-            dimension.number_format = DATE_FORMAT
-    ws.freeze_panes = "A2"
-    ws.append([_text_cell(ws, c.header, header=True) for c in columns])
-    for record in rows:
-        line: list[object] = []
-        for column in columns:
-            value = _export_value(record.get(column.key), column)
-            if column.text and value is not None:
-                line.append(_text_cell(ws, str(value), text_format=True))
-            elif isinstance(value, str):
-                value = _safe_text(value)
-                line.append(_text_cell(ws, value) if value.startswith("=") else value)
-            else:
-                line.append(value)
-        ws.append(line)
-    yield from _saved(wb)
-
-
-def _text_cell(ws: object, value: str | None, *, header: bool = False, text_format: bool = False) -> WriteOnlyCell:
-    """A string cell that stays a string even when it starts with "=" (no formula injection)."""
-    cell = WriteOnlyCell(ws, value=_safe_text(value) if value is not None else None)
-    if value is not None:
-        cell.data_type = "s"
-    if header:
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-    if text_format:
-        cell.number_format = TEXT_FORMAT
-    return cell
-
-
-def _saved(wb: Workbook) -> Iterator[bytes]:
-    with tempfile.TemporaryFile() as out:
-        wb.save(out)
-        out.seek(0)
-        while chunk := out.read(CHUNK_SIZE):
-            yield chunk
-
-
-def stream_csv(
-    columns: Sequence[Column], rows: Iterable[Mapping[str, object]], *, excel_text: bool = True
-) -> Iterator[bytes]:
-    """Export rows as CSV in UTF-8 with a BOM (so Excel opens the Chinese right), in ~64 KiB chunks.
-
-    Values Excel would run as formulas get a leading apostrophe (``read_table`` removes it again). With
-    ``excel_text``, digit-only values of text columns get a leading tab so Excel keeps them as text
-    (no scientific notation, no lost leading zeros); ``read_table`` strips it.
-    """
-    _check_columns(columns)
-    return _stream_csv(columns, rows, excel_text)
-
-
-def _stream_csv(columns: Sequence[Column], rows: Iterable[Mapping[str, object]], excel_text: bool) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([c.header for c in columns])
-    yield codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
-    buffer.seek(0)
-    buffer.truncate()
-    for record in rows:
-        line: list[str] = []
-        for column in columns:
-            value = record.get(column.key)
-            if value is None:
-                line.append("")
-                continue
-            if column.date and isinstance(value, datetime):
-                value = _local(value).date()
-            text = _export_text(value).replace("\x00", "")
-            if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-                text = "'" + text
-            elif excel_text and column.text and _DIGITS.fullmatch(text):
-                text = "\t" + text
-            line.append(text)
-        writer.writerow(line)
-        if buffer.tell() >= 64 * 1024:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode("utf-8")
-
-
-REPORT_HEADERS = ("行号", "列", "值", "错误说明")
-
-
-def write_error_report(errors: Iterable[ErrorEntry]) -> bytes:
-    """An XLSX listing import errors: 行号, 列, 值, 错误说明 (values as text, never as formulas)."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("错误明细")
-    for index, width in enumerate((8, 20, 30, 60), start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = "A2"
-    ws.append([_text_cell(ws, h, header=True) for h in REPORT_HEADERS])
-    for number, header, value, message in errors:
-        ws.append([number, _text_cell(ws, header), _text_cell(ws, value, text_format=True), _text_cell(ws, message)])
-    return b"".join(_saved(wb))

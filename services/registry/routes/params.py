@@ -1,0 +1,20 @@
+"""Query parameters several registry routes share: the sorts of the record lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Query
+
+_SORT_HELP = (
+    "排序：code 统一编号升序（默认），-code 统一编号降序，-updated_at 最近更新在前{name}。"
+    "同值按统一编号排列；next_cursor 只能用于同一排序，换排序须从第一页开始"
+)
+RecordSort = Annotated[
+    Literal["code", "-code", "-updated_at", "name"],
+    Query(description=_SORT_HELP.format(name="，name 按名称"), examples=["-updated_at"]),
+]
+VehicleSort = Annotated[
+    Literal["code", "-code", "-updated_at"],
+    Query(description=_SORT_HELP.format(name=""), examples=["-updated_at"]),
+]
