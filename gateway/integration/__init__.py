@@ -57,7 +57,7 @@ def _build_worker(app: FastAPI, settings: IntegrationSettings) -> Any:
 
 def install(app: FastAPI, *, start_worker: bool = True, settings: IntegrationSettings | None = None) -> None:
     """Routes (the JSON API before the ``/api/v1/{service}`` proxy), pages, and the worker."""
-    from gateway.integration import api, identities, inbox, pages
+    from gateway.integration import api, identities, inbound, inbox, pages, sso
 
     settings = settings or IntegrationSettings()
     app.state.integration_settings = settings
@@ -71,7 +71,14 @@ def install(app: FastAPI, *, start_worker: bool = True, settings: IntegrationSet
     app.include_router(inbox.router)
     app.include_router(pages.router)
     app.include_router(identities.router)
-    _include_optional(app)
+    for module in (inbound, sso):
+        before = len(app.router.routes)
+        for router in module.routers():
+            app.include_router(router)
+        added = app.router.routes[before:]
+        del app.router.routes[before:]
+        app.router.routes[0:0] = added  # /api/v1/integration/... and /login/oidc before the catch-alls
+    sso.install_login_links(settings)
 
     if not (start_worker and settings.worker):
         return
@@ -88,22 +95,3 @@ def install(app: FastAPI, *, start_worker: bool = True, settings: IntegrationSet
                 thread.stop()
 
     app.router.lifespan_context = lifespan
-
-
-def _include_optional(app: FastAPI) -> None:
-    """Inbound documents and single sign-on (their API routes also before the proxy)."""
-    import importlib
-
-    for name in ("inbound", "sso"):
-        try:
-            module = importlib.import_module(f"gateway.integration.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gateway.integration.{name}":
-                raise
-            continue
-        before = len(app.router.routes)
-        for router in module.routers():
-            app.include_router(router)
-        added = app.router.routes[before:]
-        del app.router.routes[before:]
-        app.router.routes[0:0] = added

@@ -32,6 +32,7 @@ for _item in (
     NavItem("/inbox", "消息中心", ALL_ROLES),
     NavItem("/integration/subscriptions", "事件订阅", frozenset({"admin", "office"})),
     NavItem("/integration/inbound", "OA 公文", frozenset({"admin", "office"})),
+    NavItem("/integration/sso", "统一认证", frozenset({"admin"})),
 ):
     if all(i.href != _item.href for i in NAV_ITEMS):
         NAV_ITEMS.append(_item)
