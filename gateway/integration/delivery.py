@@ -253,6 +253,7 @@ class DeliveryWorker:
                 r.id: Subscription.model_validate(r._asdict())
                 for r in conn.execute(select(sub_t).where(sub_t.c.id.in_({c.subscription_id for c in claimed}))).all()
             }
+            directory = inbox.Directory.load(conn)
             jobs: list[Job] = []
             robots: dict[int, list[Claimed]] = defaultdict(list)
             for c in claimed:
@@ -263,9 +264,9 @@ class DeliveryWorker:
                 ev = events[c.event_seq]
                 job = Job(sub, [c], [ev])
                 if sub.adapter == "inbox":
-                    job.inbox_rows = inbox.messages_for(conn, ev)
+                    job.inbox_rows = inbox.messages_for(directory, ev)
                 elif sub.adapter == "weaver-ofs":
-                    receivers = inbox.oa_logins(conn, inbox.recipients(conn, ev))
+                    receivers = directory.oa_logins(inbox.recipients(directory, ev))
                     job.outgoing = adapters.weaver(ev, receivers, sub.config, self.settings.public_url)
                     if not job.outgoing:
                         job.result = SendResult(None, 0, excerpt="没有映射了 OA 账号的接收人，无需发送")

@@ -4,10 +4,11 @@ unread count in the navigation and the unread list on the home page (both loaded
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 from starlette.responses import HTMLResponse, Response
@@ -41,47 +42,52 @@ def _codes(data: dict[str, Any], one: str, many: str) -> list[str]:
     return out
 
 
-def recipients(conn: Connection, ev: EventView) -> list[int]:
+@dataclass
+class Directory:
+    """The active users and their OA login ids, loaded once per delivery batch."""
+
+    users: list[tuple[int, str, str | None, str | None, str | None]]  # id, role, unit, county, team
+    oa: dict[int, str]
+
+    @classmethod
+    def load(cls, conn: Connection) -> Directory:
+        users = conn.execute(
+            select(user_t.c.id, user_t.c.role, user_t.c.unit_code, user_t.c.county_code, user_t.c.team_code).where(
+                user_t.c.is_active.is_(True)
+            )
+        ).all()
+        oa = conn.execute(select(identity_t.c.user_id, identity_t.c.external_id).where(identity_t.c.provider == "oa"))
+        return cls([tuple(u) for u in users], {r[0]: r[1] for r in oa.all()})
+
+    def oa_logins(self, user_ids: list[int]) -> list[str]:
+        return sorted(self.oa[u] for u in user_ids if u in self.oa)
+
+
+def recipients(directory: Directory, ev: EventView) -> list[int]:
     """The active users an event concerns."""
     service, entity, verb = parts(ev.type)
     data = ev.data
-    active = user_t.c.is_active.is_(True)
     if service == "gateway":
         owner = data.get("owner_user_id")
-        query = select(user_t.c.id).where(active)
-        query = query.where(user_t.c.id == owner) if owner else query.where(user_t.c.role == "admin")
-        return [r[0] for r in conn.execute(query).all()]
-    units = _codes(data, "unit_code", "unit_codes")
-    counties = _codes(data, "county_code", "county_codes")
-    teams = _codes(data, "team_code", "team_codes")
-    conds = []
-    if units:
-        conds.append((user_t.c.role == "unit") & user_t.c.unit_code.in_(units))
-    if counties:
-        conds.append((user_t.c.role == "county") & user_t.c.county_code.in_(counties))
-    if teams:
-        conds.append((user_t.c.role == "inspector") & user_t.c.team_code.in_(teams))
-    if verb in OFFICE_VERBS:
-        conds.append(user_t.c.role == "office")
-    if entity == "circular" and not conds:
-        conds.append(user_t.c.role.in_(("office", "leader", "unit", "county", "inspector")))
-    if not conds:
-        return []
-    return [r[0] for r in conn.execute(select(user_t.c.id).where(active, or_(*conds))).all()]
+        return [u[0] for u in directory.users if (u[0] == owner if owner else u[1] == "admin")]
+    units = set(_codes(data, "unit_code", "unit_codes"))
+    counties = set(_codes(data, "county_code", "county_codes"))
+    teams = set(_codes(data, "team_code", "team_codes"))
+    everyone = entity == "circular" and not (units or counties or teams)
+    out = []
+    for uid, role, unit, county, team in directory.users:
+        if (
+            (role == "unit" and unit in units)
+            or (role == "county" and county in counties)
+            or (role == "inspector" and team in teams)
+            or (role == "office" and verb in OFFICE_VERBS)
+            or (everyone and role != "admin")
+        ):
+            out.append(uid)
+    return out
 
 
-def oa_logins(conn: Connection, user_ids: list[int]) -> list[str]:
-    if not user_ids:
-        return []
-    rows = conn.execute(
-        select(identity_t.c.external_id)
-        .where(identity_t.c.provider == "oa", identity_t.c.user_id.in_(user_ids))
-        .order_by(identity_t.c.external_id)
-    ).all()
-    return [r[0] for r in rows]
-
-
-def messages_for(conn: Connection, ev: EventView) -> list[dict[str, Any]]:
+def messages_for(directory: Directory, ev: EventView) -> list[dict[str, Any]]:
     title, body = describe(ev)
     _service, entity, _verb = parts(ev.type)
     now = clock.now()
@@ -96,7 +102,7 @@ def messages_for(conn: Connection, ev: EventView) -> list[dict[str, Any]]:
             "created_at": now,
             "read_at": None,
         }
-        for uid in recipients(conn, ev)
+        for uid in recipients(directory, ev)
     ]
 
 
