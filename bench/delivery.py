@@ -17,7 +17,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, uvicorn  # noqa: E402
+from bench.common import free_port, uvicorn
 
 
 class PagedFeed:
@@ -40,6 +40,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     os.environ["SORTLINE_DATA_DIR"] = str(tmp)
     os.environ.setdefault("SORTLINE_ENV", "development")
+    from sqlalchemy import func, select
+    from sqlmodel import Session, col
+
     from gateway import cli
     from gateway.integration import adapters
     from gateway.integration import subscriptions as subs
@@ -53,8 +56,6 @@ def main() -> int:
     from services.common import clock
     from services.common.db import make_engine
     from services.common.migrations import upgrade
-    from sqlalchemy import func, select
-    from sqlmodel import Session
 
     url = f"sqlite:///{tmp / 'gateway.db'}"
     upgrade("gateway", url)
@@ -101,7 +102,7 @@ def main() -> int:
             done = db.execute(
                 select(func.count())
                 .select_from(Delivery)
-                .where(Delivery.state == "delivered", Delivery.subscription_id == sub_id)
+                .where(col(Delivery.state) == "delivered", col(Delivery.subscription_id) == sub_id)
             ).scalar_one()
             rows = db.execute(select(event_t).order_by(event_t.c.seq)).all()
         assert done == args.events, f"delivered {done} of {args.events}"
