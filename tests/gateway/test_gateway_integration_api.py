@@ -129,3 +129,30 @@ def test_worker_reads_the_registry_feed_over_http(gw: Gateway) -> None:
     assert "sortline.registry.vehicle.registered" in types and receiver.rejected == []
     log = gw.client.get(f"{API}/{created['id']}/deliveries", headers={"x-csrf-token": csrf}).json()["items"]
     assert log and log[0]["status_code"] == 200 and log[0]["attempt"] == 1
+
+
+def test_demo_subscription_and_receiver_verify_signatures(gw: Gateway) -> None:
+    import time
+
+    from gateway.integration.crypto import sign
+    from gateway.integration.demo import seed_demo_subscription
+    from gateway.integration.receiver import create_app, demo_secret_path
+
+    gw.user("admin", "admin")
+    assert seed_demo_subscription(gw.engine, port=8123) is True
+    assert seed_demo_subscription(gw.engine, port=8123) is False  # once
+    with open(demo_secret_path()) as fh:
+        secret = fh.read()
+    with Session(gw.engine) as db:
+        from sqlmodel import select
+
+        sub = db.exec(select(Subscription).where(Subscription.url == "http://127.0.0.1:8123/webhook")).one()
+        assert sub.internal and sub.adapter == "standard"
+    body = b'{"type":"sortline.registry.vehicle.registered","subject":"X"}'
+    ts = int(time.time())
+    headers = {"webhook-id": "e1", "webhook-timestamp": str(ts), "webhook-signature": sign(secret, "e1", ts, body)}
+    with TestClient(create_app()) as receiver:
+        assert receiver.post("/webhook", content=body, headers=headers).status_code == 204
+        forged = {**headers, "webhook-signature": sign("whsec_" + "A" * 44, "e1", ts, body)}
+        assert receiver.post("/webhook", content=body, headers=forged).status_code == 401
+        assert receiver.get("/health").json()["verified"] == 1
