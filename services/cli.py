@@ -150,10 +150,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cmd_migrate(args)
     users = seed_demo(args.size) if args.demo else []
     procs = start_processes(args.host)
-    if args.demo:  # the demo subscription's receiver: deliveries show in this log
+    extra: dict[str, subprocess.Popen[bytes]] = {}
+    if args.demo:  # the demo subscription's receiver (deliveries show in this log; optional)
         from gateway.integration.demo import receiver_port
 
-        procs["receiver"] = subprocess.Popen(
+        extra["receiver"] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "receiver", "--port", str(receiver_port())]
         )
     stopping = False
@@ -178,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     stopping, code = True, 1
             time.sleep(0.5)
     finally:
-        stop_processes(procs)
+        stop_processes({**procs, **extra})
         print("Sortline 已停止。")
     return code
 
