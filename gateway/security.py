@@ -25,6 +25,7 @@ from gateway.config import Settings
 from gateway.models import ApiKey, LoginEvent, User, UserSession
 from services.common import clock
 from services.common.auth import ROLES, Caller
+from services.common.db import session_scope
 from services.common.errors import Forbidden, InvalidInput
 
 log = logging.getLogger("sortline.gateway.security")
@@ -208,9 +209,8 @@ def load_session(engine: Engine, settings: Settings, token: str) -> Principal | 
         end_session(engine, token)
         return None
     if idle > timedelta(seconds=settings.session_touch_seconds):
-        with Session(engine) as db:
+        with session_scope(engine) as db:
             db.execute(update(UserSession).where(col(UserSession.id) == sess.id).values(last_seen_at=now))
-            db.commit()
     principal = user_principal(user, csrf_token=sess.csrf_token)
     if len(_session_cache) > 10_000:
         _session_cache.clear()
@@ -233,9 +233,8 @@ def user_principal(user: User, csrf_token: str | None = None) -> Principal:
 
 
 def end_session(engine: Engine, token: str) -> None:
-    with Session(engine) as db:
+    with session_scope(engine) as db:
         drop_session(db, token)
-        db.commit()
 
 
 def drop_session(db: Session, token: str) -> None:
@@ -523,9 +522,8 @@ class ApiKeyVerifier:
 
     def touch(self, key_id: int) -> None:
         """Record the key's last use (blocking: call from a worker thread)."""
-        with Session(self.engine) as db:
+        with session_scope(self.engine) as db:
             db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=clock.now()))  # type: ignore[arg-type]
-            db.commit()
 
     def forget(self, key_id: int) -> None:
         """Refuse a key from now on in this process (called when it is revoked here)."""

@@ -1,4 +1,13 @@
-"""File storage for evidence documents and inspection photos: local disk or S3-compatible object storage."""
+"""File storage for evidence documents and inspection photos: local disk or S3-compatible object storage.
+
+Writing: ``put(data)`` for bytes or a file object; ``begin()`` for content that arrives in pieces (an HTTP
+body): ``pending.write(chunk)`` hashes, counts and stops at the size limit, ``pending.commit(content_type=…,
+original_name=…)`` stores it under a new key, ``pending.abort()`` (or leaving the ``with`` block without
+committing) leaves nothing behind. The pieces go to a temporary file (local disk: next to the final path, then
+renamed; S3: a spool that spills to disk above ``SPOOL_SIZE``, then one PUT), so the type can be decided from
+the whole, seekable content before anything is stored. Reading: ``open``, ``iter_chunks``, ``iter_range``
+(inclusive byte range, for HTTP range requests), ``size``.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +37,10 @@ OCTET_STREAM = "application/octet-stream"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+DOC = "application/msword"
+XLS = "application/vnd.ms-excel"
+PPT = "application/vnd.ms-powerpoint"
+OFD = "application/ofd"
 
 # The extension a key gets is chosen from the sniffed type, never from the client's file name.
 EXTENSIONS = {
@@ -42,9 +55,17 @@ EXTENSIONS = {
     PPTX: ".pptx",
     "text/plain": ".txt",
     "text/csv": ".csv",
+    DOC: ".doc",
+    XLS: ".xls",
+    PPT: ".ppt",
+    OFD: ".ofd",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
 }
 
-KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(\.[a-z]{1,5})?")
+KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(\.[a-z0-9]{1,5})?")
 # Characters that mislead on screen or break a download's file name: path separators, Windows-reserved
 # punctuation. Control and format characters (e.g. U+202E, which reverses the text) are removed as well.
 _UNSAFE_NAME_CHARS = set('/\\<>:"|?*')
@@ -92,19 +113,24 @@ class FileStorage(Protocol):
         max_size: int | None = None,
     ) -> StoredFile:
         """Store ``data`` under a new key. ``content_type`` is the client's claim and is not trusted."""
-        ...
+
+    def begin(self, *, max_size: int | None = None) -> PendingFile:
+        """A new file written piece by piece (see the module docstring); use it as a context manager."""
 
     def open(self, key: str) -> bytes:
         """The whole content; raises FileNotFoundError when there is no such file."""
-        ...
+
+    def iter_range(self, key: str, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (both included, as in HTTP), in chunks."""
+
+    def size(self, key: str) -> int:
+        """The size in bytes; raises FileNotFoundError when there is no such file."""
 
     def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The content in chunks, for streaming a download."""
-        ...
 
     def delete(self, key: str) -> None:
         """Remove the file; removing a missing file is not an error."""
-        ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -197,39 +223,111 @@ def sniff_content_type(head: bytes, file: IO[bytes] | None = None, *, truncated:
     return OCTET_STREAM
 
 
-@dataclass(frozen=True, slots=True)
-class _Ingested:
-    sha256: str
-    size: int
-    content_type: str
+class PendingFile:
+    """A file being written piece by piece: hashed and counted as it comes, stored only by ``commit``.
+
+    Subclasses keep the pieces in ``self.file`` (seekable) and store them in ``_store``.
+    """
+
+    def __init__(self, file: IO[bytes], limit: int) -> None:
+        self.file = file
+        self.limit = limit
+        self.size = 0
+        self.head = b""  # the first SNIFF_SIZE bytes, for deciding the type
+        self._digest = hashlib.sha256()
+        self._done = False
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        """Add ``chunk``; raises FileTooLarge (and forgets everything) as soon as the limit is passed."""
+        if self._done:
+            raise ValueError("文件已经保存或放弃，不能继续写入")
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.abort()
+            raise FileTooLarge(self.limit)
+        if len(self.head) < SNIFF_SIZE:
+            self.head += chunk[: SNIFF_SIZE - len(self.head)]
+        self._digest.update(chunk)
+        self.file.write(chunk)
+
+    def sniff(self, claimed_type: str | None = None) -> str:
+        """The type told by the content so far (see ``sniff_content_type``); the claim can only say CSV."""
+        self.file.flush()
+        content_type = sniff_content_type(self.head, self.file, truncated=self.size > len(self.head))
+        # The claim may only narrow plain text down to CSV; it can never make a file an image or a PDF.
+        if content_type == "text/plain" and (claimed_type or "").split(";")[0].strip().lower() == "text/csv":
+            content_type = "text/csv"
+        return content_type
+
+    def commit(self, *, content_type: str, original_name: str) -> StoredFile:
+        """Store what was written under a new key (its extension from ``content_type``)."""
+        if self._done:
+            raise ValueError("文件已经保存或放弃")
+        if self.size == 0:
+            self.abort()
+            raise EmptyFile()
+        key = _new_key(self.sha256, content_type)
+        try:
+            self.file.flush()
+            self.file.seek(0)
+            self._store(key, content_type)
+        finally:
+            self.abort()
+        return StoredFile(key, self.sha256, self.size, content_type, display_name(original_name))
+
+    def _store(self, key: str, content_type: str) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Forget what was written (the temporary file goes); calling it again does nothing."""
+        if not self._done:
+            self._done = True
+            self.file.close()
+            self._discard()
+
+    def _discard(self) -> None:  # what a backend removes besides closing the file
+        pass
+
+    def __enter__(self) -> PendingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
 
 
-def _ingest(data: bytes | BinaryIO, target: IO[bytes], limit: int, claimed_type: str | None) -> _Ingested:
-    """Copy ``data`` into ``target`` while hashing, stopping as soon as it passes ``limit``."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    source: BinaryIO = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
-    while True:
-        chunk = source.read(CHUNK_SIZE)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > limit:
-            raise FileTooLarge(limit)
-        if len(head) < SNIFF_SIZE:
-            head += chunk[: SNIFF_SIZE - len(head)]
-        digest.update(chunk)
-        target.write(chunk)
-    if size == 0:
-        raise EmptyFile()
-    target.flush()
-    content_type = sniff_content_type(head, target, truncated=size > len(head))
-    # The claim may only narrow plain text down to CSV; it can never make a file an image or a PDF.
-    if content_type == "text/plain" and (claimed_type or "").split(";")[0].strip().lower() == "text/csv":
-        content_type = "text/csv"
-    target.seek(0)
-    return _Ingested(digest.hexdigest(), size, content_type)
+class _StorageBase:
+    max_size: int
+
+    def begin(self, *, max_size: int | None = None) -> PendingFile:
+        raise NotImplementedError
+
+    def size(self, key: str) -> int:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def put(
+        self,
+        data: bytes | BinaryIO,
+        *,
+        original_name: str,
+        content_type: str | None = None,
+        max_size: int | None = None,
+    ) -> StoredFile:
+        source: BinaryIO = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
+        with self.begin(max_size=max_size) as pending:
+            while chunk := source.read(CHUNK_SIZE):
+                pending.write(chunk)
+            return pending.commit(content_type=pending.sniff(content_type), original_name=original_name)
 
 
 def _new_key(sha256: str, content_type: str) -> str:
@@ -249,7 +347,7 @@ def _limit(default: int, override: int | None) -> int:
     return limit
 
 
-class LocalStorage:
+class LocalStorage(_StorageBase):
     """Files under one directory on local disk; each write lands whole or not at all."""
 
     def __init__(self, root: Path, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
@@ -259,33 +357,11 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root / _check_key(key)
 
-    def put(
-        self,
-        data: bytes | BinaryIO,
-        *,
-        original_name: str,
-        content_type: str | None = None,
-        max_size: int | None = None,
-    ) -> StoredFile:
-        limit = _limit(self.max_size, max_size)
+    def begin(self, *, max_size: int | None = None) -> PendingFile:
         tmp_dir = self.root / ".tmp"  # on the same file system as the final path, so rename is atomic
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "w+b") as target:
-                info = _ingest(data, target, limit, content_type)
-                os.fsync(target.fileno())
-            key = _new_key(info.sha256, info.content_type)
-            final = self._path(key)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o640)
-            os.replace(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(final.parent)
-        return StoredFile(key, info.sha256, info.size, info.content_type, display_name(original_name))
+        return _LocalPending(self, os.fdopen(fd, "w+b"), Path(tmp_name), _limit(self.max_size, max_size))
 
     def open(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -296,11 +372,20 @@ class LocalStorage:
             while chunk := file.read(chunk_size):
                 yield chunk
 
+    def iter_range(self, key: str, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        path = self._path(key)
+        with path.open("rb") as file:
+            file.seek(start)
+            left = end - start + 1
+            while left > 0 and (chunk := file.read(min(chunk_size, left))):
+                left -= len(chunk)
+                yield chunk
+
+    def size(self, key: str) -> int:
+        return self._path(key).stat().st_size
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -313,13 +398,48 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+class _LocalPending(PendingFile):
+    def __init__(self, storage: LocalStorage, file: IO[bytes], tmp: Path, limit: int) -> None:
+        super().__init__(file, limit)
+        self._storage = storage
+        self._tmp = tmp
+
+    def _store(self, key: str, content_type: str) -> None:
+        os.fsync(self.file.fileno())
+        final = self._storage._path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._tmp, 0o640)
+        os.replace(self._tmp, final)
+        _fsync_dir(final.parent)
+
+    def _discard(self) -> None:
+        self._tmp.unlink(missing_ok=True)
+
+
+class _S3Pending(PendingFile):
+    def __init__(self, storage: S3Storage, limit: int) -> None:
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE)  # noqa: SIM115  (closed by abort())
+        super().__init__(spool, limit)
+        self._storage = storage
+
+    def _store(self, key: str, content_type: str) -> None:
+        self._storage._client.put_object(
+            Bucket=self._storage.bucket,
+            Key=self._storage._object(key),
+            Body=self.file,
+            ContentLength=self.size,
+            ContentType=content_type,
+            Metadata={"sha256": self.sha256},
+        )
+
+
 class _Body(Protocol):
     def read(self) -> bytes: ...
     def iter_chunks(self, chunk_size: int = ...) -> Iterator[bytes]: ...
     def close(self) -> None: ...
 
 
-class S3Storage:
+class S3Storage(_StorageBase):
     """Files as objects in one bucket of an S3-compatible store (SeaweedFS, MinIO, a cloud's S3)."""
 
     def __init__(
@@ -381,33 +501,15 @@ class S3Storage:
             if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
 
-    def put(
-        self,
-        data: bytes | BinaryIO,
-        *,
-        original_name: str,
-        content_type: str | None = None,
-        max_size: int | None = None,
-    ) -> StoredFile:
-        limit = _limit(self.max_size, max_size)
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE) as spool:
-            info = _ingest(data, spool, limit, content_type)
-            key = _new_key(info.sha256, info.content_type)
-            self._client.put_object(
-                Bucket=self.bucket,
-                Key=self._object(key),
-                Body=spool,
-                ContentLength=info.size,
-                ContentType=info.content_type,
-                Metadata={"sha256": info.sha256},
-            )
-        return StoredFile(key, info.sha256, info.size, info.content_type, display_name(original_name))
+    def begin(self, *, max_size: int | None = None) -> PendingFile:
+        return _S3Pending(self, _limit(self.max_size, max_size))
 
-    def _get(self, key: str) -> _Body:
+    def _get(self, key: str, byte_range: str | None = None) -> _Body:
         from botocore.exceptions import ClientError
 
+        params = {"Range": byte_range} if byte_range else {}
         try:
-            response = self._client.get_object(Bucket=self.bucket, Key=self._object(key))
+            response = self._client.get_object(Bucket=self.bucket, Key=self._object(key), **params)
         except ClientError as exc:
             if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 raise FileNotFoundError(key) from exc
@@ -429,19 +531,26 @@ class S3Storage:
         finally:
             body.close()
 
-    def delete(self, key: str) -> None:
-        self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
+    def iter_range(self, key: str, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        body = self._get(key, f"bytes={start}-{end}")
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
 
-    def exists(self, key: str) -> bool:
+    def size(self, key: str) -> int:
         from botocore.exceptions import ClientError
 
         try:
-            self._client.head_object(Bucket=self.bucket, Key=self._object(key))
+            response = self._client.head_object(Bucket=self.bucket, Key=self._object(key))
         except ClientError as exc:
             if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return False
+                raise FileNotFoundError(key) from exc
             raise
-        return True
+        return int(response["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
 
 
 def _error_code(exc: Exception) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from services.registry import numbering, stats
+from services.registry import numbering, repository
 from services.registry.config import Settings
 from services.registry.models import (
     counter_t,
@@ -486,5 +486,5 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
         counts["vehicles"] = len(vehicles)
         _set_counters(conn, counters)
         # The dashboard counters, from the tables in one INSERT ... SELECT ... GROUP BY each.
-        stats.recompute(conn)
+        repository.recompute(conn)
     return counts

@@ -14,12 +14,6 @@ kind's letter).
 from __future__ import annotations
 
 import string
-from typing import Any
-
-from sqlalchemy import Table, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlmodel import Session
 
 DEFAULT_TEMPLATES = {
     "vehicle": "{county_code}-{category_letter}{seq:05d}",
@@ -67,24 +61,3 @@ def render(template: str, *, county_code: str, seq: int, kind: str = "", categor
     """The code for one record."""
     letter = CATEGORY_LETTERS.get(category or "", "") or SITE_LETTERS.get(kind, "X")
     return template.format(county_code=county_code, seq=seq, kind=kind, category=category or "", category_letter=letter)
-
-
-def _insert_counter(dialect: str, table: Table, county_code: str, kind: str) -> Any:
-    values = {"county_code": county_code, "kind": kind, "next_value": 1}
-    if dialect == "postgresql":
-        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
-
-
-def take_number(session: Session | Connection, table: Table, county_code: str, kind: str) -> int:
-    """The next number of (county, kind), taken atomically in the caller's transaction."""
-    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    session.execute(_insert_counter(dialect, table, county_code, kind))
-    stmt = (
-        update(table)
-        .where(table.c.county_code == county_code, table.c.kind == kind)
-        .values(next_value=table.c.next_value + 1)
-        .returning(table.c.next_value)
-    )
-    next_value = session.execute(stmt).scalar_one()
-    return int(next_value) - 1

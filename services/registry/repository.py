@@ -7,13 +7,14 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Table, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from services.common import clock
 from services.common.pagination import keyset, split_page
-from services.registry.models import division_t, facility_t, history_t, site_t, unit_t, vehicle_t
+from services.registry.models import division_t, facility_t, history_t, record_count_t, site_t, unit_t, vehicle_t
 
 _TIMESTAMPS = ("created_at", "updated_at", "decommissioned_at")
 
@@ -304,3 +305,93 @@ def facility_points(
             stmt = stmt.where(f[name] == value)
     stmt = stmt.order_by(f.code).limit(limit)
     return [tuple(r) for r in session.execute(stmt).all()]
+
+
+# --- numbering counters ----------------------------------------------------------------------
+
+
+def _insert_counter(dialect: str, table: Table, county_code: str, kind: str) -> Any:
+    values = {"county_code": county_code, "kind": kind, "next_value": 1}
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+
+
+def take_number(session: Session | Connection, table: Table, county_code: str, kind: str) -> int:
+    """The next number of (county, kind), taken atomically in the caller's transaction."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    session.execute(_insert_counter(dialect, table, county_code, kind))
+    stmt = (
+        update(table)
+        .where(table.c.county_code == county_code, table.c.kind == kind)
+        .values(next_value=table.c.next_value + 1)
+        .returning(table.c.next_value)
+    )
+    next_value = session.execute(stmt).scalar_one()
+    return int(next_value) - 1
+
+
+# --- dashboard counters (services/registry/stats.py keeps the rules) ------------------------
+
+CountKey = tuple[str, str, str, str, str]  # kind, county_code, category, sub_kind, status
+
+
+def add_counts(session: Session | Connection, deltas: Mapping[CountKey, int]) -> None:
+    """Add each delta to its counter (upsert), in the caller's transaction; one statement."""
+    rows = [
+        {"kind": k[0], "county_code": k[1], "category": k[2], "sub_kind": k[3], "status": k[4], "count": n}
+        for k, n in deltas.items()
+        if n
+    ]
+    if not rows:
+        return
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(record_count_t).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["kind", "county_code", "category", "sub_kind", "status"],
+        set_={"count": record_count_t.c.count + stmt.excluded.count},
+    )
+    session.execute(stmt)
+
+
+def _grouped_counts() -> list[tuple[str, tuple[Any, ...], tuple[Any, ...]]]:
+    """Per kind: the columns (county, category, sub kind, status) to count by, and the grouping."""
+    f, v, s = facility_t.c, vehicle_t.c, site_t.c
+    return [
+        ("facility", (f.county_code, f.category, f.kind, f.status), (f.county_code, f.category, f.kind, f.status)),
+        (
+            "vehicle",
+            (v.county_code, v.category, v.energy_type, v.status),
+            (v.county_code, v.category, v.energy_type, v.status),
+        ),
+        ("site", (s.county_code, literal(""), s.kind, s.status), (s.county_code, s.kind, s.status)),
+    ]
+
+
+def recompute(conn: Connection | Session) -> None:
+    """Rebuild every counter from the tables (after bulk seeding, or to repair)."""
+    conn.execute(delete(record_count_t))
+    columns = ["kind", "county_code", "category", "sub_kind", "status", "count"]
+    for kind, cols, group in _grouped_counts():
+        query = select(literal(kind), *cols, func.count()).group_by(*group)
+        conn.execute(insert(record_count_t).from_select(columns, query))
+
+
+def counts(session: Session | Connection, county: str | None) -> list[tuple[str, str, str, str, str, int]]:
+    """Every non-zero counter row (of one county), as (kind, county, category, sub_kind, status, n)."""
+    c = record_count_t.c
+    stmt = select(c.kind, c.county_code, c.category, c.sub_kind, c.status, c.count).where(c.count != 0)
+    if county:
+        stmt = stmt.where(c.county_code == county)
+    return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in session.execute(stmt).all()]
+
+
+def table_counts(session: Session | Connection) -> dict[CountKey, int]:
+    """The same counters computed from the tables (for tests and repair checks)."""
+    result: dict[CountKey, int] = {}
+    for kind, cols, group in _grouped_counts():
+        query = select(*cols, func.count()).group_by(*group)
+        for county_code, category, sub_kind, status, n in session.execute(query).all():
+            result[(kind, county_code, category or "", sub_kind, status)] = int(n)
+    return result

@@ -114,7 +114,6 @@ def list_records(
     session: Session,
     caller: Caller,
     kind: RecordKind,
-    *,
     county: str | None,
     filters: dict[str, str | None],
     q: str | None,
@@ -258,7 +257,7 @@ def _create(
     if external_id is not None:
         state["external_id"] = external_id
     _check_state(session, kind, state, None)
-    seq = numbering.take_number(session, counter_t, county, kind.name)
+    seq = repo.take_number(session, counter_t, county, kind.name)
     code = numbering.render(
         settings.code_template(kind.name),
         county_code=county,
@@ -509,7 +508,7 @@ def facility_points(
     points = repo.facility_points(session, filters=filters, limit=limit + 1)
     truncated = len(points) > limit
     total = 0
-    for row_kind, county_code, row_category, sub_kind, row_status, n in counters.counts(session, county):
+    for row_kind, county_code, row_category, sub_kind, row_status, n in repo.counts(session, county):
         if row_kind != "facility" or (category and row_category != category) or (kind and sub_kind != kind):
             continue
         if (status and row_status != status) or (county and county_code != county):

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from services.common import clock
 from services.common.tabular import REPORT_HEADERS
-from services.registry import stats
+from services.registry import repository
 from services.registry.app import create_app
 from services.registry.bulk import jobs
 from services.registry.config import Settings
@@ -137,7 +137,7 @@ def test_county_imports_facilities_from_utf8_csv(client: TestClient, as_: Header
     with engine.connect() as conn:
         hist = conn.execute(select(history_t.c.code, history_t.c.county_code, history_t.c.action)).all()
         events = conn.execute(select(outbox.table.c.type, outbox.table.c.subject)).all()
-        assert stats.table_counts(conn) == {k: n for k, n in _counters(conn).items() if n}
+        assert repository.table_counts(conn) == {k: n for k, n in _counters(conn).items() if n}
     assert len(hist) == 5 and {h.county_code for h in hist} == {"360102"} and {h.action for h in hist} == {"created"}
     assert [e.type for e in events].count("sortline.registry.facility.registered") == 5
     assert ("sortline.registry.import.completed", job["id"]) in [(e.type, e.subject) for e in events]
@@ -152,7 +152,7 @@ def test_county_imports_facilities_from_utf8_csv(client: TestClient, as_: Header
 
 
 def _counters(conn: Any) -> dict[Any, int]:
-    return {(k, c, cat, sub, st): n for k, c, cat, sub, st, n in stats.counts(conn, None)}
+    return {(k, c, cat, sub, st): n for k, c, cat, sub, st, n in repository.counts(conn, None)}
 
 
 def test_office_imports_vehicles_from_gb18030_csv_across_counties(

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from services.common.auth import Caller
 from services.common.db import session_scope
 from services.common.idempotency import IdempotentWrite
-from services.registry import numbering, service
+from services.registry import numbering, repository, service
 from services.registry.config import Settings
 from services.registry.models import counter_t
 from services.registry.schemas import VehicleCreate
@@ -55,7 +55,7 @@ def test_counter_per_county_and_kind(engine: Engine) -> None:
             ("360102", "facility"),
             ("360102", "vehicle"),
         ]:
-            taken.append(numbering.take_number(session, counter_t, county, kind))
+            taken.append(repository.take_number(session, counter_t, county, kind))
     assert taken == [1, 2, 1, 1, 3]
     with engine.connect() as conn:
         rows = set(conn.execute(select(counter_t.c.county_code, counter_t.c.kind, counter_t.c.next_value)).all())
@@ -70,7 +70,7 @@ def test_concurrent_counter_takes_are_distinct(engine: Engine) -> None:
     def take() -> None:
         try:
             with session_scope(engine) as session:
-                n = numbering.take_number(session, counter_t, "360102", "facility")
+                n = repository.take_number(session, counter_t, "360102", "facility")
             with lock:
                 results.append(n)
         except BaseException as exc:  # pragma: no cover - reported below

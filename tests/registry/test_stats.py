@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from services.common import clock
-from services.registry import stats
+from services.registry import repository
 from services.registry.app import create_app
 from services.registry.config import Settings
 from services.registry.demo import seed_demo
@@ -24,12 +24,12 @@ Headers = Callable[..., dict[str, str]]
 
 def _counters(engine: Engine) -> dict[Any, int]:
     with engine.connect() as conn:
-        return {(k, c, cat, sub, st): n for k, c, cat, sub, st, n in stats.counts(conn, None)}
+        return {(k, c, cat, sub, st): n for k, c, cat, sub, st, n in repository.counts(conn, None)}
 
 
 def _truth(engine: Engine) -> dict[Any, int]:
     with engine.connect() as conn:
-        return stats.table_counts(conn)
+        return repository.table_counts(conn)
 
 
 def test_counters_equal_a_group_by_after_a_mix_of_operations(

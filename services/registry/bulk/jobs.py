@@ -49,7 +49,7 @@ from services.common.config import data_dir
 from services.common.db import read_engine
 from services.common.storage import FileStorage, S3Storage, make_storage
 from services.common.tabular import ErrorEntry, Row, TabularError, open_table
-from services.registry import numbering, stats
+from services.registry import numbering, repository, stats
 from services.registry.bulk.checks import TABLES, RowChecker
 from services.registry.bulk.columns import SPECS, Spec
 from services.registry.config import Settings
@@ -416,7 +416,7 @@ class Runner:
                 progress(created)
             if per_county != expected:
                 raise DataChanged((0, FILE_COLUMN, None, "文件的有效行数与校验时不一致"))
-            stats.add_counts(conn, deltas)
+            repository.add_counts(conn, deltas)
             conn.execute(
                 insert(outbox.table).values(
                     id=str(uuid.uuid4()),

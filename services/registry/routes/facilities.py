@@ -12,7 +12,7 @@ from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import RecordSort
+from services.registry.routes.params import CountyQuery, CursorQuery, LimitQuery, NameSearch, RecordSort, StatusQuery
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     FACILITY_EXAMPLE,
@@ -48,27 +48,17 @@ CREATE_EXAMPLES = {
 def list_facilities(
     caller: CallerDep,
     session: ReadSessionDep,
-    county: Annotated[str | None, Query(description="县区代码", examples=["360102"])] = None,
+    county: CountyQuery = None,
     category: Annotated[FacilityCategory | None, Query(description="垃圾类别")] = None,
     kind: Annotated[FacilityKind | None, Query(description="设施类型")] = None,
-    status: Annotated[str | None, Query(pattern="^(active|decommissioned)$", description="状态")] = None,
-    q: Annotated[str | None, Query(max_length=64, description="统一编号的开头，或名称中的文字")] = None,
-    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    status: StatusQuery = None,
+    q: NameSearch = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
     sort: RecordSort = "code",
 ) -> Response:
-    page = service.list_records(
-        session,
-        caller,
-        KIND,
-        county=county,
-        filters={"category": category, "kind": kind, "status": status},
-        q=q,
-        cursor=cursor,
-        limit=limit,
-        sort=sort,
-    )
-    return JSONBody(page)
+    filters = {"category": category, "kind": kind, "status": status}
+    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort))
 
 
 UPDATE_EXAMPLES = {"rename": {"summary": "改名称", "value": {"name": "公园街道有害垃圾暂存点（改造）"}}}

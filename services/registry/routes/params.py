@@ -1,4 +1,4 @@
-"""Query parameters several registry routes share: the sorts of the record lists."""
+"""Query parameters the registry's record lists share: county, status, text search, paging, sorts."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ VehicleSort = Annotated[
     Literal["code", "-code", "-updated_at"],
     Query(description=_SORT_HELP.format(name=""), examples=["-updated_at"]),
 ]
+
+CountyQuery = Annotated[str | None, Query(description="县区代码", examples=["360102"])]
+StatusQuery = Annotated[str | None, Query(pattern="^(active|decommissioned)$", description="状态")]
+NameSearch = Annotated[str | None, Query(max_length=64, description="统一编号的开头，或名称中的文字")]
+CursorQuery = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
+LimitQuery = Annotated[int, Query(ge=1, le=500)]

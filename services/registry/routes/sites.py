@@ -12,7 +12,7 @@ from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import RecordSort
+from services.registry.routes.params import CountyQuery, CursorQuery, LimitQuery, NameSearch, RecordSort, StatusQuery
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     SITE_EXAMPLE,
@@ -39,26 +39,16 @@ CREATE_EXAMPLES = {
 def list_sites(
     caller: CallerDep,
     session: ReadSessionDep,
-    county: Annotated[str | None, Query(description="县区代码", examples=["360102"])] = None,
+    county: CountyQuery = None,
     kind: Annotated[SiteKind | None, Query(description="管理对象类型")] = None,
-    status: Annotated[str | None, Query(pattern="^(active|decommissioned)$", description="状态")] = None,
-    q: Annotated[str | None, Query(max_length=64, description="统一编号的开头，或名称中的文字")] = None,
-    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    status: StatusQuery = None,
+    q: NameSearch = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
     sort: RecordSort = "code",
 ) -> Response:
-    page = service.list_records(
-        session,
-        caller,
-        KIND,
-        county=county,
-        filters={"kind": kind, "status": status},
-        q=q,
-        cursor=cursor,
-        limit=limit,
-        sort=sort,
-    )
-    return JSONBody(page)
+    filters = {"kind": kind, "status": status}
+    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort))
 
 
 UPDATE_EXAMPLES = {

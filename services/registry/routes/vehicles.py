@@ -12,7 +12,7 @@ from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import VehicleSort
+from services.registry.routes.params import CountyQuery, CursorQuery, LimitQuery, StatusQuery, VehicleSort
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
@@ -46,27 +46,17 @@ CREATE_EXAMPLES = {
 def list_vehicles(
     caller: CallerDep,
     session: ReadSessionDep,
-    county: Annotated[str | None, Query(description="县区代码", examples=["360102"])] = None,
+    county: CountyQuery = None,
     category: Annotated[VehicleCategory | None, Query(description="垃圾类别")] = None,
     energy_type: Annotated[EnergyType | None, Query(description="能源类型")] = None,
-    status: Annotated[str | None, Query(pattern="^(active|decommissioned)$", description="状态")] = None,
+    status: StatusQuery = None,
     q: Annotated[str | None, Query(max_length=64, description="统一编号或车牌号的开头")] = None,
-    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
     sort: VehicleSort = "code",
 ) -> Response:
-    page = service.list_records(
-        session,
-        caller,
-        KIND,
-        county=county,
-        filters={"category": category, "energy_type": energy_type, "status": status},
-        q=q,
-        cursor=cursor,
-        limit=limit,
-        sort=sort,
-    )
-    return JSONBody(page)
+    filters = {"category": category, "energy_type": energy_type, "status": status}
+    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort))
 
 
 UPDATE_EXAMPLES = {"capacity": {"summary": "改载重和定位终端", "value": {"capacity_tonnes": 3.0}}}
