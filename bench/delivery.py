@@ -64,7 +64,7 @@ def main() -> int:
     admin = Principal(kind="user", id=uid, name="bench", role="admin", username="bench")
     port = free_port()
     hook = f"http://127.0.0.1:{port}/webhook"
-    settings = IntegrationSettings(key="bench-key", worker=False, concurrency=16, batch_size=500, feed_page=1000)
+    settings = IntegrationSettings(key="bench-key", worker=False, concurrency=32, batch_size=1000, feed_page=1000)
     with Session(engine) as db:
         sub, _secret = subs.create(
             db,
@@ -89,7 +89,7 @@ def main() -> int:
     env = {"SORTLINE_RECEIVER_QUIET": "1", "SORTLINE_RECEIVER_SECRET": ""}
     with uvicorn("gateway.integration.receiver:create_app", port, env) as _base:
         worker = DeliveryWorker(
-            engine, settings, feeds=PagedFeed(events), sender=Sender(pool_size=32), services=("assessment",)
+            engine, settings, feeds=PagedFeed(events), sender=Sender(pool_size=64), services=("assessment",)
         )
         started = time.perf_counter()
         worker.poll()
