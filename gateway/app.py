@@ -20,6 +20,7 @@ from gateway import (
     calendar_pages,
     dashboard,
     imports_pages,
+    integration,
     pages,
     registry_pages,
     supervision_pages,
@@ -99,4 +100,5 @@ def create_app(
     app.include_router(assessment_pages.router)
     app.include_router(supervision_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    integration.install(app, start_worker=transports is None)
     return app

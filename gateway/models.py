@@ -86,3 +86,6 @@ class ApiKey(GatewayTable, table=True):
     created_at: datetime = Field(default_factory=_utc, sa_type=DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     last_used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+import gateway.integration.models  # noqa: E402,F401  (the integration tables share this metadata)

@@ -70,6 +70,10 @@ def seed_demo(size: int) -> list[tuple[str, str, str]]:
     print(f"考核评估示例：{added or '已存在，未重复添加'}")
     gateway = _engine("gateway")
     users = seed_demo_users(gateway, demo_password())
+    from gateway.integration.demo import receiver_port, seed_demo_subscription
+
+    if seed_demo_subscription(gateway):
+        print(f"示例事件订阅：推送到 sortline receiver（http://127.0.0.1:{receiver_port()}/webhook）")
     gateway.dispose()
     seed_supervision_demo()
     return users
@@ -143,10 +147,32 @@ def stop_processes(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
+def cmd_receiver(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    print(f"事件接收器：http://127.0.0.1:{args.port}/webhook（验证签名后逐条打印）", flush=True)
+    uvicorn.run(
+        "gateway.integration.receiver:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     cmd_migrate(args)
     users = seed_demo(args.size) if args.demo else []
     procs = start_processes(args.host)
+    extra: dict[str, subprocess.Popen[bytes]] = {}
+    if args.demo:  # the demo subscription's receiver (deliveries show in this log; optional)
+        from gateway.integration.demo import receiver_port
+
+        extra["receiver"] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "receiver", "--port", str(receiver_port())]
+        )
     stopping = False
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -169,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     stopping, code = True, 1
             time.sleep(0.5)
     finally:
-        stop_processes(procs)
+        stop_processes({**procs, **extra})
         print("Sortline 已停止。")
     return code
 
@@ -289,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="按 manifest.json 核对下载的档案包（完整 0，有缺失/多出/改动 1）"
     ).add_argument("file")
     archive.set_defaults(func=cmd_archive)
+    receiver = sub.add_parser("receiver", help="示例事件接收器：验证签名并打印收到的事件")
+    receiver.add_argument("--port", type=int, default=8009)
+    receiver.set_defaults(func=cmd_receiver)
 
     user = sub.add_parser("user", help="用户")
     user_sub = user.add_subparsers(dest="action", required=True)

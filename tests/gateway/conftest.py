@@ -189,56 +189,6 @@ class WeekdayCalendar:
     def is_workday(self, d: Any) -> bool:
         return bool(d.weekday() < 5)
 
-# --- supervision pages: the gateway with the real supervision service in-process -------------------
-
-SV_COUNTIES = ["360102", "360103"]
-
-
-class SvFakeRegistry:
-    """The registry paths a supervision plan reads (``/sites``, ``/units``, ``/divisions``),
-    as keyset pages like the real one: the supervision service reads them with a sync peer client."""
-
-    def __init__(self, per_county: int = 6) -> None:
-        self.sites = [
-            {
-                "code": f"{county}-S{i:06d}",
-                "kind": "residential",
-                "name": f"示例小区{county[-2:]}-{i}",
-                "county_code": county,
-                "lat": 28.6 + i / 1000,
-                "lng": 115.9,
-            }
-            for county in SV_COUNTIES
-            for i in range(1, per_county + 1)
-        ]
-
-    def get_json(self, path: str, params: dict[str, Any] | None = None, caller: Any = None) -> Any:
-        params = dict(params or {})
-        if path == "/sites":
-            rows = [
-                s
-                for s in self.sites
-                if s["county_code"] == params.get("county") and (not params.get("kind") or s["kind"] == params["kind"])
-            ]
-            after = params.get("cursor")
-            rows = [s for s in rows if not after or s["code"] > after]
-            limit = int(params.get("limit", 50))
-            return {"items": rows[:limit], "next_cursor": rows[limit - 1]["code"] if len(rows) > limit else None}
-        if path == "/units":
-            return {"items": [{"code": "U05", "name": "市市场监管局", "county_code": None}]}
-        if path == "/divisions":
-            return {"items": [{"code": c, "name": f"县区{c}"} for c in SV_COUNTIES]}
-        if path == "/calendar":
-            return {"items": []}
-        raise AssertionError(f"unexpected registry path {path}")
-
-
-class SvEveryDay:
-    """Every day a working day: page tests must find targets scheduled today, whatever the weekday."""
-
-    def is_workday(self, d: Any) -> bool:
-        return True
-
     def add_workdays(self, d: Any, n: int) -> Any:
         from datetime import timedelta
 
@@ -362,6 +312,60 @@ def make_assessment_gateway(
 @pytest.fixture
 def agw(make_assessment_gateway: Callable[..., AssessmentGateway]) -> AssessmentGateway:
     return make_assessment_gateway()
+
+
+# --- supervision pages: the gateway with the real supervision service in-process -------------------
+
+SV_COUNTIES = ["360102", "360103"]
+
+
+class SvFakeRegistry:
+    """The registry paths a supervision plan reads (``/sites``, ``/units``, ``/divisions``),
+    as keyset pages like the real one: the supervision service reads them with a sync peer client."""
+
+    def __init__(self, per_county: int = 6) -> None:
+        self.sites = [
+            {
+                "code": f"{county}-S{i:06d}",
+                "kind": "residential",
+                "name": f"示例小区{county[-2:]}-{i}",
+                "county_code": county,
+                "lat": 28.6 + i / 1000,
+                "lng": 115.9,
+            }
+            for county in SV_COUNTIES
+            for i in range(1, per_county + 1)
+        ]
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None, caller: Any = None) -> Any:
+        params = dict(params or {})
+        if path == "/sites":
+            rows = [
+                s
+                for s in self.sites
+                if s["county_code"] == params.get("county") and (not params.get("kind") or s["kind"] == params["kind"])
+            ]
+            after = params.get("cursor")
+            rows = [s for s in rows if not after or s["code"] > after]
+            limit = int(params.get("limit", 50))
+            return {"items": rows[:limit], "next_cursor": rows[limit - 1]["code"] if len(rows) > limit else None}
+        if path == "/units":
+            return {"items": [{"code": "U05", "name": "市市场监管局", "county_code": None}]}
+        if path == "/divisions":
+            return {"items": [{"code": c, "name": f"县区{c}"} for c in SV_COUNTIES]}
+        if path == "/calendar":
+            return {"items": []}
+        raise AssertionError(f"unexpected registry path {path}")
+
+
+class SvEveryDay:
+    """Every day a working day: page tests must find targets scheduled today, whatever the weekday."""
+
+    def is_workday(self, d: Any) -> bool:
+        return True
+
+    def add_workdays(self, d: Any, n: int) -> Any:
+        from datetime import timedelta
 
         return d + timedelta(days=n)
 

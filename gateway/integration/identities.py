@@ -1,0 +1,82 @@
+"""OA login ids of the local users (泛微 统一待办 needs the OA's own login id as ``receiver``): an
+admin page listing every user with the id the OA knows them by."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from gateway.deps import require_roles
+from gateway.integration.models import ExternalIdentity
+from gateway.models import User
+from gateway.render import render
+from gateway.security import Principal
+from services.common.db import ReadSessionDep, SessionDep
+from services.common.errors import InvalidInput, NotFound
+
+router = APIRouter(prefix="/integration", include_in_schema=False)
+Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+def set_identity(db: Session, user_id: int, provider: str, external_id: str) -> None:
+    """Link (or, with an empty id, unlink) a user to its name in ``provider``."""
+    external_id = external_id.strip()
+    if len(external_id) > 128:
+        raise InvalidInput.field("external_id", "最多 128 个字符")
+    db.execute(
+        delete(ExternalIdentity).where(
+            col(ExternalIdentity.user_id) == user_id, col(ExternalIdentity.provider) == provider
+        )
+    )
+    if not external_id:
+        return
+    taken = db.exec(
+        select(ExternalIdentity).where(
+            ExternalIdentity.provider == provider, ExternalIdentity.external_id == external_id
+        )
+    ).first()
+    if taken is not None:
+        raise InvalidInput.field("external_id", f"“{external_id}”已对应另一个用户")
+    db.add(ExternalIdentity(user_id=user_id, provider=provider, external_id=external_id))
+    db.flush()
+
+
+def _page(
+    request: Request, db: Session, *, errors: dict[str, str] | None = None, toast: tuple[str, str] | None = None
+) -> Response:
+    users = db.exec(select(User).order_by(User.username)).all()
+    links = {(i.user_id, i.provider): i.external_id for i in db.exec(select(ExternalIdentity)).all()}
+    return render(
+        request,
+        "integration/identities.html",
+        {"users": users, "links": links, "errors": errors or {}, "toast": toast},
+        block="panel",
+    )
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
+    return _page(request, db)
+
+
+@router.post("/accounts/{user_id}")
+def set_account(
+    request: Request,
+    user_id: int,
+    _admin: Admin,
+    db: SessionDep,
+    oa_login: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    try:
+        set_identity(db, user_id, "oa", oa_login)
+    except InvalidInput as exc:
+        return _page(request, db, errors={str(user_id): exc.details[0].message if exc.details else exc.message})
+    return _page(request, db, toast=(f"已保存 {user.username} 的 OA 账号", "success"))

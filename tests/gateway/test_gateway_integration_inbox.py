@@ -1,0 +1,58 @@
+"""The in-app inbox: one more subscriber of the same events; unread count, home list, mark read."""
+
+from __future__ import annotations
+
+from gateway.integration.config import IntegrationSettings
+from gateway.integration.delivery import DeliveryWorker
+from tests.gateway.conftest import Gateway
+from tests.support.webhook_receiver import MemoryFeeds
+
+
+def run_worker(gw: Gateway, feeds: MemoryFeeds) -> None:
+    worker = DeliveryWorker(gw.engine, IntegrationSettings(key="k", worker=False), feeds=feeds)
+    worker.run_once()
+    worker.close()
+
+
+def test_task_issued_reaches_the_units_inbox_and_can_be_read(gw: Gateway) -> None:
+    gw.user("other_unit", "unit", unit_code="U02")
+    csrf = gw.login_as("unit", unit_code="U01")
+    feeds = MemoryFeeds()
+    run_worker(gw, feeds)  # creates the inbox subscriber before the events
+    feeds.add(
+        "assessment",
+        "sortline.assessment.task.issued",
+        "T-2026Q4-001",
+        {"id": "T-2026Q4-001", "title": "提交生活垃圾分类工作方案", "unit_code": "U01", "due_date": "2026-12-10"},
+    )
+    feeds.add("assessment", "sortline.assessment.task.issued", "T-2", {"title": "别的单位", "unit_code": "U02"})
+    run_worker(gw, feeds)
+    badge = gw.client.get("/inbox/unread-count")
+    assert badge.status_code == 200 and ">1<" in badge.text
+    home_list = gw.client.get("/inbox/unread")
+    assert "考核任务已下发：提交生活垃圾分类工作方案" in home_list.text and "别的单位" not in home_list.text
+    assert "截止 2026-12-10" in gw.client.get("/inbox").text
+    home = gw.client.get("/")
+    assert 'hx-get="/inbox/unread"' in home.text and 'hx-get="/inbox/unread-count"' in home.text
+    page = gw.client.get("/inbox")
+    import re
+
+    msg_id = re.search(r'id="msg-(\d+)"', page.text)
+    assert msg_id
+    done = gw.client.post(f"/inbox/{msg_id.group(1)}/read", headers={"x-csrf-token": csrf})
+    assert done.status_code == 200 and "0 条未读" in done.text
+    assert gw.client.get("/inbox/unread-count").text == ""
+    # a redelivered event adds nothing twice
+    run_worker(gw, feeds)
+    assert gw.client.get("/inbox").text.count("提交生活垃圾分类工作方案") == 1
+
+
+def test_circular_goes_to_everyone_and_inbox_needs_login(gw: Gateway) -> None:
+    gw.user("c1", "county", county_code="360102")
+    feeds = MemoryFeeds()
+    run_worker(gw, feeds)
+    feeds.add("supervision", "sortline.supervision.circular.published", "C-1", {"title": "第四季度督导通报"})
+    run_worker(gw, feeds)
+    assert gw.client.get("/inbox", follow_redirects=False).status_code in (302, 303)
+    assert gw.login("c1").status_code == 303
+    assert "通报已发布：第四季度督导通报" in gw.client.get("/inbox").text
