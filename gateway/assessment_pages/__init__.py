@@ -23,11 +23,7 @@ NAV = (
     NavItem("/assessment/rankings", "单位考核", SCORE_ROLES - OFFICE_ROLES),
     NavItem("/assessment/tasks", "我的任务", RESPONDER_ROLES),
 )
-_register = getattr(render, "register_nav", None)  # the kernel gateway's; else the plain list
 for entry in NAV:
-    if _register is not None:
-        _register(entry, group="考核评估")
-    else:
-        render.NAV_ITEMS.append(entry)
+    render.register_nav(entry, group="考核评估")
 
 __all__ = ["router"]

@@ -16,7 +16,7 @@ from gateway.integration import replay as replay_ops
 from gateway.integration import subscriptions as subs
 from gateway.integration.api import box_of
 from gateway.integration.models import Subscription
-from gateway.render import NAV_ITEMS, NavItem, render
+from gateway.render import NavItem, register_nav, render
 from gateway.security import Principal
 from services.common import clock
 from services.common.db import ReadSessionDep, SessionDep
@@ -34,8 +34,7 @@ for _item in (
     NavItem("/integration/inbound", "OA 公文", frozenset({"admin", "office"})),
     NavItem("/integration/sso", "统一认证", frozenset({"admin"})),
 ):
-    if all(i.href != _item.href for i in NAV_ITEMS):
-        NAV_ITEMS.append(_item)
+    register_nav(_item, group="系统管理" if _item.href != "/inbox" else None)
 
 
 def _list_page(

@@ -5,8 +5,6 @@ through ``api.Supervision``; the service decides scope again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from gateway import render
@@ -29,15 +27,8 @@ _NAV = [
     ("/supervision/my", "我的整改", frozenset({"unit", "county"})),
     ("/supervision/circulars", "通报", _ALL),
 ]
-_register = getattr(render, "register_nav", None)
 for _order, (_href, _label, _roles) in enumerate(_NAV, start=60):
-    if _register is not None:  # the kernel gateway's registry of entries
-        _placed: dict[str, Any] = {"order": _order}  # NavItem's place in the bar (kernel gateway)
-        _register(NavItem(_href, _label, _roles, **_placed), group="督导检查")
-    else:  # before it: the plain list (once, however often the package is imported)
-        _items: list[NavItem] = vars(render)["NAV_ITEMS"]
-        if not any(i.href == _href for i in _items):
-            _items.append(NavItem(_href, _label, _roles))
+    render.register_nav(NavItem(_href, _label, _roles, order=_order), group="督导检查")
 
 env.filters["isolocal"] = iso_local
 

@@ -198,15 +198,8 @@ class Supervision:
     ) -> tuple[int, bytes]:
         """One request to the service: its status and body as sent (5xx raised as 服务暂不可用)."""
         query = urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")}, doseq=True)
-        client: Any = self.client
-        if hasattr(client, "read"):  # the kernel gateway's client: open() + read()
-            resp = await client.open(method, path, caller=self.caller, query=query, content=content, headers=headers)
-            body = await client.read(resp)
-        else:
-            resp = await self.client.send(
-                method, path, caller=self.caller, query=query, content=content, headers=headers
-            )
-            body = resp.content
+        resp = await self.client.open(method, path, caller=self.caller, query=query, content=content, headers=headers)
+        body = await self.client.read(resp)
         if resp.status_code >= 500:
             raise ServiceUnavailable(f"{LABEL}服务暂不可用，请稍后再试")
         return resp.status_code, body

@@ -21,7 +21,7 @@ def make_runner(engine: Any, ports: Ports) -> Any:
     from services.assessment import models
     from services.common.jobs import JobRunner  # kernel-jobs
 
-    runner = JobRunner(engine, models.jobs, storage=ports.storage)  # type: ignore[attr-defined]
+    runner = JobRunner(engine, models.jobs, storage=ports.storage)
 
     def build(ctx: Any) -> dict[str, Any]:
         return archive.build(ctx.engine, ports.storage, ports.registry, int(ctx.payload["archive_id"]), ctx.progress)

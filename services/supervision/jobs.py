@@ -25,7 +25,7 @@ def runner_of(state: Any) -> Any:
 def make_runner(state: Any, worker_id: str | None = None) -> Any:
     """A new runner over the app's engine (a replica has one; tests make two)."""
     from services.common.jobs import JobRunner
-    from services.supervision.models import jobs as job_tables  # type: ignore[attr-defined]
+    from services.supervision.models import jobs as job_tables
 
     settings = state.settings
     storage = storage_of(state)

@@ -24,7 +24,7 @@ from services.common.auth import Caller, sign_token
 from services.common.db import session_scope
 from services.common.storage import LocalStorage
 
-UNITS = [
+UNITS: list[dict[str, Any]] = [
     {"code": "U01", "name": "市垃圾分类办", "kind": "municipal_bureau", "county_code": None},
     {"code": "U02", "name": "市司法局", "kind": "municipal_bureau", "county_code": None},
     {"code": "U03", "name": "市城管执法局", "kind": "municipal_bureau", "county_code": None},

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from services.assessment.models import Task
 from services.common.db import session_scope

@@ -44,7 +44,7 @@ def _built(engine: Engine, storage: LocalStorage, registry: FakeRegistry, quarte
     result = archive.build(engine, storage, registry, archive_id)
     assert result["files"] == 5
     with session_scope(engine) as session:
-        row = session.get(Archive, archive_id)
+        row = session.get(Archive, archive_id)  # type: ignore[assignment]
         assert row is not None and row.state == "done" and row.key
         key = row.key
     path = tmp_path / "archive.zip"

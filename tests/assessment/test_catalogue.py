@@ -25,7 +25,7 @@ def xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
     return out.getvalue()
 
 
-OFFICE_ROWS = [
+OFFICE_ROWS: list[list[Any]] = [
     [
         "1.1",
         "体制机制建设",

@@ -7,8 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from services.assessment.config import Settings
 from services.assessment.demo import seed_demo, tiny_pdf, tiny_png

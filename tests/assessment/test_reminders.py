@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from services.assessment import quarters
 from services.assessment.config import Settings
@@ -28,7 +28,9 @@ def _due_item(engine: Engine, quarter: str, item: str, due: date) -> int:
 
 def _notes(engine: Engine, task_id: int) -> list[tuple[str, str]]:
     with session_scope(engine) as session:
-        rows = session.execute(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)).scalars()
+        rows = session.execute(
+            select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(col(TaskEvent.id))
+        ).scalars()
         return [
             (r.at.date().isoformat(), (r.data or {}).get("kind") or r.action)
             for r in rows
@@ -105,7 +107,7 @@ def test_daily_schedule_on_two_job_runners(engine: Engine, quarter: str, setting
     task_id = _due_item(engine, quarter, "2.2", date(2026, 10, 13))
     runners = []
     for _ in range(2):
-        runner = jobs.JobRunner(engine, models.jobs)  # type: ignore[attr-defined]
+        runner = jobs.JobRunner(engine, models.jobs)
         reminders.schedule(runner, engine, settings, ChinaCalendar)
         runners.append(runner)
     clock.set_now(datetime(2026, 10, 12, 0, 0, tzinfo=UTC))  # 08:00: the schedule is registered, not due

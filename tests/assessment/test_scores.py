@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from services.assessment import rankings, tasks
 from services.assessment.config import Settings

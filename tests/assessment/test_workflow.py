@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from services.assessment import quarters, tasks, workflow
 from services.assessment.models import Quarter, Task, outbox

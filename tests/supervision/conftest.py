@@ -155,7 +155,7 @@ def as_(settings: Settings) -> Callable[..., dict[str, str]]:
     return make
 
 
-CHECKLIST = {
+CHECKLIST: dict[str, Any] = {
     "code": "RES",
     "name": "居民小区督导检查表",
     "target_kind": "site:residential",

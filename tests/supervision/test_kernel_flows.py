@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -174,7 +175,7 @@ def test_escalation_once_a_day_with_two_runners(client, as_, app, engine):
     one, two = make_runner(app.state, "replica-a"), make_runner(app.state, "replica-b")
     one.tick()  # registers the daily schedule (first slot: the next 08:30)
     days = [date(2026, 10, 8) + timedelta(days=i) for i in range(8)]
-    escalated_on = []
+    escalated_on: list[Any] = []
     for d in days:
         clock.set_now(_shanghai(d, 8, 31))
         ran = one.tick() + two.tick() + one.tick()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -163,7 +164,7 @@ def test_day_list(client, as_):
     assert r.status_code == 200
     assert first["target_code"] in [t["target_code"] for t in r.json()["items"]]
     # per_day=1: each inspector has at most one target a day
-    per = {}
+    per: dict[Any, Any] = {}
     for t in targets:
         per[(t["inspector"], t["scheduled_on"])] = per.get((t["inspector"], t["scheduled_on"]), 0) + 1
     assert max(per.values()) == 1
