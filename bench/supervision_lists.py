@@ -159,7 +159,7 @@ def build(base_url: str | None, size: int, workdir: Path) -> str:
         if engine.dialect.name == "postgresql":
             for table in ("finding", "rectification"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {size})"))
-    with engine.connect() as conn:
+    with engine.begin() as conn:  # committed: an ANALYZE rolled back leaves the planner no statistics
         conn.execute(text("ANALYZE"))
     engine.dispose()
     print(f"生成 {size} 条问题和整改通知，用时 {time.monotonic() - started:.0f} 秒", flush=True)
