@@ -25,7 +25,7 @@ from gateway.security import Principal
 from services.common import clock
 from services.common.config import data_dir
 from services.common.db import ReadSessionDep, SessionDep, session_scope
-from services.common.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from services.common.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from services.common.storage import FileStorage, make_storage
 
 api = APIRouter(prefix="/api/v1/integration", tags=["integration"])
@@ -201,23 +201,18 @@ async def attach_to_task(
         data={"effective_date": effective.isoformat(), "note": note or f"OA 公文：{doc.title}"},
     )
     client = request.app.state.clients.by_name["assessment"]
-    resp = await client.send(
-        "POST",
-        f"/tasks/{task_id}/submissions",
-        caller=principal.caller(request_id(request)),
-        content=built.read(),
-        headers={"content-type": built.headers["content-type"], "accept": "application/json"},
-    )
-    if resp.status_code >= 400:
-        try:
-            body = resp.json()
-        except ValueError:
-            body = {}
-        message = body.get("message") or f"考核评估服务返回 {resp.status_code}"
-        if resp.status_code == 404:
-            raise NotFound(message)
-        raise InvalidInput.field("task_id", message)
-    return resp.json()
+    try:
+        return await client.call(
+            "POST",
+            f"/tasks/{task_id}/submissions",
+            caller=principal.caller(request_id(request)),
+            content=built.read(),
+            headers={"content-type": built.headers["content-type"], "accept": "application/json"},
+        )
+    except (NotFound, ServiceUnavailable):
+        raise
+    except AppError as exc:  # the service's reason, shown beside the task field
+        raise InvalidInput.field("task_id", exc.message) from exc
 
 
 @pages.post("/inbound/{doc_pk}/attach")

@@ -159,10 +159,13 @@ BEFORE = {
 
 
 def test_each_area_registers_its_entries_and_the_bar_is_unchanged() -> None:
+    """The entries the central list had keep their labels, roles and order; the areas built since
+    (assessment, supervision, integration, calendar) add theirs around them."""
     import gateway.app  # noqa: F401  (imports every area, as the running gateway does)
 
+    known = {href for entries in BEFORE.values() for href, _ in entries}
     for role, expected in BEFORE.items():
-        assert [(i.href, i.label) for i in nav_for(principal(role))] == expected
+        assert [(i.href, i.label) for i in nav_for(principal(role)) if i.href in known] == expected
     county = [i.href for i in nav_for(principal("county"))]
     assert "/registry/imports" in county and "/admin/users" not in county and "/api/docs" in county
     assert nav_for(None) == []

@@ -515,7 +515,11 @@ def test_office_reports_and_circulars_through_the_pages(sv_gw: Any) -> None:
     runner_of(state).run_pending()
     page = gw.client.get(report_url)
     assert page.status_code == 200 and 'id="report-state">待发布<' in page.text and "下载 PDF" in page.text
-    resp = gw.client.post(f"{report_url}/summary", data={"csrf_token": csrf, "summary": "本轮共检查 4 个小区。"})
+    resp = gw.client.post(
+        f"{report_url}/summary",
+        data={"csrf_token": csrf, "summary": "本轮共检查 4 个小区。"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     runner_of(state).run_pending()
     assert "本轮共检查 4 个小区。" in gw.client.get(report_url).text
