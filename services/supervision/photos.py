@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.common import clock
 from services.common.auth import Caller
-from services.common.db import session_scope
+from services.common.db import read_engine, session_scope
 from services.common.storage import FileStorage, StoredFile
 from services.supervision.deps import storage_of, utc
 from services.supervision.errors import conflict, invalid
@@ -126,22 +126,21 @@ def record_photo(
     """Keep the photo row (201), or recognise a resend (200) or another body under the id (409).
 
     ``on_insert(session, row_id)`` runs in the same transaction (enqueue the thumbnail job).
+    The first upload, the common case, is one transaction of one insert (the unique key on
+    owner and photo id catches a resend, even a concurrent one) returning the whole row.
     """
-    with session_scope(engine) as session:
-        existing = photo(session, owner_kind, owner_id, photo_id)
-        if existing is None:
-            try:
-                with session.begin_nested():
-                    row_id = _insert(session, owner_kind, owner_id, photo_id, stored, sent_sha, caller, position)
-            except IntegrityError:
-                existing = photo(session, owner_kind, owner_id, photo_id)
-                assert existing is not None
-            else:
-                if on_insert is not None:
-                    on_insert(session, row_id)
-                row = photo(session, owner_kind, owner_id, photo_id)
-                assert row is not None
-                return 201, row
+    try:
+        with session_scope(engine) as session:
+            row = _insert(session, owner_kind, owner_id, photo_id, stored, sent_sha, caller, position)
+            if on_insert is not None:
+                on_insert(session, row["id"])
+        return 201, row
+    except IntegrityError:
+        with session_scope(read_engine(engine)) as session:
+            existing = photo(session, owner_kind, owner_id, photo_id)
+        if existing is None:  # not the unique key after all
+            storage.delete(stored.key)
+            raise
     storage.delete(stored.key)
     if existing["sha256"] != sent_sha:
         raise conflict(
@@ -159,7 +158,7 @@ def _insert(
     sent_sha: str,
     caller: Caller,
     position: dict[str, Any],
-) -> int:
+) -> dict[str, Any]:
     values = {
         "owner_kind": owner_kind,
         "owner_id": owner_id,
@@ -173,7 +172,7 @@ def _insert(
         "uploaded_by": caller.name or caller.sub,
         **position,
     }
-    return int(session.execute(insert(photo_t).values(**values).returning(photo_t.c.id)).scalar_one())
+    return dict(session.execute(insert(photo_t).values(**values).returning(*photo_t.c)).one()._mapping)
 
 
 def position_of(

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from services.common.auth import Caller, CallerDep
-from services.common.db import ReadSessionDep, SessionDep, session_scope
+from services.common.db import ReadSessionDep, SessionDep, run_read, session_scope
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
@@ -67,15 +68,13 @@ def get_inspection(client_id: ClientId, caller: CallerDep, session: ReadSessionD
     return JSONBody(service.public(session, row))
 
 
-def _photo_owner(request: Request, caller: Caller, client_id: str, photo_id: str) -> tuple[int, bool]:
-    """(inspection row id, whether this photo id is already stored) — 404/409 before any bytes."""
+def _photo_owner(db: Connection, caller: Caller, client_id: str, photo_id: str) -> int:
+    """The inspection's row id — 404/409 before any bytes (a new photo on a submitted inspection)."""
     scope.require_inspector(caller)
-    with session_scope(request.app.state.read_engine) as session:
-        row, _ = service.visible(session, caller, client_id)
-        exists = photo_store.photo(session, service.OWNER, row["id"], photo_id) is not None
-    if row["state"] == "submitted" and not exists:
+    row, _ = service.visible(db, caller, client_id)
+    if row["state"] == "submitted" and photo_store.photo(db, service.OWNER, row["id"], photo_id) is None:
         raise conflict("检查已提交，不能再添加照片；如需更正请提交新版本", code="inspection_submitted")
-    return int(row["id"]), exists
+    return int(row["id"])
 
 
 @router.put(
@@ -102,7 +101,7 @@ async def put_photo(
     accuracy_m: Annotated[float | None, Query(ge=0, description="定位精度（米）")] = None,
     taken_at: Annotated[datetime | None, Query(description="拍摄时间（ISO 8601）")] = None,
 ) -> Response:
-    owner_id, _ = await run_in_threadpool(_photo_owner, request, caller, client_id, photo_id)
+    owner_id = await run_read(request, lambda db: _photo_owner(db, caller, client_id, photo_id))
     position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
     stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
     state = request.app.state

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -40,7 +41,7 @@ def get_row(db: Any, client_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
-def visible(session: Session, caller: Caller, client_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def visible(session: Session | Connection, caller: Caller, client_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The inspection and its plan, if the caller may see them (404 otherwise)."""
     scope.require_reader(caller)
     row = get_row(session, client_id)
