@@ -229,23 +229,23 @@ def set_judgement(
 def board(session: Session, caller: Caller, registry: RegistryPort, quarter_id: str) -> dict[str, Any]:
     """The heat map: units x categories, each cell the share of approved tasks (and the counts).
 
-    Counted in the database (one row per unit, category and state); the categories in the order
-    their first task was made."""
+    Counted in the database (one row per unit and category); the categories in the order their
+    first task was made."""
     get(session, quarter_id)
     today = clock.today()
     cells: dict[tuple[str, str], dict[str, int]] = {}
     first_id: dict[str, int] = {}
-    for unit_code, category, state, n, late, first in repository.board_counts(session, quarter_id, caller, today):
+    for unit_code, category, total, approved, submitted, overdue, first in repository.board_counts(
+        session, quarter_id, caller, today
+    ):
         if category not in first_id or first < first_id[category]:
             first_id[category] = first
-        cell = cells.setdefault((unit_code, category), {"total": 0, "approved": 0, "submitted": 0, "overdue": 0})
-        cell["total"] += n
-        if state == "approved":
-            cell["approved"] += n
-        else:
-            cell["overdue"] += int(late or 0)
-            if state == "submitted":
-                cell["submitted"] += n
+        cells[(unit_code, category)] = {
+            "total": total,
+            "approved": int(approved),
+            "submitted": int(submitted),
+            "overdue": int(overdue),
+        }
     categories = sorted(first_id, key=first_id.__getitem__)
     names = {u["code"]: u["name"] for u in registry.units()}
     rows = []

@@ -111,21 +111,24 @@ def quarter_tasks(session: Session, quarter_id: str, caller: Caller | None = Non
 
 
 def board_counts(session: Session, quarter_id: str, caller: Caller, today: date) -> Sequence[Any]:
-    """The board's cells in one pass: per (unit, category, state) the task count, how many are past
-    their due date, and the group's first task id (the board lists categories in that order)."""
+    """The board's cells in one pass (an index covers it): per (unit, category) the tasks, how many
+    are approved, submitted and overdue, and the first task's id (categories are listed in that
+    order). Core rows, not ORM objects."""
+    approved = col(Task.state) == "approved"
     query = (
         columns(
             col(Task.unit_code),
             col(Task.category),
-            col(Task.state),
-            func.count().label("n"),
-            func.sum(case((col(Task.due_date) < today, 1), else_=0)).label("late"),
+            func.count().label("total"),
+            func.sum(case((approved, 1), else_=0)).label("approved"),
+            func.sum(case((col(Task.state) == "submitted", 1), else_=0)).label("submitted"),
+            func.sum(case((and_(~approved, col(Task.due_date) < today), 1), else_=0)).label("overdue"),
             func.min(col(Task.id)).label("first_id"),
         )
         .where(col(Task.quarter_id) == quarter_id, scope_clause(caller))
-        .group_by(col(Task.unit_code), col(Task.category), col(Task.state))
+        .group_by(col(Task.unit_code), col(Task.category))
     )
-    return session.execute(query).all()
+    return session.connection().execute(query).all()
 
 
 def item_unit_counts(session: Session, quarter_id: str) -> Sequence[Any]:
@@ -135,7 +138,7 @@ def item_unit_counts(session: Session, quarter_id: str) -> Sequence[Any]:
         .where(col(Task.quarter_id) == quarter_id)
         .group_by(col(Task.item_code), col(Task.unit_code), col(Task.state))
     )
-    return session.execute(query).all()
+    return session.connection().execute(query).all()
 
 
 def open_tasks_by_due(
@@ -153,7 +156,7 @@ def open_tasks_by_due(
         .order_by(col(Task.due_date), col(Task.id))
         .limit(limit)
     )
-    return session.execute(query).all()
+    return session.connection().execute(query).all()
 
 
 def scoring_items(session: Session, catalogue_id: int) -> Sequence[Any]:
@@ -170,7 +173,7 @@ def scoring_items(session: Session, catalogue_id: int) -> Sequence[Any]:
         .where(col(CatalogueItem.catalogue_id) == catalogue_id)
         .order_by(col(CatalogueItem.position))
     )
-    return session.execute(query).all()
+    return session.connection().execute(query).all()
 
 
 def review_queue(
