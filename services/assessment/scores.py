@@ -91,7 +91,7 @@ def forecast(session: Session, caller: Caller, registry: RegistryPort | None, qu
         if not n_tasks:
             parts["secured"] = expected
         for unit_code, bucket, n in groups.get(code, ()):
-            unit = by_unit.setdefault(unit_code, _zero())
+            unit = by_unit.get(unit_code) or by_unit.setdefault(unit_code, _zero())
             # one addition per task, as when the tasks were summed one by one (same float sums)
             for _ in range(n):
                 parts[bucket] += share
