@@ -13,7 +13,7 @@ from services.assessment import catalogues, errors, repository
 from services.assessment.config import Settings
 from services.assessment.models import Quarter, QuarterItem, Task, outbox
 from services.assessment.ports import CalendarPort, RegistryPort
-from services.assessment.workflow import QUARTER_STATES, STATE_LABELS, is_overdue
+from services.assessment.workflow import QUARTER_STATES, STATE_LABELS
 from services.common import clock
 from services.common.auth import Caller, require_role
 from services.common.errors import Conflict, InvalidInput
@@ -227,30 +227,34 @@ def set_judgement(
 
 
 def board(session: Session, caller: Caller, registry: RegistryPort, quarter_id: str) -> dict[str, Any]:
-    """The heat map: units x categories, each cell the share of approved tasks (and the counts)."""
+    """The heat map: units x categories, each cell the share of approved tasks (and the counts).
+
+    Counted in the database (one row per unit and category); the categories in the order their
+    first task was made."""
     get(session, quarter_id)
     today = clock.today()
     cells: dict[tuple[str, str], dict[str, int]] = {}
-    categories: list[str] = []
-    for task in repository.quarter_tasks(session, quarter_id, caller):
-        if task.category not in categories:
-            categories.append(task.category)
-        cell = cells.setdefault(
-            (task.unit_code, task.category), {"total": 0, "approved": 0, "submitted": 0, "overdue": 0}
-        )
-        cell["total"] += 1
-        cell["approved"] += task.state == "approved"
-        cell["submitted"] += task.state == "submitted"
-        cell["overdue"] += is_overdue(task, today)
-    units = catalogues.directory(session, registry)
-    unit_codes = sorted({u for u, _ in cells})
+    first_id: dict[str, int] = {}
+    for unit_code, category, total, approved, submitted, overdue, first in repository.board_counts(
+        session, quarter_id, caller, today
+    ):
+        if category not in first_id or first < first_id[category]:
+            first_id[category] = first
+        cells[(unit_code, category)] = {
+            "total": total,
+            "approved": int(approved),
+            "submitted": int(submitted),
+            "overdue": int(overdue),
+        }
+    categories = sorted(first_id, key=first_id.__getitem__)
+    names = {u["code"]: u["name"] for u in registry.units()}
     rows = []
-    for code in unit_codes:
+    for code in sorted({u for u, _ in cells}):
         row_cells = []
         for category in categories:
             c = cells.get((code, category))
             row_cells.append(None if c is None else c | {"share": round(c["approved"] / c["total"], 4)})
-        rows.append({"unit_code": code, "unit_name": units.name(code), "cells": row_cells})
+        rows.append({"unit_code": code, "unit_name": names.get(code, code), "cells": row_cells})
     return {"quarter": quarter_id, "categories": categories, "rows": rows}
 
 

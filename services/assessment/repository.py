@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from services.assessment.models import (
@@ -107,6 +108,72 @@ def quarter_tasks(session: Session, quarter_id: str, caller: Caller | None = Non
     if caller is not None:
         query = query.where(scope_clause(caller))
     return session.exec(query.order_by(col(Task.id))).all()
+
+
+def board_counts(session: Session, quarter_id: str, caller: Caller, today: date) -> Sequence[Any]:
+    """The board's cells in one pass (an index covers it): per (unit, category) the tasks, how many
+    are approved, submitted and overdue, and the first task's id (categories are listed in that
+    order). Core rows, not ORM objects."""
+    approved = col(Task.state) == "approved"
+    query = (
+        columns(
+            col(Task.unit_code),
+            col(Task.category),
+            func.count().label("total"),
+            func.sum(case((approved, 1), else_=0)).label("approved"),
+            func.sum(case((col(Task.state) == "submitted", 1), else_=0)).label("submitted"),
+            func.sum(case((and_(~approved, col(Task.due_date) < today), 1), else_=0)).label("overdue"),
+            func.min(col(Task.id)).label("first_id"),
+        )
+        .where(col(Task.quarter_id) == quarter_id, scope_clause(caller))
+        .group_by(col(Task.unit_code), col(Task.category))
+    )
+    return session.connection().execute(query).all()
+
+
+def item_unit_counts(session: Session, quarter_id: str) -> Sequence[Any]:
+    """Per (item, unit, state) the number of tasks (what the forecast shares the points over)."""
+    query = (
+        columns(col(Task.item_code), col(Task.unit_code), col(Task.state), func.count().label("n"))
+        .where(col(Task.quarter_id) == quarter_id)
+        .group_by(col(Task.item_code), col(Task.unit_code), col(Task.state))
+    )
+    return session.connection().execute(query).all()
+
+
+def open_tasks_by_due(
+    session: Session, quarter_id: str, item_codes: Sequence[str], exclude_states: Sequence[str], limit: int
+) -> Sequence[Any]:
+    """The first ``limit`` tasks of these items not in ``exclude_states``, by due date then id (only
+    the columns a risk line needs)."""
+    query = (
+        columns(col(Task.id), col(Task.item_code), col(Task.unit_code), col(Task.state), col(Task.due_date))
+        .where(
+            col(Task.quarter_id) == quarter_id,
+            col(Task.item_code).in_(list(item_codes)),
+            col(Task.state).not_in(list(exclude_states)),
+        )
+        .order_by(col(Task.due_date), col(Task.id))
+        .limit(limit)
+    )
+    return session.connection().execute(query).all()
+
+
+def scoring_items(session: Session, catalogue_id: int) -> Sequence[Any]:
+    """A catalogue's items in order with only what scoring reads (no evidence, no units)."""
+    query = (
+        columns(
+            col(CatalogueItem.code),
+            col(CatalogueItem.name),
+            col(CatalogueItem.category),
+            col(CatalogueItem.points),
+            col(CatalogueItem.rules),
+            col(CatalogueItem.data_source),
+        )
+        .where(col(CatalogueItem.catalogue_id) == catalogue_id)
+        .order_by(col(CatalogueItem.position))
+    )
+    return session.connection().execute(query).all()
 
 
 def review_queue(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from services.assessment import errors, quarters, repository
-from services.assessment.models import NationalResult, Quarter, Task, outbox
+from services.assessment.models import NationalResult, Quarter, outbox
 from services.assessment.ports import RegistryPort, metric_value
 from services.assessment.scoring import score_item
 from services.common import clock
@@ -39,11 +39,17 @@ def metric_values(registry: RegistryPort | None, quarter_id: str, metrics: set[s
     return {m: metric_value(m, coverage) for m in metrics}
 
 
+BUCKETS = {"approved": "secured", "submitted": "pending_review"}  # any other state: at_risk
+TOP_RISKS = 20
+
+
 def forecast(session: Session, caller: Caller, registry: RegistryPort | None, quarter_id: str) -> dict[str, Any]:
+    """Counted in the database: the tasks per (item, unit, state), and only the few tasks that
+    make the top risks are read one by one."""
     if not caller.is_city_wide:
         raise errors.not_allowed("查看得分预测")
     quarter = quarters.get(session, quarter_id)
-    items = {i.code: i for i in repository.catalogue_items(session, quarter.catalogue_id)}
+    items = {i.code: i for i in repository.scoring_items(session, quarter.catalogue_id)}
     judged = repository.quarter_items(session, quarter_id)
     metrics = {
         r["metric"]
@@ -53,14 +59,15 @@ def forecast(session: Session, caller: Caller, registry: RegistryPort | None, qu
         if r.get("method") == "metric_band"
     }
     values = metric_values(registry, quarter_id, metrics)
-    tasks_by_item: dict[str, list[Task]] = {}
-    for task in repository.quarter_tasks(session, quarter_id):
-        tasks_by_item.setdefault(task.item_code, []).append(task)
-    today = clock.today()
-    totals = {"max_points": 0.0, "secured": 0.0, "pending_review": 0.0, "at_risk": 0.0, "lost": 0.0}
+    groups: dict[str, list[tuple[str, str, int]]] = {}
+    task_count: dict[str, int] = {}
+    for item_code, unit_code, state, n in repository.item_unit_counts(session, quarter_id):
+        groups.setdefault(item_code, []).append((unit_code, BUCKETS.get(state, "at_risk"), n))
+        task_count[item_code] = task_count.get(item_code, 0) + n
+    totals = _zero()
     by_category: dict[str, dict[str, float]] = {}
     by_unit: dict[str, dict[str, float]] = {}
-    risks: list[dict[str, Any]] = []
+    risk_share: dict[str, float] = {}  # item -> points per task, for items with tasks at risk
     item_rows: list[dict[str, Any]] = []
     for code, item in items.items():
         row = judged.get(code)
@@ -78,32 +85,21 @@ def forecast(session: Session, caller: Caller, registry: RegistryPort | None, qu
             expected = max(0.0, item.points - row.lost_points)
         lost = round(item.points - expected, 4)
         parts = {"max_points": item.points, "secured": 0.0, "pending_review": 0.0, "at_risk": 0.0, "lost": lost}
-        item_tasks = tasks_by_item.get(code, [])
-        share = expected / len(item_tasks) if item_tasks else 0.0
-        unit_max = item.points / len(item_tasks) if item_tasks else 0.0
-        if not item_tasks:
+        n_tasks = task_count.get(code, 0)
+        share = expected / n_tasks if n_tasks else 0.0
+        unit_max = item.points / n_tasks if n_tasks else 0.0
+        if not n_tasks:
             parts["secured"] = expected
-        for task in item_tasks:
-            bucket = {"approved": "secured", "submitted": "pending_review"}.get(task.state, "at_risk")
-            parts[bucket] += share
-            unit = by_unit.setdefault(task.unit_code, _zero())
-            unit["max_points"] += unit_max
-            unit[bucket] += share
-            unit["lost"] += unit_max - share
+        for unit_code, bucket, n in groups.get(code, ()):
+            unit = by_unit.get(unit_code) or by_unit.setdefault(unit_code, _zero())
+            # one addition per task, as when the tasks were summed one by one (same float sums)
+            for _ in range(n):
+                parts[bucket] += share
+                unit["max_points"] += unit_max
+                unit[bucket] += share
+                unit["lost"] += unit_max - share
             if bucket == "at_risk":
-                risks.append(
-                    {
-                        "task_id": task.id,
-                        "item_code": code,
-                        "item_name": item.name,
-                        "unit_code": task.unit_code,
-                        "state": task.state,
-                        "points": round(share, 2),
-                        "due_date": task.due_date,
-                        "days_to_due": (task.due_date - today).days,
-                        "overdue": task.due_date < today,
-                    }
-                )
+                risk_share[code] = share
         category = by_category.setdefault(item.category, _zero())
         for key, value in parts.items():
             category[key] += value
@@ -111,7 +107,6 @@ def forecast(session: Session, caller: Caller, registry: RegistryPort | None, qu
         item_rows.append(
             {"code": code, "name": item.name, "category": item.category, "metric": metric_info} | _rounded(parts)
         )
-    risks.sort(key=lambda r: (-r["points"], r["days_to_due"], r["task_id"]))
     return {
         "quarter": quarter_id,
         "state": quarter.state,
@@ -119,10 +114,57 @@ def forecast(session: Session, caller: Caller, registry: RegistryPort | None, qu
         "expected": round(totals["secured"] + totals["pending_review"] + totals["at_risk"], 2),
         "by_category": [{"category": k} | _rounded(v) for k, v in by_category.items()],
         "by_unit": [{"unit_code": k} | _rounded(v) for k, v in sorted(by_unit.items())],
-        "top_risks": risks[:20],
+        "top_risks": top_risks(session, quarter_id, items, risk_share, groups),
         "items": item_rows,
         "computed_at": clock.now(),
     }
+
+
+def top_risks(
+    session: Session,
+    quarter_id: str,
+    items: dict[str, Any],
+    risk_share: dict[str, float],
+    groups: dict[str, list[tuple[str, str, int]]],
+) -> list[dict[str, Any]]:
+    """The ``TOP_RISKS`` tasks at risk that cost the most points (rounded to 0.01), then the
+    nearest due date, then the oldest. Items are taken by points, highest first, only as many as
+    fill the list: those taken whole in one query, the last one's first tasks by due date in
+    another."""
+    at_risk = {code: sum(n for _, b, n in groups[code] if b == "at_risk") for code in risk_share}
+    by_points: dict[float, list[str]] = {}
+    for code, share in risk_share.items():
+        by_points.setdefault(round(share, 2), []).append(code)
+    whole: list[str] = []
+    rows: list[Any] = []
+    for points in sorted(by_points, reverse=True):
+        codes = by_points[points]
+        count = sum(at_risk[c] for c in codes)
+        room = TOP_RISKS - sum(at_risk[c] for c in whole)
+        if count < room:
+            whole += codes
+            continue
+        rows += repository.open_tasks_by_due(session, quarter_id, codes, list(BUCKETS), room)
+        break
+    if whole:
+        rows += repository.open_tasks_by_due(session, quarter_id, whole, list(BUCKETS), TOP_RISKS)
+    today = clock.today()
+    risks = [
+        {
+            "task_id": task_id,
+            "item_code": code,
+            "item_name": items[code].name,
+            "unit_code": unit_code,
+            "state": state,
+            "points": round(risk_share[code], 2),
+            "due_date": due,
+            "days_to_due": (due - today).days,
+            "overdue": due < today,
+        }
+        for task_id, code, unit_code, state, due in rows
+    ]
+    risks.sort(key=lambda r: (-r["points"], r["days_to_due"], r["task_id"]))
+    return risks[:TOP_RISKS]
 
 
 def _zero() -> dict[str, float]:
