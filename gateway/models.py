@@ -89,3 +89,7 @@ class ApiKey(GatewayTable, table=True):
 
 
 import gateway.integration.models  # noqa: E402,F401  (the integration tables share this metadata)
+from services.common.jobs import job_tables  # noqa: E402
+
+# The kernel job runner's tables (`job`, `job_schedule`): the integration's delivery schedule runs on them.
+jobs = job_tables(metadata)

@@ -4,9 +4,9 @@ single sign-on, inbound documents and the in-app inbox. ``install(app)`` wires i
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,32 +18,27 @@ from gateway.integration.crypto import SecretBox
 log = logging.getLogger("sortline.gateway.integration")
 
 
-class WorkerThread:
-    """The delivery worker in a background thread of a gateway process (one per replica)."""
+DELIVERY_SCHEDULE = "integration-deliveries"
 
-    def __init__(self, worker: Any, interval: float) -> None:
-        self.worker = worker
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="integration-worker", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
+def make_runner(engine: Any, worker: Any, settings: IntegrationSettings, **kw: Any) -> Any:
+    """The gateway's kernel ``JobRunner`` with the delivery round as a schedule (every ``poll_seconds``).
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-        self.worker.close()
+    A slot runs on one replica at a time (the kernel's conditional update); inside a round the
+    worker's own claims (``FOR UPDATE SKIP LOCKED`` / ``BEGIN IMMEDIATE`` and a lease) keep each
+    delivery with one sender, so any number of gateway replicas deliver each event once.
+    """
+    from gateway.models import jobs
+    from services.common.jobs import JobRunner
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                busy = self.worker.run_once(max_batches=50)
-            except Exception:  # keep the worker alive; the next round retries
-                log.exception("integration worker round failed")
-                busy = 0
-            if not busy:
-                self._stop.wait(self.interval)
+    runner = JobRunner(engine, jobs, worker_id=worker.worker_id, poll_s=min(1.0, settings.poll_seconds), **kw)
+
+    def deliver(ctx: Any) -> None:
+        worker.run_once(max_batches=50)
+
+    interval = timedelta(seconds=max(1, round(settings.poll_seconds)))
+    runner.every(DELIVERY_SCHEDULE, deliver, interval=interval)
+    return runner
 
 
 def _build_worker(app: FastAPI, settings: IntegrationSettings) -> Any:
@@ -87,11 +82,14 @@ def install(app: FastAPI, *, start_worker: bool = True, settings: IntegrationSet
     @asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
         async with original(a) as state:
-            thread = WorkerThread(_build_worker(a, settings), settings.poll_seconds)
-            thread.start()
+            worker = _build_worker(a, settings)
+            runner = make_runner(a.state.engine, worker, settings)
+            a.state.integration_runner = runner
+            runner.start()
             try:
                 yield state
             finally:
-                thread.stop()
+                runner.close()
+                worker.close()
 
     app.router.lifespan_context = lifespan

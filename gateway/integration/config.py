@@ -17,7 +17,7 @@ class IntegrationSettings(BaseSettings):
     # the data directory in development.
     key: str = ""
 
-    # The delivery worker (a background thread per gateway process; any number of replicas).
+    # The delivery worker: a schedule of the gateway's kernel job runner (any number of replicas).
     worker: bool = True
     poll_seconds: float = 1.0
     batch_size: int = 200

@@ -320,3 +320,42 @@ def test_two_workers_deliver_10000_events_once_each_in_order(world: World) -> No
     for w in workers:
         w.close()
     engines[1].dispose()
+
+
+def test_delivery_round_is_a_kernel_schedule_run_once_per_slot_across_replicas(world: World) -> None:
+    """Two gateway replicas' kernel runners wake together: the delivery slot runs on one of them, the
+    events go out once; the next slot (settable clock) runs again and picks up a new event."""
+    from gateway.integration import DELIVERY_SCHEDULE, make_runner
+    from gateway.models import jobs
+
+    world.subscribe(types=["sortline.assessment.*"])
+    ran: list[str] = []
+    runners = []
+    for n in range(2):
+        worker = world.worker(worker_id=f"replica-{n}")
+        inner = worker.run_once
+
+        def counted(max_batches: int = 1000, _inner: Any = inner, _n: int = n) -> int:
+            ran.append(f"replica-{_n}")
+            return int(_inner(max_batches=max_batches))
+
+        worker.run_once = counted  # type: ignore[method-assign]
+        runners.append(make_runner(world.engine, worker, world.settings))
+    assert all(r.job_t is jobs[0] for r in runners)  # the gateway's own job tables
+    world.feeds.add("assessment", "sortline.assessment.task.updated", "T-1")
+    world.feeds.add("assessment", "sortline.assessment.task.updated", "T-2")
+    assert [r.tick() for r in runners] == [[], []]  # the schedule row is made, its first slot is ahead
+    clock.set_now(T0 + timedelta(seconds=5))
+    names = [r.tick() for r in runners]
+    assert sorted(map(len, names)) == [0, 1] and [DELIVERY_SCHEDULE] in names
+    assert len(ran) == 1
+    assert len(world.receiver.ids()) == 2
+    assert [r.tick() for r in runners] == [[], []]  # same slot: nobody runs it again
+    world.feeds.add("assessment", "sortline.assessment.task.updated", "T-1")
+    clock.set_now(T0 + timedelta(seconds=10))
+    assert sum(len(r.tick()) for r in reversed(runners)) == 1
+    assert len(ran) == 2
+    ids = world.receiver.ids()
+    assert len(ids) == 3 and len(set(ids)) == 3
+    for r in runners:
+        r.close()
