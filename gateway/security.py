@@ -349,18 +349,19 @@ def attempt_login(db: Session, settings: Settings, username: str, password: str,
     return result
 
 
+def _forget_before(settings: Settings, now: datetime) -> datetime:
+    """Failures older than this are forgotten (for real and made-up names alike): by then any lock
+    and any back-off they caused has run out."""
+    return now - timedelta(minutes=settings.login_lock_minutes, seconds=settings.login_throttle_max_seconds)
+
+
 def _unknown_name(db: Session, settings: Settings, username: str, now: datetime) -> LoginUnknownName:
     """The bookkeeping row of a name without an account, created on first use and locked like
     the user row is (so concurrent guesses are counted one after the other)."""
     global _pruned_at
     if time.monotonic() - _pruned_at > 60:  # at most once a minute per process
         _pruned_at = time.monotonic()
-        horizon = (
-            now
-            - timedelta(minutes=settings.login_lock_minutes)
-            - timedelta(seconds=settings.login_throttle_max_seconds)
-        )
-        db.exec(delete(LoginUnknownName).where(col(LoginUnknownName.last_failed_at) < horizon))
+        db.exec(delete(LoginUnknownName).where(col(LoginUnknownName.last_failed_at) < _forget_before(settings, now)))
     table = LoginUnknownName.__table__  # type: ignore[attr-defined]
     dialect = db.get_bind().dialect.name
     if dialect in {"sqlite", "postgresql"}:
@@ -387,6 +388,8 @@ def _attempt(db: Session, settings: Settings, username: str, password: str, ip: 
             return LoginResult("locked", user, f"账户已被临时锁定，请 {minutes} 分钟后再试")
         counted.locked_until = None  # the lock has run out: start counting afresh
         counted.failed_count = 0
+    if counted.last_failed_at is not None and clock.as_utc(counted.last_failed_at) < _forget_before(settings, now):
+        counted.failed_count = 0  # as a made-up name's pruned row would be
 
     delay = throttle_delay(settings, counted.failed_count)
     if delay and counted.last_failed_at is not None:

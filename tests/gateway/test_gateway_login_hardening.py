@@ -141,3 +141,22 @@ def test_a_made_up_name_answers_like_a_real_one(gw) -> None:
     for times in (checked, refused):
         ratio = statistics.median(times["alice"]) / statistics.median(times["alicia"])
         assert 0.5 < ratio < 2, times
+
+
+def test_old_failures_are_forgotten_alike_for_real_and_made_up_names(gw, monkeypatch) -> None:
+    from gateway import security
+
+    gw.user("alice", "office")
+    clock.set_now(datetime(2025, 3, 1, 8, 0, tzinfo=UTC))
+    clients = {"alice": client_at(gw, ("192.0.2.10", 1)), "alicia": client_at(gw, ("192.0.2.11", 1))}
+    statuses: dict[str, list[int]] = {name: [] for name in clients}
+    for _ in range(5):
+        for name, client in clients.items():
+            statuses[name].append(login(client, name, "wrong-password").status_code)
+        clock.advance(timedelta(seconds=61))
+    clock.advance(timedelta(minutes=17))
+    monkeypatch.setattr(security, "_pruned_at", 0.0)  # the made-up name's row is pruned now
+    for _ in range(3):  # right after one another: counted from zero again, so no wait yet
+        for name, client in clients.items():
+            statuses[name].append(login(client, name, "wrong-password").status_code)
+    assert statuses["alice"] == statuses["alicia"] == [401] * 8
