@@ -6,12 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SORTLINE = [sys.executable, "-m", "services.cli"]
@@ -65,6 +70,7 @@ def wait_for(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 
 def test_a_killed_service_comes_back_and_the_gateway_keeps_serving(tmp_path: Path) -> None:
     env = {**os.environ, "SORTLINE_DATA_DIR": str(tmp_path), "SORTLINE_RECEIVER_PORT": str(free_port())}
+    env["SORTLINE_TRUSTED_PROXIES"] = "10.255.255.1"  # not this test's own connections
     ports = {name: free_port() for name in NAMES}
     for name, port in ports.items():
         env[f"SORTLINE_{name.upper()}_PORT"] = str(port)
@@ -85,6 +91,17 @@ def test_a_killed_service_comes_back_and_the_gateway_keeps_serving(tmp_path: Pat
     reader.start()
     try:
         assert started.wait(120), "".join(lines)
+        # The gateway believes X-Forwarded-For only from the configured proxies, not from any
+        # local peer (uvicorn's own proxy-headers handling, trusting 127.0.0.1, is off).
+        form = urllib.parse.urlencode({"username": "nobody", "password": "guess-guess"}).encode()
+        forged = urllib.request.Request(
+            f"http://127.0.0.1:{ports['gateway']}/login", data=form, headers={"X-Forwarded-For": "203.0.113.5"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=30)
+        assert refused.value.code == 401
+        with sqlite3.connect(tmp_path / "gateway.db") as db:
+            assert db.execute("SELECT ip FROM login_event").fetchall() == [("127.0.0.1",)]
         assessment = ports["assessment"]
         gateway_answers: list[bool] = []
         for _ in range(2):
