@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import (
     admin,
@@ -101,4 +102,8 @@ def create_app(
     app.include_router(supervision_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     integration.install(app, start_worker=transports is None)
+    # Outermost: the client's address and scheme come from X-Forwarded-For/-Proto only when the
+    # peer is one of the configured proxies (the login throttle and the session log rely on it).
+    # The processes run uvicorn with --no-proxy-headers, so this is the only place that decides.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

@@ -3,7 +3,7 @@ and where the services are."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from services.common.config import CommonSettings, service_url
@@ -32,15 +32,30 @@ class Settings(CommonSettings):
     # The session row's last_seen_at is written at most this often (not on every request).
     session_touch_seconds: int = 60
 
-    # Login throttling: after ``throttle_after`` failures each attempt waits an increasing delay
-    # (base * 2^(n - throttle_after) seconds, capped); ``lock_after`` failures lock the account.
+    # Login throttling, per username (a made-up name is counted exactly like a real one, so the
+    # answers do not tell which accounts exist): after ``throttle_after`` failures each attempt waits
+    # an increasing delay (base * 2^(n - throttle_after) seconds, capped); ``lock_after`` failures
+    # lock that name (only that name) for ``lock_minutes``.
     login_throttle_after: int = 3
     login_throttle_base_seconds: int = 2
     login_throttle_max_seconds: int = 60
     login_lock_after: int = 10
     login_lock_minutes: int = 15
-    # Failures from one address (any usernames) within the lock window before it is refused.
-    login_ip_max_failures: int = 50
+    # Per address: once an address has had ``ip_max_failures`` failed logins (any usernames) within
+    # ``ip_window_minutes``, each login attempt from it is slowed by ``ip_delay_seconds`` before it
+    # is checked. Slowed, never refused: behind a shared address (NAT, a proxy) another account's
+    # correct login still gets in, a few seconds later at most.
+    login_ip_max_failures: int = 20
+    login_ip_window_minutes: int = 15
+    login_ip_delay_seconds: float = 2.0
+    # The addresses (or networks, ``10.0.0.0/8``) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; comma-separated. A peer outside the list is the client itself.
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices(
+            "SORTLINE_TRUSTED_PROXIES", "SORTLINE_GATEWAY_TRUSTED_PROXIES", "trusted_proxies"
+        ),
+    )
 
     # API keys: verified keys are cached this long (a revocation in another process takes effect
     # within it); last_used_at is written at most once per ``apikey_touch_seconds`` per key.

@@ -93,3 +93,18 @@ from services.common.jobs import job_tables  # noqa: E402
 
 # The kernel job runner's tables (`job`, `job_schedule`): the integration's delivery schedule runs on them.
 jobs = job_tables(metadata)
+
+
+class LoginUnknownName(GatewayTable, table=True):
+    """Failed-login bookkeeping of a username that has no account, kept exactly like the columns
+    of ``user_account`` (``failed_count``, ``last_failed_at``, ``locked_until``): a made-up name is
+    throttled and locked just like a real one, so the answers do not tell which accounts exist.
+    Rows whose last failure is older than the lock window are pruned."""
+
+    __tablename__ = "login_unknown_name"
+    __table_args__ = (Index("ix_login_unknown_name_last_failed_at", "last_failed_at"),)
+
+    username: str = Field(max_length=64, primary_key=True)
+    failed_count: int = 0
+    last_failed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

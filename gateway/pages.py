@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from gateway.config import Settings
 from gateway.deps import PageUser, session_principal, settings_of
 from gateway.render import redirect, render
-from gateway.security import attempt_login, check_same_origin, drop_session, end_session, new_session
-from services.common.db import SessionDep
+from gateway.security import (
+    LoginResult,
+    address_delay,
+    attempt_login,
+    check_same_origin,
+    drop_session,
+    end_session,
+    new_session,
+)
+from services.common.db import session_scope
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,9 +60,8 @@ async def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
-    db: SessionDep,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
@@ -66,8 +76,23 @@ def login(
             {"next": target, "username": username, "error": "请输入用户名和密码"},
             status_code=422,
         )
-    result = attempt_login(db, settings, username, password, client_ip(request))
-    if not result.ok or result.user is None:
+    ip = client_ip(request)
+    # An address with many recent failures is slowed down here, on the event loop (no thread is
+    # held while it waits), before the password is checked; it is never refused.
+    delay = await run_in_threadpool(_address_delay, request.app.state.read_engine, settings, ip)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    result, token = await run_in_threadpool(
+        _sign_in,
+        request.app.state.engine,
+        settings,
+        username,
+        password,
+        ip,
+        request.cookies.get(settings.session_cookie),
+        request.headers.get("user-agent", ""),
+    )
+    if token is None:
         status = {"locked": 429, "lockout": 429, "throttled": 429}.get(result.outcome, 401)
         return render(
             request,
@@ -75,13 +100,27 @@ def login(
             {"next": target, "username": username, "error": result.message},
             status_code=status,
         )
-    old = request.cookies.get(settings.session_cookie)
-    if old:
-        drop_session(db, old)
-    token = new_session(db, result.user, ip=client_ip(request), user_agent=request.headers.get("user-agent", ""))
     response = redirect(request, target)
     set_session_cookie(response, settings, token)
     return response
+
+
+def _address_delay(engine: Engine, settings: Settings, ip: str) -> float:
+    with Session(engine) as db:
+        return address_delay(db, settings, ip)
+
+
+def _sign_in(
+    engine: Engine, settings: Settings, username: str, password: str, ip: str, old: str | None, user_agent: str
+) -> tuple[LoginResult, str | None]:
+    """One transaction: the attempt and its login_event, and on success the new session."""
+    with session_scope(engine) as db:
+        result = attempt_login(db, settings, username, password, ip)
+        if not result.ok or result.user is None:
+            return result, None
+        if old:
+            drop_session(db, old)
+        return result, new_session(db, result.user, ip=ip, user_agent=user_agent)
 
 
 @router.post("/logout")

@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.requests import Request
 
 from gateway.config import Settings
-from gateway.models import ApiKey, LoginEvent, User, UserSession
+from gateway.models import ApiKey, LoginEvent, LoginUnknownName, User, UserSession
 from services.common import clock
 from services.common.auth import ROLES, Caller
 from services.common.db import session_scope
@@ -304,6 +306,32 @@ def throttle_delay(settings: Settings, failures: int) -> int:
     return min(settings.login_throttle_base_seconds * 2**exp, settings.login_throttle_max_seconds)
 
 
+def address_delay(db: Session, settings: Settings, ip: str) -> float:
+    """Seconds a login attempt from ``ip`` is held back before it is checked (0 = none).
+
+    Only a slow-down, never a refusal: many failures from one address (a guesser, or just a busy
+    NAT or proxy every user shares) must not keep another account's correct login out."""
+    if not ip or settings.login_ip_delay_seconds <= 0:
+        return 0.0
+    window = clock.now() - timedelta(minutes=settings.login_ip_window_minutes)
+    failures = db.exec(
+        select(func.count())
+        .select_from(LoginEvent)
+        .where(
+            LoginEvent.ip == ip[:64],
+            LoginEvent.at >= window,
+            LoginEvent.outcome.in_(_FAILED_OUTCOMES),  # type: ignore[attr-defined]
+        )
+    ).one()
+    return settings.login_ip_delay_seconds if failures >= settings.login_ip_max_failures else 0.0
+
+
+_FAILED_OUTCOMES = ("failure", "lockout", "unknown_user")
+# Failure bookkeeping: a User row, or the LoginUnknownName row of a name without an account.
+_Counted = User | LoginUnknownName
+_pruned_at = 0.0
+
+
 def attempt_login(db: Session, settings: Settings, username: str, password: str, ip: str) -> LoginResult:
     """Check a username and password, applying throttling and lockout, and record a login_event."""
     username = username.strip()[:64]
@@ -321,49 +349,65 @@ def attempt_login(db: Session, settings: Settings, username: str, password: str,
     return result
 
 
+def _forget_before(settings: Settings, now: datetime) -> datetime:
+    """Failures older than this are forgotten (for real and made-up names alike): by then any lock
+    and any back-off they caused has run out."""
+    return now - timedelta(minutes=settings.login_lock_minutes, seconds=settings.login_throttle_max_seconds)
+
+
+def _unknown_name(db: Session, settings: Settings, username: str, now: datetime) -> LoginUnknownName:
+    """The bookkeeping row of a name without an account, created on first use and locked like
+    the user row is (so concurrent guesses are counted one after the other)."""
+    global _pruned_at
+    if time.monotonic() - _pruned_at > 60:  # at most once a minute per process
+        _pruned_at = time.monotonic()
+        db.exec(delete(LoginUnknownName).where(col(LoginUnknownName.last_failed_at) < _forget_before(settings, now)))
+    table = LoginUnknownName.__table__  # type: ignore[attr-defined]
+    dialect = db.get_bind().dialect.name
+    if dialect in {"sqlite", "postgresql"}:
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        db.exec(insert(table).values(username=username, failed_count=0).on_conflict_do_nothing())
+    row = db.exec(select(LoginUnknownName).where(LoginUnknownName.username == username).with_for_update()).first()
+    if row is None:  # another database: plain insert
+        row = LoginUnknownName(username=username)
+        db.add(row)
+    return row
+
+
 def _attempt(db: Session, settings: Settings, username: str, password: str, ip: str, now: datetime) -> LoginResult:
-    window = now - timedelta(minutes=settings.login_lock_minutes)
-    ip_failures = db.exec(
-        select(func.count())
-        .select_from(LoginEvent)
-        .where(
-            LoginEvent.ip == ip,
-            LoginEvent.at >= window,
-            LoginEvent.outcome.in_(("failure", "lockout", "unknown_user")),  # type: ignore[attr-defined]
-        )
-    ).one()
-    if ip_failures >= settings.login_ip_max_failures:
-        return LoginResult("throttled", None, "登录失败次数过多，请稍后再试")
+    # A real account and a made-up name take the same steps: the same bookkeeping (a row locked
+    # for the attempt), the same throttle and lock, an Argon2 check of the same cost, the same
+    # answers. Only a correct password (which a made-up name never has) tells them apart.
+    user = db.exec(select(User).where(User.username == username).with_for_update()).first()
+    counted: _Counted = user if user is not None else _unknown_name(db, settings, username, now)
 
-    user = db.exec(select(User).where(User.username == username)).first()
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        return LoginResult("unknown_user", None, WRONG_CREDENTIALS)
-
-    if user.locked_until is not None:
-        locked_until = clock.as_utc(user.locked_until)
+    if counted.locked_until is not None:
+        locked_until = clock.as_utc(counted.locked_until)
         if locked_until > now:
             minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
             return LoginResult("locked", user, f"账户已被临时锁定，请 {minutes} 分钟后再试")
-        user.locked_until = None  # the lock has run out: start counting afresh
-        user.failed_count = 0
+        counted.locked_until = None  # the lock has run out: start counting afresh
+        counted.failed_count = 0
+    if counted.last_failed_at is not None and clock.as_utc(counted.last_failed_at) < _forget_before(settings, now):
+        counted.failed_count = 0  # as a made-up name's pruned row would be
 
-    delay = throttle_delay(settings, user.failed_count)
-    if delay and user.last_failed_at is not None:
-        wait_until = clock.as_utc(user.last_failed_at) + timedelta(seconds=delay)
+    delay = throttle_delay(settings, counted.failed_count)
+    if delay and counted.last_failed_at is not None:
+        wait_until = clock.as_utc(counted.last_failed_at) + timedelta(seconds=delay)
         if wait_until > now:
             seconds = max(1, int((wait_until - now).total_seconds() + 0.999))
             return LoginResult("throttled", user, f"登录失败次数过多，请 {seconds} 秒后再试")
 
-    if not verify_password(user.password_hash, password):
-        user.failed_count += 1
-        user.last_failed_at = now
-        db.add(user)
-        if user.failed_count >= settings.login_lock_after:
-            user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-            log.warning("account %s locked after %d failed logins (ip %s)", user.username, user.failed_count, ip)
+    verified = verify_password(user.password_hash if user is not None else _DUMMY_HASH, password)
+    if user is None or not verified:
+        counted.failed_count += 1
+        counted.last_failed_at = now
+        db.add(counted)
+        if counted.failed_count >= settings.login_lock_after:
+            counted.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+            log.warning("login name %s locked after %d failed logins (ip %s)", username, counted.failed_count, ip)
             return LoginResult("lockout", user, f"密码错误次数过多，账户已锁定 {settings.login_lock_minutes} 分钟")
-        return LoginResult("failure", user, WRONG_CREDENTIALS)
+        return LoginResult("failure" if user is not None else "unknown_user", user, WRONG_CREDENTIALS)
 
     if not user.is_active:
         return LoginResult("disabled", user, "账户已停用，请联系管理员")

@@ -114,21 +114,32 @@ def _wait_healthy(name: str, port: int, proc: subprocess.Popen[bytes], timeout: 
     raise RuntimeError(f"{name} 在 {timeout:.0f} 秒内没有就绪")
 
 
+def service_command(name: str, host: str) -> list[str]:
+    """The uvicorn command line of one process of ``sortline run``."""
+    access_log = [] if os.environ.get("SORTLINE_ACCESS_LOG") == "1" else ["--no-access-log"]
+    # The gateway handles X-Forwarded-For itself (SORTLINE_TRUSTED_PROXIES); uvicorn must not.
+    proxy = ["--no-proxy-headers"] if name == "gateway" else []
+    return [
+        sys.executable, "-m", "uvicorn", APPS[name], "--factory",
+        "--host", host, "--port", str(service_port(name)), "--log-level", "warning", *access_log, *proxy,
+    ]  # fmt: skip
+
+
+def _spawn(cmd: list[str]) -> subprocess.Popen[bytes]:
+    # Its own process group: Ctrl-C reaches `sortline run` only, which then stops the children
+    # (a child that died of the terminal's SIGINT would otherwise look like a crash to restart).
+    return subprocess.Popen(cmd, process_group=0)
+
+
 def start_processes(host: str) -> dict[str, subprocess.Popen[bytes]]:
     """Start the three services, then the gateway, each a uvicorn process; wait until healthy."""
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    access_log = [] if os.environ.get("SORTLINE_ACCESS_LOG") == "1" else ["--no-access-log"]
     for name in ("registry", "assessment", "supervision", "gateway"):
-        port = service_port(name)
-        cmd = [
-            sys.executable, "-m", "uvicorn", APPS[name], "--factory",
-            "--host", host, "--port", str(port), "--log-level", "warning", *access_log,
-        ]  # fmt: skip
-        procs[name] = subprocess.Popen(cmd)
+        procs[name] = _spawn(service_command(name, host))
     try:
         for name, proc in procs.items():
             _wait_healthy(name, service_port(name), proc)
-    except Exception:
+    except BaseException:  # Ctrl-C too: the children have their own process group
         stop_processes(procs)
         raise
     return procs
@@ -145,6 +156,62 @@ def stop_processes(procs: dict[str, subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+class Supervisor:
+    """Keeps the processes of ``sortline run`` up: one that exits unexpectedly is started again
+    after a back-off (1, 2, 4 … seconds, at most ``max_delay``; back to 1 once it has run for
+    ``stable_after`` seconds), while the others go on serving."""
+
+    def __init__(
+        self,
+        procs: dict[str, subprocess.Popen[bytes]],
+        commands: dict[str, list[str]],
+        *,
+        max_delay: float = 30.0,
+        stable_after: float = 60.0,
+    ) -> None:
+        self.procs = procs
+        self.commands = commands
+        self.max_delay = max_delay
+        self.stable_after = stable_after
+        now = time.monotonic()
+        self.started_at = dict.fromkeys(procs, now)
+        self.failures = dict.fromkeys(procs, 0)
+        self.restart_at: dict[str, float] = {}
+
+    def check(self) -> None:
+        """One round: note the processes that died, start those whose back-off has passed."""
+        now = time.monotonic()
+        for name, proc in self.procs.items():
+            due = self.restart_at.get(name)
+            if due is not None:
+                if now >= due:
+                    del self.restart_at[name]
+                    try:
+                        self.procs[name] = _spawn(self.commands[name])
+                    except OSError as exc:
+                        self._schedule(name, now, f"无法启动（{exc}）")
+                        continue
+                    self.started_at[name] = now
+                    _log(f"{name} 已重新启动（进程 {self.procs[name].pid}，第 {self.failures[name]} 次重启）")
+            elif proc.poll() is not None:
+                if now - self.started_at[name] >= self.stable_after:
+                    self.failures[name] = 0  # it had been running fine: start the back-off afresh
+                self._schedule(name, now, f"意外退出（退出码 {proc.returncode}）")
+
+    def _schedule(self, name: str, now: float, why: str) -> None:
+        delay = min(self.max_delay, 2.0 ** self.failures[name])
+        self.failures[name] += 1
+        self.restart_at[name] = now + delay
+        _log(f"{name} {why}，{delay:g} 秒后重新启动；其他服务照常运行")
+
+    def stop(self) -> None:
+        stop_processes(self.procs)
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
@@ -166,13 +233,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cmd_migrate(args)
     users = seed_demo(args.size) if args.demo else []
     procs = start_processes(args.host)
-    extra: dict[str, subprocess.Popen[bytes]] = {}
+    commands = {name: service_command(name, args.host) for name in procs}
     if args.demo:  # the demo subscription's receiver (deliveries show in this log; optional)
         from gateway.integration.demo import receiver_port
 
-        extra["receiver"] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "receiver", "--port", str(receiver_port())]
-        )
+        commands["receiver"] = [sys.executable, "-m", "services.cli", "receiver", "--port", str(receiver_port())]
+        procs["receiver"] = _spawn(commands["receiver"])
+    supervisor = Supervisor(procs, commands)
     stopping = False
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -186,18 +253,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if users:
         _print_logins(users)
     print("按 Ctrl-C 停止。", flush=True)
-    code = 0
     try:
         while not stopping:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    print(f"{name} 意外退出（退出码 {proc.returncode}），正在停止全部进程", file=sys.stderr)
-                    stopping, code = True, 1
-            time.sleep(0.5)
+            supervisor.check()
+            time.sleep(0.2)
     finally:
-        stop_processes({**procs, **extra})
+        supervisor.stop()
         print("Sortline 已停止。")
-    return code
+    return 0
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:
