@@ -470,3 +470,24 @@ def test_jobs_left_running_by_a_dead_process_are_failed_at_startup(engine: Engin
     assert status == {"dead": "failed", "alive": "validating", "far-stale": "failed", "far-fresh": "writing",
                       "ready": "ready"}  # fmt: skip
     assert message == jobs.INTERRUPTED
+
+
+def test_error_messages_speak_of_the_sheets_columns_not_api_fields(client: TestClient, as_: Headers) -> None:
+    """A person reads 所属县区代码, never ``county_code（所属县区代码）``: the report's 列 names the column."""
+    rows = [
+        facility_row(1, county="360199"),  # not a registered county
+        facility_row(2, county="360102", street="360103001", community=""),  # street of another county
+        facility_row(3, county="360102", kind="有害垃圾暂存点", category="厨余垃圾"),
+        facility_row(4, county="360102", lat=95),
+    ]
+    job = upload(client, as_("office"), "facilities", csv_file(FACILITY_HEADERS, rows)).json()
+    job = client.get(f"/imports/{job['id']}", headers=as_("office")).json()
+    messages = {(e["row"], e["column"]): e["message"] for e in job["errors"]}
+    assert messages[(2, "所属县区代码")] == "360199 不是已登记的县区"
+    assert messages[(3, "街道（乡镇）代码")] == "360103001 不属于 所属县区代码 360102"
+    assert messages[(4, "垃圾类别")].startswith("有害垃圾暂存点的垃圾类别只能是")
+    assert messages[(5, "纬度")].startswith("应在 3.8 到 53.6 之间")
+    report = read_xlsx(client.get(f"/imports/{job['id']}/report", headers=as_("office")).content)
+    for line in [*messages.values(), *(str(r[3]) for r in report[1:])]:
+        assert "_code" not in line, line
+        assert not any(f"{f}（" in line for f in ("county_code", "street_code", "category", "lat")), line
