@@ -68,7 +68,7 @@ def visible_county(caller: Caller, requested: str | None = None) -> str | None:
     if not caller.county_code:
         raise Forbidden("此县区账号未绑定县区")
     if requested and requested != caller.county_code:
-        raise NotFound(f"县区 {requested} 不存在或不在调用方的辖区内")
+        raise NotFound(f"县区 {requested} 不存在或不在您的辖区内")
     return caller.county_code
 
 

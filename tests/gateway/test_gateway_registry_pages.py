@@ -414,3 +414,12 @@ def test_registry_down_shows_the_503_page(make_gateway: Callable[..., Gateway]) 
         assert "服务暂不可用" in resp.text and "Traceback" not in resp.text
     hx = gw.client.get("/registry/vehicles?q=x", headers=HX)
     assert hx.status_code == 503 and "toast" in hx.text
+
+
+def test_not_found_page_speaks_to_the_person(gw: Gateway) -> None:
+    """A record the county cannot see: the page says 您, not the API's 调用方."""
+    seed_divisions(gw)
+    sign_in(gw, "county", county_code="360102")
+    page = gw.client.get("/registry/vehicles/360103-K00001")
+    assert page.status_code == 404
+    assert "不存在或不在您的辖区内" in page.text and "调用方" not in page.text

@@ -109,7 +109,7 @@ def _visible(conn: Session | Connection, caller: Caller, job_id: str) -> dict[st
     county = visible_county(caller)
     job = repository.load_job(conn, job_id)
     if job is None or (county is not None and job["county_code"] != county):
-        raise NotFound(f"导入任务 {job_id} 不存在或不在调用方的辖区内", code="import_not_found")
+        raise NotFound(f"导入任务 {job_id} 不存在或不在您的辖区内", code="import_not_found")
     return job
 
 
