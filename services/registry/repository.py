@@ -95,6 +95,13 @@ def update_record(session: Session, table: Table, record_id: int, values: dict[s
     session.execute(update(table).where(table.c.id == record_id).values(**values))
 
 
+def legacy_residual_numbers(session: Session | Connection) -> bool:
+    """Has this installation issued residual-waste vehicle numbers with the earlier default template
+    (``360102-O00001``)? Then it keeps that letter (see ``numbering``)."""
+    stmt = select(vehicle_t.c.id).where(vehicle_t.c.category == "residual", vehicle_t.c.code.like("%-O%")).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

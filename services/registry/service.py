@@ -243,6 +243,11 @@ def _record_change(
 # --- writes ----------------------------------------------------------------------------------
 
 
+def _legacy_residual(session: Session, kind: RecordKind, state: dict[str, Any]) -> bool:
+    """Only a residual-waste vehicle's number depends on it (``numbering``): ask only then."""
+    return kind.name == "vehicle" and state.get("category") == "residual" and repo.legacy_residual_numbers(session)
+
+
 def _create(
     session: Session,
     settings: Settings,
@@ -259,7 +264,7 @@ def _create(
     _check_state(session, kind, state, None)
     seq = repo.take_number(session, counter_t, county, kind.name)
     code = numbering.render(
-        settings.code_template(kind.name),
+        settings.code_template(kind.name, legacy_residual=_legacy_residual(session, kind, state)),
         county_code=county,
         seq=seq,
         kind=state.get("kind", kind.name),

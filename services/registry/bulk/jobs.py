@@ -334,7 +334,6 @@ class Importer:
     def _write(self, job: dict[str, Any], spec: Spec, ctx: JobContext) -> tuple[int, str | None, str | None]:
         job_id = job["id"]
         table = TABLES[spec.name]
-        template = self.settings.code_template(spec.name)
         caller = job.get("caller") or {}
         actor_sub, actor_name = caller.get("sub", job["created_by"]), caller.get("name", "")
         expected: dict[str, int] = {k: int(n) for k, n in (job.get("county_counts") or {}).items()}
@@ -355,6 +354,8 @@ class Importer:
         ):
             checker = RowChecker(conn, spec, _caller_county(job))
             next_seq = repository.reserve_blocks(conn, spec.name, expected)
+            legacy = spec.name == "vehicle" and registry_repository.legacy_residual_numbers(conn)
+            template = self.settings.code_template(spec.name, legacy_residual=legacy)
             now = clock.now()
             for batch in _batches(tab.rows()):
                 checked = checker.check(conn, batch)
