@@ -7,7 +7,21 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Table, and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -118,6 +132,61 @@ SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 
+def _filtered(
+    stmt: Select[Any],
+    table: Table,
+    filters: dict[str, str | None],
+    q: str | None,
+    prefix_columns: tuple[str, ...],
+    contains_columns: tuple[str, ...],
+) -> Select[Any]:
+    """The list's filters: equality on each given column (a street also names its county, so the
+    (county_code, …) indexes serve it), and ``q`` as a prefix of the codes or a part of the names."""
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(table.c[name] == value)
+    street = filters.get("street_code")
+    if street and filters.get("county_code") is None:
+        stmt = stmt.where(table.c.county_code == street[:6])
+    if q:
+        pattern = _escape_like(q)
+        conditions: list[ColumnElement[bool]] = [
+            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
+        ]
+        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
+        stmt = stmt.where(or_(*conditions))
+    return stmt
+
+
+ESTIMATE_PAST = 10_000  # lists past this many matches show the planner's estimate (PostgreSQL)
+
+
+def count_records(
+    session: Session | Connection,
+    table: Table,
+    *,
+    filters: dict[str, str | None],
+    q: str | None,
+    prefix_columns: tuple[str, ...],
+    contains_columns: tuple[str, ...],
+) -> tuple[int, bool]:
+    """How many records match the list's filters, and whether that is an estimate. PostgreSQL: when
+    the planner expects more than ``ESTIMATE_PAST`` rows its estimate (``EXPLAIN``) is the answer, so
+    counting a province's million facilities costs nothing; below that, and on SQLite, an exact count."""
+    where = _filtered(select(table.c.id), table, filters, q, prefix_columns, contains_columns)
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
+        compiled = where.compile(dialect=bind.dialect)
+        conn = session.connection() if isinstance(session, Session) else session
+        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params).scalar_one()
+        plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        if estimate > ESTIMATE_PAST:
+            return estimate, True
+    total = session.execute(select(func.count()).select_from(where.subquery())).scalar_one()
+    return int(total), False
+
+
 def list_records(
     session: Session | Connection,
     table: Table,
@@ -133,17 +202,7 @@ def list_records(
     """One page in the order of ``sort`` (a key of ``SORTS``). Equality filters use the
     (county_code, [category|kind,] code) indexes for the code sorts and the (county_code, key, code)
     ones for the others, so a first page and a page deep in the cursor cost the same."""
-    stmt = select(*public_columns(table))
-    for name, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(table.c[name] == value)
-    if q:
-        pattern = _escape_like(q)
-        conditions: list[ColumnElement[bool]] = [
-            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
-        ]
-        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
-        stmt = stmt.where(or_(*conditions))
+    stmt = _filtered(select(*public_columns(table)), table, filters, q, prefix_columns, contains_columns)
     names, descending = SORTS[sort]
     columns = [table.c[name] for name in names]
     stmt = keyset(stmt, columns, cursor=cursor, limit=limit, descending=descending, tag=sort)
@@ -205,7 +264,7 @@ def history_page(
 # --- divisions and units ---------------------------------------------------------------------
 
 
-def division(session: Session, code: str) -> dict[str, Any] | None:
+def division(session: Session | Connection, code: str) -> dict[str, Any] | None:
     row = session.execute(select(*division_t.c).where(division_t.c.code == code)).first()
     return dict(row._mapping) if row is not None else None
 

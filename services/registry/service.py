@@ -120,21 +120,34 @@ def list_records(
     cursor: str | None,
     limit: int,
     sort: str = "code",
+    count: bool = False,
 ) -> dict[str, Any]:
     county = visible_county(caller, county)
     limit = clamp_limit(limit)
+    where = {"county_code": county, **filters}
+    text = (q or "").strip() or None
     items, next_cursor = repo.list_records(
         session,
         kind.table,
-        filters={"county_code": county, **filters},
-        q=(q or "").strip() or None,
+        filters=where,
+        q=text,
         prefix_columns=kind.prefix_search,
         contains_columns=kind.contains_search,
         cursor=cursor,
         limit=limit,
         sort=sort,
     )
-    return {"items": items, "next_cursor": next_cursor}
+    page: dict[str, Any] = {"items": items, "next_cursor": next_cursor}
+    if count:
+        page["total"], page["total_estimated"] = repo.count_records(
+            session,
+            kind.table,
+            filters=where,
+            q=text,
+            prefix_columns=kind.prefix_search,
+            contains_columns=kind.contains_search,
+        )
+    return page
 
 
 def history(
