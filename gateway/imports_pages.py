@@ -47,7 +47,7 @@ STATUS_BADGES = {
     "done": "badge-ok",
 }
 RUNNING = ("validating", "writing")
-EXPORT_FILTERS = ("county", "category", "kind", "status", "q")
+EXPORT_FILTERS = ("county", "street", "category", "kind", "status", "q")
 DOWNLOAD_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 MAX_FILENAME = 200
 
