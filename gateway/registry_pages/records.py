@@ -61,6 +61,8 @@ def list_state(spec: KindSpec, principal: Principal, request: Request) -> dict[s
     if state["street"] and not state["county"]:
         state["county"] = state["street"][:6]
     state["q"] = params.get("q", "").strip()[:64]
+    job = params.get("import_job", "").strip()
+    state["import_job"] = job if job.isalnum() and len(job) <= 64 else ""  # what one import registered
     size = params.get("size", "")
     state["size"] = size if size.isdigit() and int(size) in PAGE_SIZES else str(DEFAULT_PAGE_SIZE)
     sort = params.get("sort", "")
@@ -121,6 +123,7 @@ async def _list_context(request: Request, user: Principal, services: Services, s
     query: dict[str, str | int | None] = {
         "county": state["county"],
         "street": state["street"] or None,
+        "import_job": state["import_job"] or None,
         **{f.name: state[f.name] for f in spec.filters},
         "q": state["q"],
         "sort": state["sort"],

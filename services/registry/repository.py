@@ -57,7 +57,9 @@ def jsonable(data: dict[str, Any]) -> dict[str, Any]:
 # --- records (sites, facilities, vehicles) ----------------------------------------------------
 
 
-def get_by_code(session: Session, table: Table, code: str, *, for_update: bool = False) -> dict[str, Any] | None:
+def get_by_code(
+    session: Session | Connection, table: Table, code: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
     stmt = select(*table.c).where(table.c.code == code)
     if for_update:
         stmt = stmt.with_for_update()
@@ -135,7 +137,7 @@ SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
 def _filtered(
     stmt: Select[Any],
     table: Table,
-    filters: dict[str, str | None],
+    filters: Mapping[str, Any],
     q: str | None,
     prefix_columns: tuple[str, ...],
     contains_columns: tuple[str, ...],
@@ -165,7 +167,7 @@ def count_records(
     session: Session | Connection,
     table: Table,
     *,
-    filters: dict[str, str | None],
+    filters: Mapping[str, Any],
     q: str | None,
     prefix_columns: tuple[str, ...],
     contains_columns: tuple[str, ...],
@@ -191,7 +193,7 @@ def list_records(
     session: Session | Connection,
     table: Table,
     *,
-    filters: dict[str, str | None],
+    filters: Mapping[str, Any],
     q: str | None,
     prefix_columns: tuple[str, ...],
     contains_columns: tuple[str, ...],

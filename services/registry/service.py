@@ -115,7 +115,7 @@ def list_records(
     caller: Caller,
     kind: RecordKind,
     county: str | None,
-    filters: dict[str, str | None],
+    filters: dict[str, Any],
     q: str | None,
     cursor: str | None,
     limit: int,

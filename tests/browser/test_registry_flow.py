@@ -197,6 +197,8 @@ def test_office_registry_flow(page, tmp_path: Path) -> None:
     expect(page.locator("#job-result")).to_contain_text("已导入 2 条车辆")
     shot(page, "import-done")
     page.locator("#created-link").click()
+    expect(page.locator("#import-filter")).to_be_visible()
+    expect(page.locator("#records-count")).to_contain_text("共 2 辆车辆")  # just the import's
     for p in plates:
         expect(page.locator("#records")).to_contain_text(p)
 

@@ -491,3 +491,24 @@ def test_error_messages_speak_of_the_sheets_columns_not_api_fields(client: TestC
     for line in [*messages.values(), *(str(r[3]) for r in report[1:])]:
         assert "_code" not in line, line
         assert not any(f"{f}（" in line for f in ("county_code", "street_code", "category", "lat")), line
+
+
+def test_a_done_import_reports_its_count_and_lists_exactly_its_records(client: TestClient, as_: Headers) -> None:
+    """Across counties first…last is no range: the job says how many, and ?import_job= lists just those."""
+    client.post("/vehicles", json=VEHICLE, headers=as_("county"))  # registered by hand: not the import's
+    rows = [
+        ["360102", "赣A11111", "厨余垃圾", "柴油", "", "示范环卫有限公司", ""],
+        ["360103", "赣A22222", "其他垃圾", "柴油", "", "洪城环境服务有限公司", ""],
+    ]
+    job = validated(client, as_("office"), "vehicles", csv_file(VEHICLE_HEADERS, rows))
+    client.post(f"/imports/{job['id']}/confirm", headers=as_("office"))
+    job = client.get(f"/imports/{job['id']}", headers=as_("office")).json()
+    assert job["status"] == "done" and job["message"] == "已登记 2 个车辆" and "至" not in job["message"]
+    page = client.get("/vehicles", params={"import_job": job["id"], "count": "true"}, headers=as_("office")).json()
+    assert sorted(v["plate_number"] for v in page["items"]) == ["赣A11111", "赣A22222"] and page["total"] == 2
+    export = client.get("/vehicles/export", params={"import_job": job["id"], "format": "csv"}, headers=as_("office"))
+    assert len(export.content.decode("utf-8-sig").strip().splitlines()) == 3
+    mine = client.get("/vehicles", params={"import_job": job["id"]}, headers=as_("county")).status_code
+    assert mine == 404  # an office job is not the county's to see
+    wrong = client.get("/sites", params={"import_job": job["id"]}, headers=as_("office"))
+    assert wrong.status_code == 422 and "没有登记管理对象" in wrong.json()["message"]

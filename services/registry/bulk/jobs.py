@@ -427,7 +427,8 @@ class Importer:
             registry_repository.add_counts(conn, deltas)
             completed = {"job_id": job_id, "kind": spec.plural, "created_count": created, "first_code": first}
             outbox.emit_many(conn, [("import", "completed", job_id, completed)])
-            message = f"已登记 {created:,} 个{spec.label}" + (f"，统一编号 {first} 至 {last}" if first else "")
+            # The count only: first…last would read as a range, but each county numbers on its own.
+            message = f"已登记 {created:,} 个{spec.label}"
             repository.set_job(
                 conn,
                 job_id,

@@ -31,3 +31,7 @@ CountQuery = Annotated[
     bool,
     Query(description="同时返回符合条件的记录数 total；超过 10,000 条时可能是估计值（total_estimated 为 true）"),
 ]
+ImportJobQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="只列出这次导入登记的记录（导入任务 id，任务须已完成）"),
+]

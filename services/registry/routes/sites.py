@@ -11,11 +11,13 @@ from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
+from services.registry.bulk import service as bulk_service
 from services.registry.errors import READ_ERRORS
 from services.registry.routes.params import (
     CountQuery,
     CountyQuery,
     CursorQuery,
+    ImportJobQuery,
     LimitQuery,
     NameSearch,
     RecordSort,
@@ -57,8 +59,11 @@ def list_sites(
     limit: LimitQuery = 50,
     sort: RecordSort = "code",
     count: CountQuery = False,
+    import_job: ImportJobQuery = None,
 ) -> Response:
     filters = {"kind": kind, "status": status, "street_code": street}
+    if import_job:
+        filters.update(bulk_service.imported_by(session, caller, "sites", import_job))
     return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
 
 

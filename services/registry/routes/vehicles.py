@@ -11,8 +11,17 @@ from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
+from services.registry.bulk import service as bulk_service
 from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import CountQuery, CountyQuery, CursorQuery, LimitQuery, StatusQuery, VehicleSort
+from services.registry.routes.params import (
+    CountQuery,
+    CountyQuery,
+    CursorQuery,
+    ImportJobQuery,
+    LimitQuery,
+    StatusQuery,
+    VehicleSort,
+)
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
@@ -55,8 +64,11 @@ def list_vehicles(
     limit: LimitQuery = 50,
     sort: VehicleSort = "code",
     count: CountQuery = False,
+    import_job: ImportJobQuery = None,
 ) -> Response:
     filters = {"category": category, "energy_type": energy_type, "status": status}
+    if import_job:
+        filters.update(bulk_service.imported_by(session, caller, "vehicles", import_job))
     return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
 
 
