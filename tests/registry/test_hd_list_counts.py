@@ -80,7 +80,13 @@ def test_count_past_the_threshold_is_an_estimate_on_postgresql(
             conn, service.FACILITIES.table, filters={"county_code": None}, q=None,
             prefix_columns=("code",), contains_columns=("name",),
         )  # fmt: skip
+        narrow = repository.count_records(
+            conn, service.FACILITIES.table, filters={"county_code": "360102", "street_code": "360102001"},
+            q="桶_%", prefix_columns=("code",), contains_columns=("name",),
+        )  # fmt: skip
     if engine.dialect.name == "postgresql":
         assert estimated is True and total >= 1
+        assert narrow[1] is True and narrow[0] >= 1  # the planner's guess, bound parameters and all
     else:
         assert (total, estimated) == (3, False)  # SQLite counts
+        assert narrow == (0, False)  # "_" and "%" are searched as they are
