@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from services.common import clock
 from services.registry import repository, service
+from services.registry.models import record_count_t
 from tests.registry.conftest import FACILITY
 
 Headers = Callable[..., dict[str, str]]
@@ -77,7 +78,7 @@ def test_count_past_the_threshold_is_an_estimate_on_postgresql(
     monkeypatch.setattr(repository, "ESTIMATE_PAST", 0)  # any planner estimate is "past" it
     with engine.connect() as conn:
         total, estimated = repository.count_records(
-            conn, service.FACILITIES.table, filters={"county_code": None}, q=None,
+            conn, service.FACILITIES.table, filters={"county_code": None, "street_code": "360102001"}, q=None,
             prefix_columns=("code",), contains_columns=("name",),
         )  # fmt: skip
         narrow = repository.count_records(
@@ -88,5 +89,24 @@ def test_count_past_the_threshold_is_an_estimate_on_postgresql(
         assert estimated is True and total >= 1
         assert narrow[1] is True and narrow[0] >= 1  # the planner's guess, bound parameters and all
     else:
-        assert (total, estimated) == (3, False)  # SQLite counts
+        assert (total, estimated) == (2, False)  # SQLite counts
         assert narrow == (0, False)  # "_" and "%" are searched as they are
+
+
+def test_counts_the_counters_cover_read_them(
+    client: TestClient, as_: Headers, engine: Engine, three: list[str]
+) -> None:
+    """County, category, kind, status: exact from the dashboard counters (the same cost at a million)."""
+    client.post(f"/facilities/{three[0]}/decommission", json={"reason": "拆除"}, headers=as_("county"))
+
+    def total(**params: str) -> int:
+        body = client.get("/facilities", params={**params, "count": "true"}, headers=as_("office")).json()
+        assert body["total_estimated"] is False
+        return int(body["total"])
+
+    assert total() == 3 and total(status="active") == 2 and total(kind="bin_group", county="360102") == 3
+    assert total(category="kitchen") == 0 and total(county="360103") == 0
+    with engine.begin() as conn:  # the counters are what is read
+        conn.execute(record_count_t.update().where(record_count_t.c.kind == "facility").values(count=1000))
+    assert total(status="active") == 1000
+    assert total(q="桶组") == 3  # a search counts the rows
