@@ -466,3 +466,13 @@ def test_lists_count_filter_by_street_and_export_both_formats(office: tuple[Gate
 
     vehicles = gw.client.get("/registry/vehicles").text
     assert 'name="street"' not in vehicles and "共 <strong>0</strong> 辆车辆" in vehicles
+
+
+def test_an_estimated_count_reads_as_such(office: tuple[Gateway, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 10,000 on PostgreSQL the registry estimates: the page says 约 (the number with separators)."""
+    from services.registry import repository
+
+    gw, _csrf = office
+    monkeypatch.setattr(repository, "count_records", lambda *_a, **_k: (123_456, True))
+    page = gw.client.get("/registry/facilities", headers=HX).text
+    assert re.search(r"共 <abbr[^>]*>约</abbr> <strong>123,456</strong> 个设施", page), page[:400]
