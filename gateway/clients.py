@@ -349,6 +349,8 @@ class Record(BaseModel):
 class RecordPage(BaseModel):
     items: list[Record]
     next_cursor: str | None = None
+    total: int | None = None  # asked with count=true
+    total_estimated: bool = False
 
 
 class HistoryEntry(BaseModel):

@@ -17,7 +17,7 @@ class DemoUser:
 
 
 DEMO_UNIT_CODE = "U05"
-DEMO_UNIT_NAME = "城管执法局"
+DEMO_UNIT_NAME = "市市场监管局"  # the registry demo's U05 (services/registry/demo.py UNITS)
 DEMO_COUNTY_CODE = "360102"
 DEMO_COUNTY_NAME = "东湖区"
 DEMO_TEAM_CODE = "T01"

@@ -47,7 +47,7 @@ STATUS_BADGES = {
     "done": "badge-ok",
 }
 RUNNING = ("validating", "writing")
-EXPORT_FILTERS = ("county", "category", "kind", "status", "q")
+EXPORT_FILTERS = ("county", "street", "category", "kind", "status", "q", "import_job")
 DOWNLOAD_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 MAX_FILENAME = 200
 
@@ -74,14 +74,12 @@ def job_view(job: ImportJob) -> dict[str, Any]:
 
 
 def created_list_href(job: ImportJob) -> str:
-    """The list filtered to show what an import created: unified numbers share their start."""
+    """The list of exactly what an import registered (``?import_job=``; its records share the write's
+    instant), whichever counties they are in."""
     base = f"/registry/{job.kind}"
-    if not job.first_code or not job.last_code:
+    if job.status != "done" or not job.created_count:
         return base
-    first, last = job.first_code, job.last_code
-    n = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
-    prefix = first[:n]
-    return f"{base}?{urlencode({'q': prefix})}" if len(prefix) >= 6 else base
+    return f"{base}?{urlencode({'import_job': job.id})}"
 
 
 def _form_page(

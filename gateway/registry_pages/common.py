@@ -104,6 +104,11 @@ class KindSpec:
         return f"/registry/{self.kind}"
 
     @property
+    def by_street(self) -> bool:
+        """Sites and facilities lie in a street: their lists filter by it."""
+        return any(f.widget == "street" for f in self.form)
+
+    @property
     def labels(self) -> dict[str, str]:
         out = dict(self.detail)
         out.update({f.name: f.label for f in self.form})

@@ -54,7 +54,15 @@ def list_state(spec: KindSpec, principal: Principal, request: Request) -> dict[s
     for f in spec.filters:
         value = params.get(f.name, "")
         state[f.name] = value if value in dict(f.options) else ""
+    street = params.get("street", "").strip()
+    # A street of the chosen county only (a county change drops it); none for vehicles.
+    under = street.isdigit() and len(street) == 9 and (not state["county"] or street[:6] == state["county"])
+    state["street"] = street if spec.by_street and under else ""
+    if state["street"] and not state["county"]:
+        state["county"] = state["street"][:6]
     state["q"] = params.get("q", "").strip()[:64]
+    job = params.get("import_job", "").strip()
+    state["import_job"] = job if job.isalnum() and len(job) <= 64 else ""  # what one import registered
     size = params.get("size", "")
     state["size"] = size if size.isdigit() and int(size) in PAGE_SIZES else str(DEFAULT_PAGE_SIZE)
     sort = params.get("sort", "")
@@ -114,14 +122,18 @@ async def _list_context(request: Request, user: Principal, services: Services, s
     trail = [c for c in request.query_params.get("trail", "").split(".") if c]
     query: dict[str, str | int | None] = {
         "county": state["county"],
+        "street": state["street"] or None,
+        "import_job": state["import_job"] or None,
         **{f.name: state[f.name] for f in spec.filters},
         "q": state["q"],
         "sort": state["sort"],
         "limit": int(state["size"]),
+        "count": "true",
     }
     notice = None
     # The county choices and the page come from two registry calls: make them side by side.
     counties_task = asyncio.ensure_future(counties(services, user))
+    streets_task = asyncio.ensure_future(_streets(services, spec, state["county"]))
     try:
         try:
             page = await services.registry.records(spec.kind, {**query, "cursor": cursor})
@@ -134,6 +146,7 @@ async def _list_context(request: Request, user: Principal, services: Services, s
             page = await services.registry.records(spec.kind, query)
     except BaseException:
         counties_task.cancel()
+        streets_task.cancel()
         raise
     shown = {k: v for k, v in state.items() if not (k == "county" and own_county(user))}
     if shown["size"] == str(DEFAULT_PAGE_SIZE):
@@ -166,6 +179,11 @@ async def _list_context(request: Request, user: Principal, services: Services, s
         "prev_url": prev_url,
         "first_url": _url(spec.path, shown) if trail else None,
         "export_url": _url(f"{spec.path}/export", export_params),
+        "export_csv_url": _url(f"{spec.path}/export", {**export_params, "format": "csv"}),
+        "total": page.total,
+        "total_estimated": page.total_estimated,
+        "streets": await streets_task,
+        "oob_filters": is_htmx(request),
         "import_url": f"/registry/imports?kind={spec.kind}",
         "counties": all_counties,
         "county_names": county_names,
@@ -179,6 +197,13 @@ async def _list_context(request: Request, user: Principal, services: Services, s
             state[k] for k in state if k not in ("size", "sort") and not (k == "county" and own_county(user))
         ),
     }
+
+
+async def _streets(services: Services, spec: KindSpec, county: str) -> list[Division]:
+    """The chosen county's streets, for the street filter (none before a county is chosen)."""
+    if not (spec.by_street and county):
+        return []
+    return await services.registry.divisions(parent=county)
 
 
 async def list_page(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:

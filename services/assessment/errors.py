@@ -7,7 +7,7 @@ from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 def not_found(what: str, ident: object, code: str) -> NotFound:
     """Also the answer for a record outside the caller's scope: its existence is not revealed."""
-    return NotFound(f"{what} {ident} 不存在或不在调用方的范围内", code=code)
+    return NotFound(f"{what} {ident} 不存在或不在您的范围内", code=code)
 
 
 def catalogue_not_found(ident: object) -> NotFound:

@@ -50,7 +50,7 @@ def _err(description: str, error: str, message: str) -> dict[str, Any]:
 
 READ: dict[int | str, dict[str, Any]] = {
     401: _err("缺少或无效的凭证", "unauthorized", "缺少服务令牌"),
-    404: _err("不存在，或不在调用方的范围内", "task_not_found", "任务 101 不存在或不在调用方的范围内"),
+    404: _err("不存在，或不在调用方的范围内", "task_not_found", "任务 101 不存在或不在您的范围内"),
 }
 WRITE: dict[int | str, dict[str, Any]] = {
     **READ,

@@ -13,7 +13,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common.config import CommonSettings, data_dir
 from services.common.service_app import get_settings
-from services.registry.numbering import DEFAULT_TEMPLATES, check_template
+from services.registry.numbering import DEFAULT_TEMPLATES, LEGACY_VEHICLE_TEMPLATE, check_template
 
 
 class Settings(CommonSettings):
@@ -39,8 +39,12 @@ class Settings(CommonSettings):
         """``storage_url``, or local storage under ``<data dir>/files`` when it is not set."""
         return self.storage_url or str(data_dir() / "files")
 
-    def code_template(self, kind: str) -> str:
-        """The numbering template of a record kind ('vehicle', 'facility', 'site')."""
+    def code_template(self, kind: str, *, legacy_residual: bool = False) -> str:
+        """The numbering template of a record kind ('vehicle', 'facility', 'site'). ``legacy_residual``:
+        the installation has issued residual-waste vehicle numbers with the earlier default (letter O,
+        ``repository.legacy_residual_numbers``); on the default template it keeps that one."""
+        if kind == "vehicle" and legacy_residual and self.vehicle_code_template == DEFAULT_TEMPLATES["vehicle"]:
+            return LEGACY_VEHICLE_TEMPLATE
         return {
             "vehicle": self.vehicle_code_template,
             "facility": self.facility_code_template,

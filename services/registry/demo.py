@@ -4,23 +4,28 @@ all generated deterministically.
 
 The same generator builds the benchmark data (``size=100_000`` or ``1_000_000``). It writes with
 bulk Core inserts (PostgreSQL: ``COPY``), takes the unified numbers from the same templates and
-afterwards sets the numbering counters so later registrations continue each sequence. Seeded rows
-get no history rows and no outbox events: they are not changes anybody made. Seeding twice adds
-nothing (the city division marks a seeded database).
+afterwards sets the numbering counters so later registrations continue each sequence. Each seeded
+record gets the history row a registration writes (action ``created`` at its ``created_at``, by
+``system:demo`` 示例数据; a decommissioned demo site also its ``decommissioned`` row), so a record's
+page shows how it came to be; seeded rows get no outbox events (nobody downstream should act on
+them). Seeding twice adds nothing (the city division marks a seeded database).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from services.registry import numbering, repository
+from services.registry.bulk import repository as bulk_repository
 from services.registry.config import Settings
 from services.registry.models import (
     counter_t,
@@ -271,6 +276,61 @@ def _copy(conn: Connection, table: Table, rows: Iterable[dict[str, Any]], column
         conn.execute(insert(table), batch)
 
 
+DEMO_ACTOR = ("system:demo", "示例数据")
+
+
+def _history(kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The history rows the API writes for a record registered (and maybe decommissioned) like this one:
+    ``after`` is the record as the API shows it (``services.registry.service._create``)."""
+    rows = []
+    public = {k: v for k, v in record.items() if k != "id"}
+    if public["status"] == "decommissioned":
+        active = {**public, "status": "active", "decommissioned_at": None, "version": 1}
+        active["updated_at"] = public["created_at"]
+        rows.append(_history_row(kind, active, "created", public["created_at"], None))
+        rows.append(_history_row(kind, public, "decommissioned", public["decommissioned_at"], active))
+    else:
+        rows.append(_history_row(kind, public, "created", public["created_at"], None))
+    return rows
+
+
+def _history_row(
+    kind: str, after: dict[str, Any], action: str, at: datetime, before: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "code": after["code"],
+        "county_code": after["county_code"],
+        "action": action,
+        "actor_sub": DEMO_ACTOR[0],
+        "actor_name": DEMO_ACTOR[1],
+        "at": at,
+        "before": repository.jsonable(before) if before is not None else None,
+        "after_json": orjson.dumps(after).decode(),
+    }
+
+
+def _copy_with_history(
+    conn: Connection, table: Table, kind: str, rows: Iterable[dict[str, Any]], columns: list[str]
+) -> None:
+    """Bulk insert records batch by batch, each batch followed by its history rows (the import's
+    ``insert_history``), so memory stays flat at the benchmark sizes."""
+    for records in _batched(rows):
+        _copy(conn, table, records, columns)
+        history = [h for record in records for h in _history(kind, record)]
+        plain = [{k: v for k, v in h.items() if k != "before"} for h in history if h["before"] is None]
+        changed = [h for h in history if h["before"] is not None]
+        for group in (plain, changed):
+            if group:
+                bulk_repository.insert_history(conn, group)
+
+
+def _batched(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    it = iter(rows)
+    while batch := list(itertools.islice(it, BATCH)):
+        yield batch
+
+
 def _set_counters(conn: Connection, counters: dict[tuple[str, str], int]) -> None:
     rows = [{"county_code": c, "kind": k, "next_value": n + 1} for (c, k), n in counters.items()]
     if not rows:
@@ -366,6 +426,8 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                 since = (created + timedelta(days=rng.randrange(30, 1800))).date() if covered else None
                 code = number("site", county, kind, None)
                 decommissioned = rng.random() < 0.01
+                address = f"{county_name}{street_label[street]}{rng.choice(ROADS)}{rng.randrange(1, 999)}号"
+                ended = _moment(rng, date(2025, 1, 1), 300) if decommissioned else None  # after the address
                 sites.append(
                     {
                         "code": code,
@@ -374,7 +436,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                         "county_code": county,
                         "street_code": street,
                         "community_code": community,
-                        "address": f"{county_name}{street_label[street]}{rng.choice(ROADS)}{rng.randrange(1, 999)}号",
+                        "address": address,
                         "lat": lat,
                         "lng": lng,
                         "covered": covered,
@@ -384,14 +446,14 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                         "status": "decommissioned" if decommissioned else "active",
                         "external_id": None,
                         "created_at": created,
-                        "updated_at": created,
-                        "decommissioned_at": _moment(rng, date(2025, 1, 1), 300) if decommissioned else None,
-                        "version": 1,
+                        "updated_at": ended or created,
+                        "decommissioned_at": ended,
+                        "version": 2 if decommissioned else 1,
                     }
                 )
                 if kind == "residential":
                     residential_by_county.setdefault(county, []).append(code)
-        _copy(conn, site_t, sites, [c.name for c in site_t.c if c.name != "id"])
+        _copy_with_history(conn, site_t, "site", sites, [c.name for c in site_t.c if c.name != "id"])
         counts["sites"] = len(sites)
 
         # facilities: every county gets a hazardous-waste store first
@@ -439,7 +501,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                     "version": 1,
                 }
 
-        _copy(conn, facility_t, facilities(), facility_columns)
+        _copy_with_history(conn, facility_t, "facility", facilities(), facility_columns)
         counts["facilities"] = size
 
         # vehicles: 400 for the demo city, one per 12 facilities for benchmark sizes (a province
@@ -482,7 +544,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                     "version": 1,
                 }
             )
-        _copy(conn, vehicle_t, vehicles, [c.name for c in vehicle_t.c if c.name != "id"])
+        _copy_with_history(conn, vehicle_t, "vehicle", vehicles, [c.name for c in vehicle_t.c if c.name != "id"])
         counts["vehicles"] = len(vehicles)
         _set_counters(conn, counters)
         # The dashboard counters, from the tables in one INSERT ... SELECT ... GROUP BY each.

@@ -11,7 +11,7 @@ from services.registry.validation import label
 
 def record_not_found(what: str, code: str) -> NotFound:
     """Also the answer for a record outside the caller's county: its existence is not revealed."""
-    return NotFound(f"{what} {code} 不存在或不在调用方的辖区内", code=f"{_slug(what)}_not_found")
+    return NotFound(f"{what} {code} 不存在或不在您的辖区内", code=f"{_slug(what)}_not_found")
 
 
 def decommissioned(what: str, code: str) -> Conflict:
@@ -40,7 +40,7 @@ ERROR_EXAMPLES: ErrorExamples = {
     ),
     404: (
         "记录不存在，或不在调用方的辖区内",
-        {"error": "vehicle_not_found", "message": "车辆 360102-K00001 不存在或不在调用方的辖区内", "details": []},
+        {"error": "vehicle_not_found", "message": "车辆 360102-K00001 不存在或不在您的辖区内", "details": []},
     ),
     409: (
         "与已有数据冲突（重复的车牌号、县区系统编号，或 Idempotency-Key 已用于不同内容）",

@@ -6,17 +6,21 @@ transaction (BEGIN IMMEDIATE) does. A number once taken is never given again, ev
 is decommissioned or the transaction that took it rolled back later; codes never change.
 
 Template fields: ``county_code``, ``seq`` (use a format spec such as ``{seq:05d}``), ``kind``
-(the record's kind, e.g. ``bin_group``), ``category`` and ``category_letter`` (vehicles: recyclable
-R, hazardous H, kitchen K, residual O (其他), bulky B; facilities add mixed M; sites use their
-kind's letter).
+(the record's kind, e.g. ``bin_group``), ``category`` and ``category_mark`` (vehicles: recyclable
+R, hazardous H, kitchen K, residual Q (其他), bulky B; facilities add mixed M; sites use their
+kind's letter). ``category_letter`` is the same but residual O: the vehicle default of earlier
+versions (``LEGACY_VEHICLE_TEMPLATE``), kept by an installation that has already issued such
+numbers (``Settings.code_template(..., legacy_residual=True)``), so its sequence does not change
+letters; new installations get no O or I, which read as 0 and 1.
 """
 
 from __future__ import annotations
 
 import string
 
+LEGACY_VEHICLE_TEMPLATE = "{county_code}-{category_letter}{seq:05d}"
 DEFAULT_TEMPLATES = {
-    "vehicle": "{county_code}-{category_letter}{seq:05d}",
+    "vehicle": "{county_code}-{category_mark}{seq:05d}",
     "facility": "{county_code}-F{seq:06d}",
     "site": "{county_code}-S{seq:06d}",
 }
@@ -28,6 +32,7 @@ CATEGORY_LETTERS = {
     "bulky": "B",
     "mixed": "M",
 }
+CATEGORY_MARKS = {**CATEGORY_LETTERS, "residual": "Q"}  # no O or I
 SITE_LETTERS = {
     "residential": "R",
     "public_institution": "G",
@@ -37,7 +42,7 @@ SITE_LETTERS = {
     "medical": "M",
     "farmers_market": "F",
 }
-FIELDS = {"county_code", "seq", "kind", "category", "category_letter"}
+FIELDS = {"county_code", "seq", "kind", "category", "category_letter", "category_mark"}
 
 
 def check_template(template: str) -> None:
@@ -59,5 +64,9 @@ def check_template(template: str) -> None:
 
 def render(template: str, *, county_code: str, seq: int, kind: str = "", category: str | None = None) -> str:
     """The code for one record."""
-    letter = CATEGORY_LETTERS.get(category or "", "") or SITE_LETTERS.get(kind, "X")
-    return template.format(county_code=county_code, seq=seq, kind=kind, category=category or "", category_letter=letter)
+    site = SITE_LETTERS.get(kind, "X")
+    letter = CATEGORY_LETTERS.get(category or "", "") or site
+    mark = CATEGORY_MARKS.get(category or "", "") or site
+    return template.format(
+        county_code=county_code, seq=seq, kind=kind, category=category or "", category_letter=letter, category_mark=mark
+    )

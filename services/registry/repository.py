@@ -7,7 +7,21 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Table, and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -43,7 +57,9 @@ def jsonable(data: dict[str, Any]) -> dict[str, Any]:
 # --- records (sites, facilities, vehicles) ----------------------------------------------------
 
 
-def get_by_code(session: Session, table: Table, code: str, *, for_update: bool = False) -> dict[str, Any] | None:
+def get_by_code(
+    session: Session | Connection, table: Table, code: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
     stmt = select(*table.c).where(table.c.code == code)
     if for_update:
         stmt = stmt.with_for_update()
@@ -95,6 +111,13 @@ def update_record(session: Session, table: Table, record_id: int, values: dict[s
     session.execute(update(table).where(table.c.id == record_id).values(**values))
 
 
+def legacy_residual_numbers(session: Session | Connection) -> bool:
+    """Has this installation issued residual-waste vehicle numbers with the earlier default template
+    (``360102-O00001``)? Then it keeps that letter (see ``numbering``)."""
+    stmt = select(vehicle_t.c.id).where(vehicle_t.c.category == "residual", vehicle_t.c.code.like("%-O%")).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -111,11 +134,97 @@ SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 
+def _filtered(
+    stmt: Select[Any],
+    table: Table,
+    filters: Mapping[str, Any],
+    q: str | None,
+    prefix_columns: tuple[str, ...],
+    contains_columns: tuple[str, ...],
+) -> Select[Any]:
+    """The list's filters: equality on each given column (a street also names its county, so the
+    (county_code, …) indexes serve it), and ``q`` as a prefix of the codes or a part of the names."""
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(table.c[name] == value)
+    street = filters.get("street_code")
+    if street and filters.get("county_code") is None:
+        stmt = stmt.where(table.c.county_code == street[:6])
+    if q:
+        pattern = _escape_like(q)
+        conditions: list[ColumnElement[bool]] = [
+            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
+        ]
+        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
+        stmt = stmt.where(or_(*conditions))
+    return stmt
+
+
+ESTIMATE_PAST = 10_000  # lists past this many matches show the planner's estimate (PostgreSQL)
+
+
+# List filters the dashboard counters (``record_count``) are keyed by: kind and energy type are ``sub_kind``.
+_COUNTER_COLUMNS = {
+    "county_code": "county_code",
+    "status": "status",
+    "category": "category",
+    "kind": "sub_kind",
+    "energy_type": "sub_kind",
+}
+
+
+def _from_counters(session: Session | Connection, kind: str, filters: Mapping[str, Any], q: str | None) -> int | None:
+    """The exact number from the counters when they cover the filters (no search, street or import):
+    a few rows whatever the size of the table. ``None`` otherwise."""
+    if q:
+        return None
+    c = record_count_t.c
+    stmt = select(func.coalesce(func.sum(c.count), 0)).where(c.kind == kind)
+    for name, value in filters.items():
+        if value is None:
+            continue
+        column = _COUNTER_COLUMNS.get(name)
+        if column is None:
+            return None
+        stmt = stmt.where(c[column] == value)
+    return int(session.execute(stmt).scalar_one())
+
+
+def count_records(
+    session: Session | Connection,
+    table: Table,
+    *,
+    filters: Mapping[str, Any],
+    q: str | None,
+    prefix_columns: tuple[str, ...],
+    contains_columns: tuple[str, ...],
+) -> tuple[int, bool]:
+    """How many records match the list's filters, and whether that is an estimate. Filters the
+    dashboard counters cover (county, category, kind, energy type, status) read them: exact, and the
+    same cost at any size. Otherwise on PostgreSQL, when the planner expects more than
+    ``ESTIMATE_PAST`` rows, its estimate (``EXPLAIN``); below that, and on SQLite, an exact count."""
+    counted = _from_counters(session, table.name, filters, q)
+    if counted is not None:
+        return counted, False
+    where = _filtered(select(table.c.id), table, filters, q, prefix_columns, contains_columns)
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
+        compiled = where.compile(dialect=bind.dialect)
+        conn = session.connection() if isinstance(session, Session) else session
+        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params).scalar_one()
+        plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        if estimate > ESTIMATE_PAST:
+            return estimate, True
+    total = session.execute(select(func.count()).select_from(where.subquery())).scalar_one()
+    return int(total), False
+
+
 def list_records(
     session: Session | Connection,
     table: Table,
     *,
-    filters: dict[str, str | None],
+    filters: Mapping[str, Any],
     q: str | None,
     prefix_columns: tuple[str, ...],
     contains_columns: tuple[str, ...],
@@ -126,17 +235,7 @@ def list_records(
     """One page in the order of ``sort`` (a key of ``SORTS``). Equality filters use the
     (county_code, [category|kind,] code) indexes for the code sorts and the (county_code, key, code)
     ones for the others, so a first page and a page deep in the cursor cost the same."""
-    stmt = select(*public_columns(table))
-    for name, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(table.c[name] == value)
-    if q:
-        pattern = _escape_like(q)
-        conditions: list[ColumnElement[bool]] = [
-            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
-        ]
-        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
-        stmt = stmt.where(or_(*conditions))
+    stmt = _filtered(select(*public_columns(table)), table, filters, q, prefix_columns, contains_columns)
     names, descending = SORTS[sort]
     columns = [table.c[name] for name in names]
     stmt = keyset(stmt, columns, cursor=cursor, limit=limit, descending=descending, tag=sort)
@@ -198,7 +297,7 @@ def history_page(
 # --- divisions and units ---------------------------------------------------------------------
 
 
-def division(session: Session, code: str) -> dict[str, Any] | None:
+def division(session: Session | Connection, code: str) -> dict[str, Any] | None:
     row = session.execute(select(*division_t.c).where(division_t.c.code == code)).first()
     return dict(row._mapping) if row is not None else None
 

@@ -167,9 +167,15 @@ class VehiclePublic(BaseModel):
     version: int
 
 
+TOTAL_HELP = "符合筛选条件的记录数（请求带 count=true 时给出）"
+ESTIMATED_HELP = "total 为估计值（超过 10,000 条时按数据库的估计，页面显示“约”）"
+
+
 class VehiclePage(BaseModel):
     items: list[VehiclePublic]
     next_cursor: str | None = None
+    total: int | None = Field(default=None, description=TOTAL_HELP)
+    total_estimated: bool = Field(default=False, description=ESTIMATED_HELP)
 
 
 # --- facilities ------------------------------------------------------------------------------
@@ -270,6 +276,8 @@ class FacilityPublic(BaseModel):
 class FacilityPage(BaseModel):
     items: list[FacilityPublic]
     next_cursor: str | None = None
+    total: int | None = Field(default=None, description=TOTAL_HELP)
+    total_estimated: bool = Field(default=False, description=ESTIMATED_HELP)
 
 
 # --- sites -----------------------------------------------------------------------------------
@@ -367,6 +375,8 @@ class SitePublic(BaseModel):
 class SitePage(BaseModel):
     items: list[SitePublic]
     next_cursor: str | None = None
+    total: int | None = Field(default=None, description=TOTAL_HELP)
+    total_estimated: bool = Field(default=False, description=ESTIMATED_HELP)
 
 
 # --- shared ----------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def visible_county(caller: Caller, requested: str | None = None) -> str | None:
     if not caller.county_code:
         raise Forbidden("此县区账号未绑定县区")
     if requested and requested != caller.county_code:
-        raise NotFound(f"县区 {requested} 不存在或不在调用方的辖区内")
+        raise NotFound(f"县区 {requested} 不存在或不在您的辖区内")
     return caller.county_code
 
 
@@ -115,26 +115,39 @@ def list_records(
     caller: Caller,
     kind: RecordKind,
     county: str | None,
-    filters: dict[str, str | None],
+    filters: dict[str, Any],
     q: str | None,
     cursor: str | None,
     limit: int,
     sort: str = "code",
+    count: bool = False,
 ) -> dict[str, Any]:
     county = visible_county(caller, county)
     limit = clamp_limit(limit)
+    where = {"county_code": county, **filters}
+    text = (q or "").strip() or None
     items, next_cursor = repo.list_records(
         session,
         kind.table,
-        filters={"county_code": county, **filters},
-        q=(q or "").strip() or None,
+        filters=where,
+        q=text,
         prefix_columns=kind.prefix_search,
         contains_columns=kind.contains_search,
         cursor=cursor,
         limit=limit,
         sort=sort,
     )
-    return {"items": items, "next_cursor": next_cursor}
+    page: dict[str, Any] = {"items": items, "next_cursor": next_cursor}
+    if count:
+        page["total"], page["total_estimated"] = repo.count_records(
+            session,
+            kind.table,
+            filters=where,
+            q=text,
+            prefix_columns=kind.prefix_search,
+            contains_columns=kind.contains_search,
+        )
+    return page
 
 
 def history(
@@ -243,6 +256,11 @@ def _record_change(
 # --- writes ----------------------------------------------------------------------------------
 
 
+def _legacy_residual(session: Session, kind: RecordKind, state: dict[str, Any]) -> bool:
+    """Only a residual-waste vehicle's number depends on it (``numbering``): ask only then."""
+    return kind.name == "vehicle" and state.get("category") == "residual" and repo.legacy_residual_numbers(session)
+
+
 def _create(
     session: Session,
     settings: Settings,
@@ -259,7 +277,7 @@ def _create(
     _check_state(session, kind, state, None)
     seq = repo.take_number(session, counter_t, county, kind.name)
     code = numbering.render(
-        settings.code_template(kind.name),
+        settings.code_template(kind.name, legacy_residual=_legacy_residual(session, kind, state)),
         county_code=county,
         seq=seq,
         kind=state.get("kind", kind.name),

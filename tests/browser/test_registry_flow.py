@@ -122,7 +122,7 @@ def test_office_registry_flow(page, tmp_path: Path) -> None:
     shot(page, "vehicles")
     # Export what is shown: streamed from the registry through the gateway.
     with page.expect_download() as download:
-        page.locator("#records").get_by_role("link", name="导出").click()
+        page.locator("#records").get_by_role("link", name="导出 Excel").click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert saved.suffix == ".xlsx" and saved.read_bytes()[:2] == b"PK"
@@ -130,6 +130,18 @@ def test_office_registry_flow(page, tmp_path: Path) -> None:
 
     exported = list(load_workbook(saved, read_only=True).worksheets[0].iter_rows(values_only=True))[1:]
     assert exported and all("360102" in " ".join(str(c) for c in row if c) for row in exported if any(row))
+
+    # Facilities by street: the street choices follow the county (swapped with the table); the bar counts.
+    page.goto("/registry/facilities")
+    expect(page.locator("#records-count")).to_contain_text("共 300 个设施")
+    expect(page.get_by_label("街道（乡镇）")).to_be_disabled()
+    page.get_by_label("县区").select_option("360102")
+    expect(page.get_by_label("街道（乡镇）")).to_be_enabled()
+    page.get_by_label("街道（乡镇）").select_option(label="公园街道")
+    expect(page).to_have_url(re.compile(r"street=360102001"))
+    expect(page.locator("#records-count")).to_contain_text(re.compile(r"共 \d+ 个设施"))
+    assert page.locator("#records tbody tr").count() >= 1
+    assert all("公园街道" in t for t in page.locator("#records tbody td:nth-child(6)").all_inner_texts())
 
     # Register a vehicle through the form: its unified number is shown.
     plate = "赣AD13579" if page.width > 1000 else "赣AD24680"
@@ -185,6 +197,8 @@ def test_office_registry_flow(page, tmp_path: Path) -> None:
     expect(page.locator("#job-result")).to_contain_text("已导入 2 条车辆")
     shot(page, "import-done")
     page.locator("#created-link").click()
+    expect(page.locator("#import-filter")).to_be_visible()
+    expect(page.locator("#records-count")).to_contain_text("共 2 辆车辆")  # just the import's
     for p in plates:
         expect(page.locator("#records")).to_contain_text(p)
 

@@ -74,3 +74,16 @@ def test_unexpected_error_on_a_page_shows_no_trace(make_gateway) -> None:
     resp = client.get("/_test/boom")
     assert resp.status_code == 500
     assert "系统出错" in resp.text and "secret internals" not in resp.text
+
+
+def test_demo_unit_user_is_named_after_the_unit_it_is_bound_to() -> None:
+    from services.assessment.demo_catalogue import demo_units
+    from services.registry.demo import UNITS
+
+    (user,) = [d for d in DEMO_USERS if d.role == "unit"]
+    assert user.unit_code is not None
+    registry_name = UNITS[int(user.unit_code[1:]) - 1][0]  # the registry demo numbers its units U01, U02, …
+    assessment_names = {u["code"]: u["name"] for u in demo_units()}
+    assert assessment_names[user.unit_code] == registry_name
+    assert user.display_name == f"{registry_name}联络员"
+    assert registry_name in user.description

@@ -141,14 +141,25 @@ def test_clean_file_confirmed_creates_the_records(gw: Gateway) -> None:
     listed = gw.client.get("/api/v1/registry/vehicles", headers={"X-CSRF-Token": csrf}).json()["items"]
     plates = sorted(v["plate_number"] for v in listed)
     assert plates == ["赣A54321", "赣AD12345"]
-    codes = sorted(v["code"] for v in listed)
-    assert codes[0] in html and codes[-1] in html
+    assert " 至 " not in html  # no first…last "range": each county numbers on its own
     link = re.search(r'href="([^"]+)" id="created-link"', html)
-    assert link and link.group(1).startswith("/registry/vehicles")
+    assert link and link.group(1) == f"/registry/vehicles?import_job={url.rsplit('/', 1)[1]}"
+    assert "查看本次导入的 2 条车辆" in html
+    gw.client.post(  # registered by hand afterwards: not in the import's list
+        "/registry/vehicles/new",
+        data={"csrf_token": csrf, "plate_number": "赣AF99999", "category": "kitchen", "energy_type": "electric",
+              "operator_name": "示范环卫有限公司", "county_code": "360102"},
+    )  # fmt: skip
+    assert len(gw.client.get("/api/v1/registry/vehicles", headers={"X-CSRF-Token": csrf}).json()["items"]) == 3
+    imported = gw.client.get(link.group(1)).text
+    assert "共 <strong>2</strong> 辆车辆" in imported and "只显示一次导入登记的车辆" in imported
+    assert "赣A54321" in imported and "赣AD12345" in imported and "赣AF99999" not in imported
+    export = gw.client.get(f"/registry/vehicles/export?format=csv&import_job={url.rsplit('/', 1)[1]}")
+    assert len(export.content.decode("utf-8-sig").strip().splitlines()) == 3
     # a second click on "确认导入" (another tab) changes nothing
     again = gw.client.post(url + "/confirm", data={"csrf_token": csrf}, follow_redirects=False)
     assert again.status_code == 303
-    assert len(gw.client.get("/api/v1/registry/vehicles", headers={"X-CSRF-Token": csrf}).json()["items"]) == 2
+    assert len(gw.client.get("/api/v1/registry/vehicles", headers={"X-CSRF-Token": csrf}).json()["items"]) == 3
 
 
 def test_confirm_needs_the_csrf_token(gw: Gateway) -> None:
@@ -243,7 +254,7 @@ def test_the_job_fragment_polls_only_while_running() -> None:
 
 
 def test_created_list_link() -> None:
-    job = _job(status="done", first_code="360102-K00001", last_code="360102-K00020")
-    assert created_list_href(job) == "/registry/vehicles?q=360102-K000"
-    assert created_list_href(_job(status="done", first_code="360102-K1", last_code="360103-K1")) == "/registry/vehicles"
-    assert created_list_href(_job(status="done")) == "/registry/vehicles"
+    job = _job(status="done", first_code="360102-K00063", last_code="360121-K00053", created_count=30)
+    assert created_list_href(job) == "/registry/vehicles?import_job=j1"  # exactly its records, any county
+    assert created_list_href(_job(status="done")) == "/registry/vehicles"  # nothing registered
+    assert created_list_href(_job(status="ready", created_count=0)) == "/registry/vehicles"

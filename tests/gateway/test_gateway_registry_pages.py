@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -414,3 +415,64 @@ def test_registry_down_shows_the_503_page(make_gateway: Callable[..., Gateway]) 
         assert "服务暂不可用" in resp.text and "Traceback" not in resp.text
     hx = gw.client.get("/registry/vehicles?q=x", headers=HX)
     assert hx.status_code == 503 and "toast" in hx.text
+
+
+def test_not_found_page_speaks_to_the_person(gw: Gateway) -> None:
+    """A record the county cannot see: the page says 您, not the API's 调用方."""
+    seed_divisions(gw)
+    sign_in(gw, "county", county_code="360102")
+    page = gw.client.get("/registry/vehicles/360103-K00001")
+    assert page.status_code == 404
+    assert "不存在或不在您的辖区内" in page.text and "调用方" not in page.text
+
+
+def _facility(gw: Gateway, csrf: str, name: str, street: str) -> None:
+    data = {"csrf_token": csrf, "kind": "bin_group", "name": name, "county_code": street[:6], "street_code": street}
+    data.update(
+        {"lat": "28.6829", "lng": "115.8986"} if street.startswith("360102") else {"lat": "28.66", "lng": "115.87"}
+    )
+    resp = gw.client.post("/registry/facilities/new", data=data, follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+
+
+def test_lists_count_filter_by_street_and_export_both_formats(office: tuple[Gateway, str]) -> None:
+    gw, csrf = office
+    for n, street in enumerate(["360102001", "360102002", "360102001", "360103001"]):
+        _facility(gw, csrf, f"桶组{n}", street)
+    everything = gw.client.get("/registry/facilities", params={"size": "20"}).text
+    assert (
+        re.search(r"共 <strong>4</strong> 个设施", everything) and "约" not in everything.split("records-count")[1][:80]
+    )
+    assert 'name="street"' in everything and "先选择县区" in everything  # no county yet: no streets to pick
+
+    east = gw.client.get("/registry/facilities", params={"county": "360102"}).text
+    assert "公园街道" in east and "董家窑街道" in east and "南浦街道" not in east.split("flt-street-field")[1][:600]
+    park = gw.client.get("/registry/facilities", params={"county": "360102", "street": "360102001"}, headers=HX)
+    assert len(codes_in(park.text)) == 2 and re.search(r"共 <strong>2</strong> 个设施", park.text)
+    assert 'hx-swap-oob="true"' in park.text and 'value="360102001" selected' in park.text  # the streets follow
+    moved = gw.client.get("/registry/facilities", params={"county": "360103", "street": "360102001"}, headers=HX)
+    assert len(codes_in(moved.text)) == 1 and "南浦街道" in moved.text  # another county drops the street
+
+    page = gw.client.get("/registry/facilities", params={"county": "360102", "street": "360102001"}).text
+    links = [html.unescape(h) for h in re.findall(r'href="(/registry/facilities/export[^"]*)"', page)]
+    assert len(links) == 2 and any("format=csv" in h for h in links)
+    for link in links:
+        resp = gw.client.get(link)
+        assert resp.status_code == 200
+        name = unquote(resp.headers["content-disposition"].split("filename*=UTF-8''")[1])
+        assert re.fullmatch(r"设施_东湖区公园街道_\d{4}-\d{2}-\d{2}\.(xlsx|csv)", name), name
+    csv = gw.client.get(next(h for h in links if "format=csv" in h)).content.decode("utf-8-sig")
+    assert len(csv.strip().splitlines()) == 3  # the header and the street's two facilities
+
+    vehicles = gw.client.get("/registry/vehicles").text
+    assert 'name="street"' not in vehicles and "共 <strong>0</strong> 辆车辆" in vehicles
+
+
+def test_an_estimated_count_reads_as_such(office: tuple[Gateway, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 10,000 on PostgreSQL the registry estimates: the page says 约 (the number with separators)."""
+    from services.registry import repository
+
+    gw, _csrf = office
+    monkeypatch.setattr(repository, "count_records", lambda *_a, **_k: (123_456, True))
+    page = gw.client.get("/registry/facilities", headers=HX).text
+    assert re.search(r"共 <abbr[^>]*>约</abbr> <strong>123,456</strong> 个设施", page), page[:400]

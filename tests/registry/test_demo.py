@@ -109,3 +109,40 @@ def test_demo_coverage_is_realistic(make_db: Callable[[str], Engine]) -> None:
     assert 0.8 <= report["city"]["residential"]["rate"] <= 0.98
     rates = {c["residential"]["rate"] for c in report["counties"]}
     assert len(rates) > 3
+
+
+def test_seeded_records_carry_their_registration_in_the_history(make_db: Callable[[str], Engine]) -> None:
+    """A seeded record's page shows 变更记录 共 1 次 (a decommissioned demo site 2): what the API writes."""
+    from fastapi.testclient import TestClient
+
+    from services.registry.app import create_app
+    from services.registry.config import Settings
+    from services.registry.models import history_t
+
+    engine = make_db("registry")
+    counts = seed_demo(engine, size=150)
+    with engine.connect() as conn:
+        site = conn.execute(select(site_t.c.code).where(site_t.c.status == "active").limit(1)).scalar_one()
+        gone = conn.execute(select(site_t.c.code).where(site_t.c.status == "decommissioned").limit(1)).scalar_one()
+        per_kind = dict(
+            conn.execute(
+                select(history_t.c.kind, func.count()).where(history_t.c.action == "created").group_by(history_t.c.kind)
+            ).all()
+        )
+    assert per_kind == {"site": counts["sites"], "facility": 150, "vehicle": counts["vehicles"]}
+    settings = Settings()
+    client = TestClient(create_app(settings, engine))
+    office = headers_for(settings, "office")
+    record = client.get(f"/sites/{site}", headers=office).json()
+    (entry,) = client.get(f"/sites/{site}/history", headers=office).json()["items"]
+    assert entry["action"] == "created" and entry["actor_name"] == "示例数据" and entry["before"] is None
+    assert entry["after"] == record and entry["at"] == record["created_at"]
+    ended = client.get(f"/sites/{gone}", headers=office).json()
+    created, decommissioned = client.get(f"/sites/{gone}/history", headers=office).json()["items"]
+    assert created["after"]["status"] == "active" and created["after"]["version"] == 1
+    assert decommissioned["action"] == "decommissioned" and decommissioned["before"] == created["after"]
+    assert decommissioned["after"] == ended and ended["version"] == 2
+    assert decommissioned["at"] == ended["decommissioned_at"] == ended["updated_at"]
+    vehicle = client.get("/vehicles", headers=office).json()["items"][0]
+    (v_entry,) = client.get(f"/vehicles/{vehicle['code']}/history", headers=office).json()["items"]
+    assert v_entry["after"] == vehicle

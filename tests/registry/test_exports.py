@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 
+from services.common import clock
 from services.registry.bulk.columns import FACILITIES, VEHICLES
 from tests.registry.conftest import FACILITY, VEHICLE
 from tests.registry.importing import read_xlsx
@@ -32,7 +33,8 @@ def test_facility_export_as_xlsx_has_the_template_columns(client: TestClient, as
     r = client.get("/facilities/export?format=xlsx", headers=as_("office"))
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
-    assert f"filename*=UTF-8''{quote('设施台账.xlsx')}" in r.headers["content-disposition"]
+    name = f"设施_全市_{clock.today().isoformat()}.xlsx"  # what, where, when
+    assert f"filename*=UTF-8''{quote(name)}" in r.headers["content-disposition"]
     rows = read_xlsx(r.content)
     assert rows[0] == ["统一编号", *(c.header for c in FACILITIES.columns), "状态", "登记时间"]
     assert [row[0] for row in rows[1:]] == ["360102-F000001", "360102-F000002", "360103-F000001"]
@@ -59,7 +61,9 @@ def test_vehicle_export_as_csv_reads_back_in_excel_terms(client: TestClient, as_
     _seed(client, as_)
     r = client.get("/vehicles/export?format=csv&energy_type=electric", headers=as_("county"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert f"filename*=UTF-8''{quote('车辆台账.csv')}" in r.headers["content-disposition"]
+    assert (
+        f"filename*=UTF-8''{quote(f'车辆_东湖区_{clock.today().isoformat()}.csv')}" in r.headers["content-disposition"]
+    )
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["统一编号", *(c.header for c in VEHICLES.columns), "状态", "登记时间"]

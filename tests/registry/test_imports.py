@@ -169,7 +169,7 @@ def test_office_imports_vehicles_from_gb18030_csv_across_counties(
     job = client.get(f"/imports/{job['id']}", headers=as_("office")).json()
     assert job["status"] == "done" and job["created_count"] == 3
     codes = [v["code"] for v in client.get("/vehicles", headers=as_("office")).json()["items"]]
-    assert codes == ["360102-B00002", "360102-K00001", "360103-O00001"]
+    assert codes == ["360102-B00002", "360102-K00001", "360103-Q00001"]
     plate = client.get("/vehicles/360102-K00001", headers=as_("office")).json()["plate_number"]
     assert plate == "赣AD12345"  # normalised as the API does
 
@@ -470,3 +470,45 @@ def test_jobs_left_running_by_a_dead_process_are_failed_at_startup(engine: Engin
     assert status == {"dead": "failed", "alive": "validating", "far-stale": "failed", "far-fresh": "writing",
                       "ready": "ready"}  # fmt: skip
     assert message == jobs.INTERRUPTED
+
+
+def test_error_messages_speak_of_the_sheets_columns_not_api_fields(client: TestClient, as_: Headers) -> None:
+    """A person reads 所属县区代码, never ``county_code（所属县区代码）``: the report's 列 names the column."""
+    rows = [
+        facility_row(1, county="360199"),  # not a registered county
+        facility_row(2, county="360102", street="360103001", community=""),  # street of another county
+        facility_row(3, county="360102", kind="有害垃圾暂存点", category="厨余垃圾"),
+        facility_row(4, county="360102", lat=95),
+    ]
+    job = upload(client, as_("office"), "facilities", csv_file(FACILITY_HEADERS, rows)).json()
+    job = client.get(f"/imports/{job['id']}", headers=as_("office")).json()
+    messages = {(e["row"], e["column"]): e["message"] for e in job["errors"]}
+    assert messages[(2, "所属县区代码")] == "360199 不是已登记的县区"
+    assert messages[(3, "街道（乡镇）代码")] == "360103001 不属于 所属县区代码 360102"
+    assert messages[(4, "垃圾类别")].startswith("有害垃圾暂存点的垃圾类别只能是")
+    assert messages[(5, "纬度")].startswith("应在 3.8 到 53.6 之间")
+    report = read_xlsx(client.get(f"/imports/{job['id']}/report", headers=as_("office")).content)
+    for line in [*messages.values(), *(str(r[3]) for r in report[1:])]:
+        assert "_code" not in line, line
+        assert not any(f"{f}（" in line for f in ("county_code", "street_code", "category", "lat")), line
+
+
+def test_a_done_import_reports_its_count_and_lists_exactly_its_records(client: TestClient, as_: Headers) -> None:
+    """Across counties first…last is no range: the job says how many, and ?import_job= lists just those."""
+    client.post("/vehicles", json=VEHICLE, headers=as_("county"))  # registered by hand: not the import's
+    rows = [
+        ["360102", "赣A11111", "厨余垃圾", "柴油", "", "示范环卫有限公司", ""],
+        ["360103", "赣A22222", "其他垃圾", "柴油", "", "洪城环境服务有限公司", ""],
+    ]
+    job = validated(client, as_("office"), "vehicles", csv_file(VEHICLE_HEADERS, rows))
+    client.post(f"/imports/{job['id']}/confirm", headers=as_("office"))
+    job = client.get(f"/imports/{job['id']}", headers=as_("office")).json()
+    assert job["status"] == "done" and job["message"] == "已登记 2 个车辆" and "至" not in job["message"]
+    page = client.get("/vehicles", params={"import_job": job["id"], "count": "true"}, headers=as_("office")).json()
+    assert sorted(v["plate_number"] for v in page["items"]) == ["赣A11111", "赣A22222"] and page["total"] == 2
+    export = client.get("/vehicles/export", params={"import_job": job["id"], "format": "csv"}, headers=as_("office"))
+    assert len(export.content.decode("utf-8-sig").strip().splitlines()) == 3
+    mine = client.get("/vehicles", params={"import_job": job["id"]}, headers=as_("county")).status_code
+    assert mine == 404  # an office job is not the county's to see
+    wrong = client.get("/sites", params={"import_job": job["id"]}, headers=as_("office"))
+    assert wrong.status_code == 422 and "没有登记管理对象" in wrong.json()["message"]

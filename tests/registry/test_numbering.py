@@ -14,14 +14,14 @@ from services.common.db import session_scope
 from services.common.idempotency import IdempotentWrite
 from services.registry import numbering, repository, service
 from services.registry.config import Settings
-from services.registry.models import counter_t
+from services.registry.models import counter_t, vehicle_t
 from services.registry.schemas import VehicleCreate
 
 
 def test_render_default_templates() -> None:
     t = numbering.DEFAULT_TEMPLATES
     assert numbering.render(t["vehicle"], county_code="360102", seq=7, category="kitchen") == "360102-K00007"
-    assert numbering.render(t["vehicle"], county_code="360102", seq=7, category="residual") == "360102-O00007"
+    assert numbering.render(t["vehicle"], county_code="360102", seq=7, category="residual") == "360102-Q00007"
     assert numbering.render(t["vehicle"], county_code="360102", seq=12345, category="bulky") == "360102-B12345"
     assert numbering.render(t["facility"], county_code="360121", seq=42, kind="bin_group") == "360121-F000042"
     assert numbering.render(t["site"], county_code="360121", seq=3, kind="residential") == "360121-S000003"
@@ -114,3 +114,35 @@ def test_50_concurrent_registrations_get_50_codes(engine: Engine, make_db: Calla
     assert not errors, errors[:3]
     assert len(set(codes)) == 50
     assert sorted(codes) == [f"360102-K{i:05d}" for i in range(1, 51)]
+
+
+def test_default_templates_use_no_letter_that_reads_as_a_digit() -> None:
+    """New installations: no O or I in any default number (they read as 0 and 1)."""
+    t = numbering.DEFAULT_TEMPLATES
+    codes = [
+        numbering.render(t["vehicle"], county_code="360102", seq=1, category=c) for c in numbering.CATEGORY_LETTERS
+    ]
+    codes += [numbering.render(t["site"], county_code="360102", seq=1, kind=k) for k in numbering.SITE_LETTERS]
+    codes += [numbering.render(t["facility"], county_code="360102", seq=1, kind="bin_group", category="mixed")]
+    assert not [c for c in codes if "O" in c or "I" in c]
+
+
+def test_an_installation_with_legacy_residual_numbers_keeps_them(engine: Engine) -> None:
+    """Residual vehicles numbered 360102-O… by the earlier default go on with O; a new one starts with Q;
+    the other categories read the same either way, and an explicit template is never switched."""
+    settings = Settings()
+    caller = Caller(sub="key:1", role="county", county_code="360102", permissions=["registry:write"])
+
+    def register(plate: str, category: str = "residual") -> str:
+        body = VehicleCreate(plate_number=plate, category=category, energy_type="diesel", operator_name="环卫")
+        with session_scope(engine) as session:
+            no_key = IdempotentWrite(None, caller.sub, None, "POST", "/vehicles")
+            return str(service.register(session, settings, caller, service.VEHICLES, body, no_key).body["code"])
+
+    assert register("赣A10001") == "360102-Q00001"  # a new installation
+    assert register("赣A10002", "kitchen") == "360102-K00002"
+    with session_scope(engine) as session:  # as if issued by the earlier version
+        session.execute(vehicle_t.update().where(vehicle_t.c.code == "360102-Q00001").values(code="360102-O00001"))
+    assert register("赣A10003") == "360102-O00003"
+    custom = Settings(vehicle_code_template="NC{county_code}{category_mark}{seq:04d}")
+    assert custom.code_template("vehicle", legacy_residual=True) == "NC{county_code}{category_mark}{seq:04d}"

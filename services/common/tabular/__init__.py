@@ -15,7 +15,7 @@ from services.common.tabular.base import (
 )
 from services.common.tabular.export import stream_csv, stream_xlsx
 from services.common.tabular.reading import Table, open_table, read_table, row_errors
-from services.common.tabular.report import REPORT_HEADERS, write_error_report
+from services.common.tabular.report import REPORT_HEADERS, sheet_message, write_error_report
 from services.common.tabular.templates import write_template
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "open_table",
     "read_table",
     "row_errors",
+    "sheet_message",
     "stream_csv",
     "stream_xlsx",
     "write_error_report",

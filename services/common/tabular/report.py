@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -11,6 +11,19 @@ from services.common.tabular.base import ErrorEntry
 from services.common.tabular.export import _saved, _text_cell
 
 REPORT_HEADERS = ("行号", "列", "值", "错误说明")
+
+
+def sheet_message(message: str, labels: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    """An API sentence (``county_code（所属县区代码）：只能…``) as a person reading the sheet needs it:
+    the leading field name goes (the report's 列 already names the column), and a field named inside
+    the sentence becomes its column title. ``labels``: field → Chinese name as the API messages
+    write it; ``headers``: field → the sheet's column title."""
+    for field, name in labels.items():
+        named = f"{field}（{name}）"
+        if named not in message:
+            continue
+        message = message.removeprefix(f"{named}：").replace(named, headers.get(field, name))
+    return message
 
 
 def write_error_report(errors: Iterable[ErrorEntry]) -> bytes:

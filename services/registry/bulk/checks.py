@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from services.common import clock
 from services.common.errors import translate_errors
-from services.common.tabular import ErrorEntry, Row
+from services.common.tabular import ErrorEntry, Row, sheet_message
 from services.registry import validation as v
 from services.registry.bulk import repository
 from services.registry.bulk.columns import Spec, parse_row
@@ -88,7 +88,8 @@ class RowChecker:
         header = self.headers.get(key, key)
         if value is None:
             value = checked.row.values.get(key)
-        checked.errors.append((checked.row.number, header, None if value is None else str(value), message))
+        text = sheet_message(message, v.LABELS, self.headers)  # the sheet's column titles, no API names
+        checked.errors.append((checked.row.number, header, None if value is None else str(value), text))
 
     def _parse(self, row: Row) -> Checked:
         body, errors = parse_row(self.spec, row)

@@ -334,7 +334,6 @@ class Importer:
     def _write(self, job: dict[str, Any], spec: Spec, ctx: JobContext) -> tuple[int, str | None, str | None]:
         job_id = job["id"]
         table = TABLES[spec.name]
-        template = self.settings.code_template(spec.name)
         caller = job.get("caller") or {}
         actor_sub, actor_name = caller.get("sub", job["created_by"]), caller.get("name", "")
         expected: dict[str, int] = {k: int(n) for k, n in (job.get("county_counts") or {}).items()}
@@ -355,6 +354,8 @@ class Importer:
         ):
             checker = RowChecker(conn, spec, _caller_county(job))
             next_seq = repository.reserve_blocks(conn, spec.name, expected)
+            legacy = spec.name == "vehicle" and registry_repository.legacy_residual_numbers(conn)
+            template = self.settings.code_template(spec.name, legacy_residual=legacy)
             now = clock.now()
             for batch in _batches(tab.rows()):
                 checked = checker.check(conn, batch)
@@ -426,7 +427,8 @@ class Importer:
             registry_repository.add_counts(conn, deltas)
             completed = {"job_id": job_id, "kind": spec.plural, "created_count": created, "first_code": first}
             outbox.emit_many(conn, [("import", "completed", job_id, completed)])
-            message = f"已登记 {created:,} 个{spec.label}" + (f"，统一编号 {first} 至 {last}" if first else "")
+            # The count only: first…last would read as a range, but each county numbers on its own.
+            message = f"已登记 {created:,} 个{spec.label}"
             repository.set_job(
                 conn,
                 job_id,

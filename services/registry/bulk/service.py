@@ -20,6 +20,7 @@ from services.common.idempotency import IdempotentWrite, Written
 from services.common.jobs import JobRunner
 from services.common.storage import EmptyFile, FileStorage, FileTooLarge, StoredFile
 from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table
+from services.registry import repository as registry_repository
 from services.registry.bulk import jobs, repository
 from services.registry.bulk.columns import SPECS, Spec
 from services.registry.models import jobs as job_tables_of_registry
@@ -109,8 +110,20 @@ def _visible(conn: Session | Connection, caller: Caller, job_id: str) -> dict[st
     county = visible_county(caller)
     job = repository.load_job(conn, job_id)
     if job is None or (county is not None and job["county_code"] != county):
-        raise NotFound(f"导入任务 {job_id} 不存在或不在调用方的辖区内", code="import_not_found")
+        raise NotFound(f"导入任务 {job_id} 不存在或不在您的辖区内", code="import_not_found")
     return job
+
+
+def imported_by(conn: Session | Connection, caller: Caller, plural: str, job_id: str) -> dict[str, Any]:
+    """The list filter that selects what a finished import registered (``?import_job=``): its records
+    were written in one transaction and share its instant (``created_at``), whatever their counties."""
+    job = _visible(conn, caller, job_id)
+    if job["kind"] != plural or job["status"] != "done" or not job["first_code"]:
+        raise InvalidInput.field("import_job", f"导入任务 {job_id} 没有登记{SPECS[plural].label}")
+    first = registry_repository.get_by_code(conn, jobs.TABLES[SPECS[plural].name], job["first_code"])
+    if first is None:  # pragma: no cover - records are never deleted
+        raise NotFound(f"导入任务 {job_id} 登记的记录不存在", code="import_not_found")
+    return {"created_at": first["created_at"]}
 
 
 def get_job(conn: Session | Connection, caller: Caller, job_id: str, live: dict[str, int]) -> dict[str, Any]:

@@ -11,8 +11,19 @@ from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
+from services.registry.bulk import service as bulk_service
 from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import CountyQuery, CursorQuery, LimitQuery, NameSearch, RecordSort, StatusQuery
+from services.registry.routes.params import (
+    CountQuery,
+    CountyQuery,
+    CursorQuery,
+    ImportJobQuery,
+    LimitQuery,
+    NameSearch,
+    RecordSort,
+    StatusQuery,
+    StreetQuery,
+)
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     FACILITY_EXAMPLE,
@@ -49,6 +60,7 @@ def list_facilities(
     caller: CallerDep,
     session: ReadSessionDep,
     county: CountyQuery = None,
+    street: StreetQuery = None,
     category: Annotated[FacilityCategory | None, Query(description="垃圾类别")] = None,
     kind: Annotated[FacilityKind | None, Query(description="设施类型")] = None,
     status: StatusQuery = None,
@@ -56,9 +68,13 @@ def list_facilities(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
     sort: RecordSort = "code",
+    count: CountQuery = False,
+    import_job: ImportJobQuery = None,
 ) -> Response:
-    filters = {"category": category, "kind": kind, "status": status}
-    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort))
+    filters = {"category": category, "kind": kind, "status": status, "street_code": street}
+    if import_job:
+        filters.update(bulk_service.imported_by(session, caller, "facilities", import_job))
+    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
 
 
 UPDATE_EXAMPLES = {"rename": {"summary": "改名称", "value": {"name": "公园街道有害垃圾暂存点（改造）"}}}

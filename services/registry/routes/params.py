@@ -24,3 +24,14 @@ StatusQuery = Annotated[str | None, Query(pattern="^(active|decommissioned)$", d
 NameSearch = Annotated[str | None, Query(max_length=64, description="统一编号的开头，或名称中的文字")]
 CursorQuery = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
 LimitQuery = Annotated[int, Query(ge=1, le=500)]
+StreetQuery = Annotated[
+    str | None, Query(pattern=r"^\d{9}$", description="街道（乡镇）代码（9 位）", examples=["360102001"])
+]
+CountQuery = Annotated[
+    bool,
+    Query(description="同时返回符合条件的记录数 total；超过 10,000 条时可能是估计值（total_estimated 为 true）"),
+]
+ImportJobQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="只列出这次导入登记的记录（导入任务 id，任务须已完成）"),
+]

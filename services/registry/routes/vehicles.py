@@ -11,8 +11,17 @@ from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
 from services.common.responses import JSONBody
 from services.registry import service
+from services.registry.bulk import service as bulk_service
 from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import CountyQuery, CursorQuery, LimitQuery, StatusQuery, VehicleSort
+from services.registry.routes.params import (
+    CountQuery,
+    CountyQuery,
+    CursorQuery,
+    ImportJobQuery,
+    LimitQuery,
+    StatusQuery,
+    VehicleSort,
+)
 from services.registry.routes.records import add_record_routes
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
@@ -54,9 +63,13 @@ def list_vehicles(
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
     sort: VehicleSort = "code",
+    count: CountQuery = False,
+    import_job: ImportJobQuery = None,
 ) -> Response:
     filters = {"category": category, "energy_type": energy_type, "status": status}
-    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort))
+    if import_job:
+        filters.update(bulk_service.imported_by(session, caller, "vehicles", import_job))
+    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
 
 
 UPDATE_EXAMPLES = {"capacity": {"summary": "改载重和定位终端", "value": {"capacity_tonnes": 3.0}}}
