@@ -138,6 +138,7 @@ def render_html(request: Request, template: str, context: dict[str, Any], block:
         "csrf_token": principal.csrf_token if principal else "",
         "nav": nav_for(principal),
         "nav_sections": nav_sections(principal),
+        "scope_name": getattr(request.state, "scope_name", None) or (principal.scope_label if principal else ""),
         "current_path": request.url.path,
         **context,
     }

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 
 from gateway.deps import ServicesDep
+from gateway.scope_names import remember
 from services.common.errors import AppError, InvalidInput
 
 
@@ -80,6 +81,9 @@ async def load_scopes(services: ServicesDep) -> ScopeCatalog:
         _table(services.registry.call("GET", "/units")),
         _table(services.supervision.call("GET", "/teams")),
     )
+    for role, table in (("county", counties), ("unit", units), ("inspector", teams)):
+        if table:
+            remember(role, table)
     return ScopeCatalog(counties, units, teams)
 
 

@@ -95,3 +95,13 @@ def test_change_password(gw) -> None:
     gw.client.cookies.clear()
     assert gw.login("u_unit", gw.password).status_code == 401
     assert gw.login("u_unit", "new-secret-42").status_code == 303
+
+
+def test_the_bar_names_the_users_scope(gw, monkeypatch) -> None:
+    from gateway import scope_names
+
+    monkeypatch.setattr(scope_names, "_names", {})
+    gw.login_as("county", county_code="360102")
+    home = gw.client.get("/").text
+    assert '<span class="role">县区 · 东湖区</span>' in home
+    assert "县区 360102" not in home
