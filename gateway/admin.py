@@ -14,6 +14,7 @@ from starlette.responses import Response
 from gateway.deps import require_roles
 from gateway.models import ApiKey, User
 from gateway.render import NavItem, register_nav, render
+from gateway.scopes import ScopeCatalog, ScopesDep
 from gateway.security import (
     API_KEY_ROLES,
     DEFAULT_PERMISSIONS,
@@ -25,7 +26,7 @@ from gateway.security import (
     end_user_sessions,
     hash_password,
     revoke_api_key,
-    scope_label,
+    validate_api_key_fields,
     validate_scope,
 )
 from services.common.auth import ROLES
@@ -44,20 +45,25 @@ Admin = Annotated[Principal, Depends(require_roles("admin"))]
 # Users
 
 
-def _users(db: Session) -> list[dict[str, Any]]:
+def _users(db: Session, scopes: ScopeCatalog) -> list[dict[str, Any]]:
     rows = db.exec(select(User).order_by(User.username)).all()
     return [
         {
             "user": u,
-            "scope": scope_label(u.role, u.unit_code, u.county_code, u.team_code),
+            "scope": scopes.label(u.role, u.unit_code, u.county_code, u.team_code),
         }
         for u in rows
     ]
 
 
+def _scope_choices(scopes: ScopeCatalog) -> dict[str, list[tuple[str, str]]]:
+    return {kind: scopes.options(kind) for kind in ("counties", "units", "teams")}
+
+
 def _users_page(
     request: Request,
     db: Session,
+    scopes: ScopeCatalog,
     *,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -68,8 +74,9 @@ def _users_page(
         request,
         "admin/users.html",
         {
-            "users": _users(db),
+            "users": _users(db, scopes),
             "roles": ROLES,
+            "choices": _scope_choices(scopes),
             "form": form or {"role": "office"},
             "errors": errors or {},
             "notice": notice,
@@ -80,8 +87,8 @@ def _users_page(
 
 
 @router.get("/users")
-def users_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
-    return _users_page(request, db)
+def users_page(request: Request, _viewer: Viewer, db: ReadSessionDep, scopes: ScopesDep) -> Response:
+    return _users_page(request, db, scopes)
 
 
 @router.post("/users")
@@ -89,6 +96,7 @@ def create_user_page(
     request: Request,
     admin: Admin,
     db: SessionDep,
+    scopes: ScopesDep,
     username: Annotated[str, Form(max_length=200)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -115,11 +123,12 @@ def create_user_page(
             unit_code=unit_code,
             county_code=county_code,
             team_code=team_code,
+            scopes=scopes,
         )
     except InvalidInput as exc:
         errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-        return _users_page(request, db, form=form, errors=errors)
-    return _users_page(request, db, message=(f"已创建用户 {user.username}", "success"))
+        return _users_page(request, db, scopes, form=form, errors=errors)
+    return _users_page(request, db, scopes, message=(f"已创建用户 {user.username}", "success"))
 
 
 def add_user(
@@ -132,8 +141,10 @@ def add_user(
     unit_code: str | None = None,
     county_code: str | None = None,
     team_code: str | None = None,
+    scopes: ScopeCatalog | None = None,
 ) -> User:
-    """Create a user (validating name, password and the scope the role needs)."""
+    """Create a user (validating name, password and the scope the role needs; with ``scopes``, the
+    scope must also be a known county, unit or team)."""
     username = username.strip()
     if not username:
         raise InvalidInput.field("username", "请填写用户名")
@@ -141,6 +152,8 @@ def add_user(
         raise InvalidInput.field("username", "用户名只能包含字母、数字和 . _ -，最多 64 个字符")
     check_password_rules(password)
     unit, county, team = validate_scope(role, unit_code, county_code, team_code)
+    if scopes is not None:
+        scopes.check_known(role, unit, county, team)
     if db.exec(select(User).where(User.username == username)).first() is not None:
         raise InvalidInput.field("username", "用户名已存在")
     user = User(
@@ -168,30 +181,30 @@ def _user_or_404(db: Session, user_id: int) -> User:
 
 
 @router.post("/users/{user_id}/disable")
-def disable_user(request: Request, user_id: int, admin: Admin, db: SessionDep) -> Response:
+def disable_user(request: Request, user_id: int, admin: Admin, db: SessionDep, scopes: ScopesDep) -> Response:
     user = _user_or_404(db, user_id)
     if user.id == admin.id:
-        return _users_page(request, db, message=("不能停用自己的账户", "error"))
+        return _users_page(request, db, scopes, message=("不能停用自己的账户", "error"))
     user.is_active = False
     db.add(user)
     end_user_sessions(db, user_id)
     db.flush()
-    return _users_page(request, db, message=(f"已停用用户 {user.username}", "success"))
+    return _users_page(request, db, scopes, message=(f"已停用用户 {user.username}", "success"))
 
 
 @router.post("/users/{user_id}/enable")
-def enable_user(request: Request, user_id: int, _admin: Admin, db: SessionDep) -> Response:
+def enable_user(request: Request, user_id: int, _admin: Admin, db: SessionDep, scopes: ScopesDep) -> Response:
     user = _user_or_404(db, user_id)
     user.is_active = True
     user.failed_count = 0
     user.locked_until = None
     db.add(user)
     db.flush()
-    return _users_page(request, db, message=(f"已启用用户 {user.username}", "success"))
+    return _users_page(request, db, scopes, message=(f"已启用用户 {user.username}", "success"))
 
 
 @router.post("/users/{user_id}/reset-password")
-def reset_password(request: Request, user_id: int, _admin: Admin, db: SessionDep) -> Response:
+def reset_password(request: Request, user_id: int, _admin: Admin, db: SessionDep, scopes: ScopesDep) -> Response:
     """A new random password, shown once; the user's sessions end and any lock is lifted."""
     user = _user_or_404(db, user_id)
     password = secrets.token_urlsafe(9)
@@ -206,7 +219,7 @@ def reset_password(request: Request, user_id: int, _admin: Admin, db: SessionDep
         "secret": password,
         "hint": "请复制并告知用户，此密码只显示这一次。",
     }
-    return _users_page(request, db, notice=notice)
+    return _users_page(request, db, scopes, notice=notice)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +233,7 @@ def _keys(db: Session) -> list[ApiKey]:
 def _keys_page(
     request: Request,
     db: Session,
+    scopes: ScopeCatalog,
     *,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
@@ -231,6 +245,8 @@ def _keys_page(
         "admin/apikeys.html",
         {
             "keys": _keys(db),
+            "county_names": scopes.counties or {},
+            "choices": _scope_choices(scopes),
             "key_roles": API_KEY_ROLES,
             "permissions": KNOWN_PERMISSIONS,
             "form": form or {"role": "county", "permissions": DEFAULT_PERMISSIONS},
@@ -243,8 +259,8 @@ def _keys_page(
 
 
 @router.get("/apikeys")
-def apikeys_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
-    return _keys_page(request, db)
+def apikeys_page(request: Request, _viewer: Viewer, db: ReadSessionDep, scopes: ScopesDep) -> Response:
+    return _keys_page(request, db, scopes)
 
 
 @router.post("/apikeys")
@@ -252,6 +268,7 @@ def create_apikey_page(
     request: Request,
     admin: Admin,
     db: SessionDep,
+    scopes: ScopesDep,
     name: Annotated[str, Form(max_length=200)] = "",
     role: Annotated[str, Form(max_length=32)] = "county",
     county_code: Annotated[str, Form(max_length=64)] = "",
@@ -259,6 +276,9 @@ def create_apikey_page(
 ) -> Response:
     form = {"name": name, "role": role, "county_code": county_code, "permissions": permissions}
     try:
+        if role == "county":  # the format first, then whether the registry knows the county
+            _name, county, _perms = validate_api_key_fields(name, role, county_code, permissions)
+            scopes.check_known(role, None, county, None)
         row, key = create_api_key(
             db,
             name=name,
@@ -269,12 +289,12 @@ def create_apikey_page(
         )
     except InvalidInput as exc:
         errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-        return _keys_page(request, db, form=form, errors=errors)
-    return _keys_page(request, db, new_key={"name": row.name, "key": key})
+        return _keys_page(request, db, scopes, form=form, errors=errors)
+    return _keys_page(request, db, scopes, new_key={"name": row.name, "key": key})
 
 
 @router.post("/apikeys/{key_id}/revoke")
-def revoke_apikey_page(request: Request, key_id: int, _admin: Admin, db: SessionDep) -> Response:
+def revoke_apikey_page(request: Request, key_id: int, _admin: Admin, db: SessionDep, scopes: ScopesDep) -> Response:
     row = db.get(ApiKey, key_id)
     if row is None:
         raise NotFound("API 密钥不存在")
@@ -283,4 +303,4 @@ def revoke_apikey_page(request: Request, key_id: int, _admin: Admin, db: Session
     verifier.forget(key_id)
     db.flush()
     message = f"已吊销密钥“{row.name}”" if revoked else f"密钥“{row.name}”已经吊销过"
-    return _keys_page(request, db, message=(message, "success"))
+    return _keys_page(request, db, scopes, message=(message, "success"))

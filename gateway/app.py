@@ -11,10 +11,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import (
+    account,
     admin,
     apidocs,
     assessment_pages,
@@ -35,6 +37,7 @@ from gateway.security import ApiKeyVerifier
 from services.common.db import make_engine, read_engine
 
 STATIC = Path(__file__).parent / "static"
+FAVICON = (STATIC / "favicon.svg").read_bytes()
 
 
 def _setup_key_log() -> None:
@@ -85,6 +88,11 @@ def create_app(
     install_gateway_error_handlers(app)
     _setup_key_log()
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        """Browsers ask for /favicon.ico before reading the page's <link rel="icon">: the SVG."""
+        return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": "gateway"}
@@ -97,6 +105,7 @@ def create_app(
     app.include_router(imports_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(admin.router)
+    app.include_router(account.router)
     app.include_router(calendar_pages.router)
     app.include_router(assessment_pages.router)
     app.include_router(supervision_pages.router)

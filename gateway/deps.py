@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway.config import Settings
+from gateway.scope_names import scope_name
 from gateway.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -85,6 +86,8 @@ async def page_user(request: Request) -> Principal:
     if principal is None:
         raise LoginRequired()
     await check_csrf(request, principal, allow_form=True)
+    if not hasattr(request.state, "scope_name"):  # what the bar says the user's scope is, by name
+        request.state.scope_name = await scope_name(request, principal, request_id(request))
     return principal
 
 

@@ -71,6 +71,43 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
     return [e.item for e in nav_entries() if principal.role in e.item.roles]
 
 
+# Groups the bar folds into one menu at its end: the work leads, administration follows.
+MENU_GROUPS = ("系统管理",)
+
+
+@dataclass(frozen=True)
+class NavSection:
+    """A run of the bar: plain entries (``label`` None) or a folded group (a menu named ``label``)."""
+
+    label: str | None
+    items: tuple[NavItem, ...]
+
+    def holds(self, path: str) -> bool:
+        return any(is_current(item.href, path) for item in self.items)
+
+
+def is_current(href: str, path: str) -> bool:
+    return path == href or (href != "/" and path.startswith(href))
+
+
+def nav_sections(principal: Principal | None) -> list[NavSection]:
+    """The bar as it is drawn: the entries in bar order, then each group of ``MENU_GROUPS`` the
+    user has entries in, folded into one menu."""
+    if principal is None:
+        return []
+    plain: list[NavItem] = []
+    menus: dict[str, list[NavItem]] = {group: [] for group in MENU_GROUPS}
+    for entry in nav_entries():
+        if principal.role not in entry.item.roles:
+            continue
+        if entry.group in menus:
+            menus[entry.group].append(entry.item)
+        else:
+            plain.append(entry.item)
+    sections = [NavSection(None, tuple(plain))] if plain else []
+    return sections + [NavSection(group, tuple(items)) for group, items in menus.items() if items]
+
+
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
@@ -85,6 +122,7 @@ env = Environment(
 )
 env.filters["localtime"] = localtime
 env.globals["ROLE_LABELS"] = ROLE_LABELS
+env.globals["is_current"] = is_current
 env.globals["PLATFORM_NAME"] = "生活垃圾分类工作管理平台"
 
 
@@ -99,6 +137,8 @@ def render_html(request: Request, template: str, context: dict[str, Any], block:
         "principal": principal,
         "csrf_token": principal.csrf_token if principal else "",
         "nav": nav_for(principal),
+        "nav_sections": nav_sections(principal),
+        "scope_name": getattr(request.state, "scope_name", None) or (principal.scope_label if principal else ""),
         "current_path": request.url.path,
         **context,
     }

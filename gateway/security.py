@@ -251,6 +251,17 @@ def end_user_sessions(db: Session, user_id: int) -> None:
     db.execute(delete(UserSession).where(UserSession.user_id == user_id))  # type: ignore[arg-type]
 
 
+def end_other_sessions(db: Session, user_id: int, keep_token: str) -> None:
+    """End every session of the user but the one whose cookie is ``keep_token``."""
+    keep = sha256_hex(keep_token)
+    for key, (_, principal) in list(_session_cache.items()):
+        if principal.kind == "user" and principal.id == user_id and key != keep:
+            _session_cache.pop(key, None)
+    db.execute(
+        delete(UserSession).where(UserSession.user_id == user_id, UserSession.token_hash != keep)  # type: ignore[arg-type]
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # CSRF
 

@@ -1,7 +1,11 @@
 """The facility map: a Leaflet page (``static/js/map.js``) and the JSON of its points, scoped and
-filtered like the facility list, from the registry's compact ``/facilities/points``."""
+filtered like the facility list, from the registry's compact ``/facilities/points``; and the
+county outlines drawn when there is no tile service (the convex hull of each county's facilities),
+which the map and the record forms' point picker share."""
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
@@ -61,3 +65,46 @@ async def map_points(request: Request, user: PageUser, services: ServicesDep) ->
     filters = map_filters(request, own_county(user), await services.registry.meta())
     points = await services.registry.facility_points({**filters, "limit": MAX_POINTS})
     return JSONResponse(points.model_dump(), headers={**SECURITY_HEADERS, "Vary": "HX-Request"})
+
+
+Point = tuple[float, float]
+
+
+def _cross(o: Point, a: Point, b: Point) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def convex_hull(points: list[Point]) -> list[Point]:
+    """The convex outline of ``points`` (Andrew's monotone chain), counter-clockwise, without the
+    points on its edges; fewer than three distinct points come back as they are (sorted)."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+    lower: list[Point] = []
+    for p in pts:
+        while len(lower) >= 2 and _cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[Point] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and _cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+@router.get("/registry/map/outlines")
+async def map_outlines(request: Request, user: PageUser, services: ServicesDep) -> Response:
+    """``{"items": [{"code", "name", "ring": [[lat, lng], ...]}]}``: each county the user sees,
+    outlined by the convex hull of its active facilities (a facility code starts with its county)."""
+    mine = own_county(user)
+    points = await services.registry.facility_points({"county": mine, "status": "active", "limit": MAX_POINTS})
+    by_county: dict[str, list[Point]] = defaultdict(list)
+    for code, lat, lng, *_rest in points.items:
+        by_county[code.split("-", 1)[0]].append((lng, lat))
+    names = {c.code: c.name for c in await counties(services, user)}
+    items = [
+        {"code": county, "name": names.get(county, county), "ring": [[lat, lng] for lng, lat in convex_hull(pts)]}
+        for county, pts in sorted(by_county.items())
+    ]
+    return JSONResponse({"items": items}, headers={**SECURITY_HEADERS, "Vary": "HX-Request"})

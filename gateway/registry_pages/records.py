@@ -4,6 +4,7 @@ create / edit forms and decommission. One set of routes per kind, driven by ``co
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from gateway.clients import Division, HistoryEntry, Record
+from gateway.coords import DEFAULT_SYSTEM, SYSTEMS, to_wgs84
 from gateway.deps import PageUser, ServicesDep
 from gateway.registry_pages.common import (
     DEFAULT_PAGE_SIZE,
@@ -338,6 +340,7 @@ async def _form_context(
         "streets": streets,
         "communities": communities,
         "cancel_url": f"{spec.path}/{record.code}" if record else spec.path,
+        "coord_systems": list(SYSTEMS.items()),
     }
 
 
@@ -366,6 +369,30 @@ def _posted(form: FormData, spec: KindSpec) -> dict[str, str]:
     return values
 
 
+def _coordinate(value: float) -> str:
+    """A converted coordinate as the form holds it: 7 decimals (about 1 cm), no trailing zeros."""
+    return f"{value:.7f}".rstrip("0").rstrip(".")
+
+
+def with_wgs84(form: FormData, values: dict[str, str]) -> dict[str, str]:
+    """Coordinates copied from 高德 / 腾讯 (GCJ-02) or 百度 (BD-09) maps, as the system chosen beside
+    the fields says, turned into the WGS-84 the registry stores. ``values["coord_system"]`` is what
+    the form shows next: WGS-84 once converted, the choice kept when the numbers could not be read
+    (the registry then names the field)."""
+    raw = form.get("coord_system")
+    system = raw if isinstance(raw, str) and raw in SYSTEMS else DEFAULT_SYSTEM
+    if "lat" not in values or system == DEFAULT_SYSTEM:
+        return {**values, "coord_system": DEFAULT_SYSTEM}
+    try:
+        lat, lng = float(values["lat"]), float(values["lng"])
+    except ValueError:
+        return {**values, "coord_system": system}
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        return {**values, "coord_system": system}
+    wlat, wlng = to_wgs84(system, lat, lng)
+    return {**values, "lat": _coordinate(wlat), "lng": _coordinate(wlng), "coord_system": DEFAULT_SYSTEM}
+
+
 def _json_value(widget: str, value: str) -> Any:
     if widget == "checkbox":
         return bool(value)
@@ -386,7 +413,8 @@ async def new_form(request: Request, user: Principal, services: Services, spec: 
 
 async def create(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
     require_editor(user)
-    values = _posted(await request.form(), spec)
+    form = await request.form()
+    values = with_wgs84(form, _posted(form, spec))
     body: dict[str, Any] = {}
     for f in spec.form:
         if f.widget == "county" and own_county(user):
@@ -420,7 +448,8 @@ async def update(request: Request, user: Principal, services: Services, spec: Ki
     require_editor(user)
     client = services.registry
     record = await client.record(spec.kind, code)
-    values = _posted(await request.form(), spec)
+    form = await request.form()
+    values = with_wgs84(form, _posted(form, spec))
     body: dict[str, Any] = {}
     for f in spec.form:
         if f.create_only:

@@ -79,6 +79,12 @@ def base_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     settings, registry_settings = Settings(), RegistrySettings()
     upgrade("gateway", settings.database_url)
     upgrade("registry", registry_settings.database_url)
+    from services.common.db import make_engine
+    from tests.gateway.conftest import seed_registry
+
+    registry_engine = make_engine(registry_settings.database_url)
+    seed_registry(registry_engine)  # 东湖区, 西湖区: a county key names a registered county
+    registry_engine.dispose()
     engine = cli.engine(settings)
     cli.create_user(engine, username="admin", password=PASSWORD, role="admin", display_name="系统管理员")
     engine.dispose()
@@ -124,13 +130,13 @@ def test_admin_creates_and_revokes_an_api_key(page) -> None:
 
     # Create a county key through the htmx form: shown once, then listed.
     page.get_by_label("名称").fill("东湖区环卫系统")
-    page.get_by_label("县区编码").fill("360102")
+    page.get_by_label("县区", exact=True).select_option(label="东湖区")
     page.get_by_role("button", name="创建密钥").click()
     secret = page.locator("#secret-value")
     expect(secret).to_contain_text("sk_")
     key = secret.inner_text().strip()
     row = page.locator("#keys-table tbody tr", has_text="东湖区环卫系统")
-    expect(row).to_contain_text("县区 360102")
+    expect(row).to_contain_text("东湖区")
     expect(row).to_contain_text("有效")
     page.screenshot(path=SCREENSHOT, full_page=True)
 

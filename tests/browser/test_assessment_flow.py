@@ -241,6 +241,9 @@ def test_evidence_flow(page: Page, tmp_path: Path) -> None:
     # The unit: its to-dos on the home page, its task list, the task, an upload of two files.
     login(page, "unit")
     expect(page.locator("#assessment-todos")).to_contain_text("过度包装检查落实材料")
+    menu = page.get_by_role("button", name="菜单")
+    if menu.is_visible():  # a tablet: the bar is folded into a menu
+        menu.click()
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的任务").click()
     expect(page.get_by_role("heading", name=re.compile("我的任务"))).to_be_visible()
     no_horizontal_scroll(page)

@@ -47,7 +47,7 @@ def test_map_page_loads_leaflet_from_vendor_without_inline_scripts(city: tuple[G
     assert 'data-points-url="/registry/map/points"' in text
     assert '<option value="360102" selected>' in text and '<option value="hazardous" selected>' in text
     assert "data-tile-url" not in text  # no tile server without the setting
-    assert "未配置底图服务" in text
+    assert "未接入底图服务" in text and "SORTLINE_" not in text  # never a setting's name
     for label in ("可回收物", "有害垃圾", "厨余垃圾", "其他垃圾"):
         assert label in text
     assert gw.client.get("/static/js/map.js").status_code == 200
@@ -61,7 +61,7 @@ def test_tile_url_appears_only_when_set(make_gateway: Callable[..., Gateway]) ->
     text = gw.client.get("/registry/map").text
     assert 'data-tile-url="https://t0.tianditu.example/vec_w/wmts?tk=abc&amp;x={x}&amp;y={y}&amp;l={z}"' in text
     assert 'data-tile-attribution="天地图"' in text
-    assert "未配置底图服务" not in text
+    assert "未接入底图服务" not in text
 
 
 def test_points_are_scoped_and_filtered(city: tuple[Gateway, dict[str, str]]) -> None:

@@ -20,6 +20,20 @@
     area.value = text; document.body.appendChild(area); area.select();
     try { document.execCommand("copy"); done(); } finally { area.remove(); }
   }
+  // The navigation: on narrow screens a 菜单 button folds it open and shut; a menu of the bar
+  // (系统管理) closes when the click lands elsewhere.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".nav-toggle");
+    if (toggle) {
+      var bar = toggle.closest(".topbar");
+      var open = !bar.classList.contains("nav-open");
+      bar.classList.toggle("nav-open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    document.querySelectorAll(".nav-group[open]").forEach(function (group) {
+      if (!group.contains(event.target)) group.removeAttribute("open");
+    });
+  });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
     if (!button) return;

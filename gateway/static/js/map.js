@@ -1,6 +1,7 @@
 // Facility map: Leaflet (vendored), circle markers on a canvas coloured by waste category, loaded
 // from /registry/map/points with the filter form's values. Without a tile URL there is no tile layer
-// at all (no request to any tile server): the points are drawn on a plain background.
+// at all (no request to any tile server): the counties' outlines (county-outlines.js, the convex
+// hull of their facilities) are drawn under the points instead.
 (function () {
   "use strict";
 
@@ -38,6 +39,9 @@
     }
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([30.5, 114.3], 5); // until the points arrive
+    if (!tileUrl && window.SortlineOutlines) {
+      window.SortlineOutlines.draw(map, node.getAttribute("data-outlines-url"));
+    }
     var renderer = L.canvas({ padding: 0.5 });
     var layer = L.layerGroup().addTo(map);
     var pending = null;
