@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.db import session_scope
-from services.common.jobs import JobContext, JobRunner, ScheduleContext
+from services.common.jobs import OWNER_KEY, JobContext, JobRunner, ScheduleContext
 from services.common.schedules import next_slot
 from services.common.storage import LocalStorage
 from services.supervision.models import jobs as tables
@@ -412,3 +412,80 @@ def test_a_service_down_for_days_runs_a_missed_slot_once(engine: Engine) -> None
     with engine.connect() as conn:
         error = conn.execute(select(s.last_error)).scalar_one()
     assert "ZeroDivisionError" in error
+
+
+# --- fairness and slots ------------------------------------------------------------------------
+
+
+def wait_for_state(engine: Engine, job_id: str, state: str, seconds: float = 10) -> str:
+    deadline = time.monotonic() + seconds
+    while (found := states(engine)[job_id]) != state and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
+
+
+def test_another_callers_job_does_not_wait_behind_a_long_one(engine: Engine) -> None:
+    runner = runner_for(engine, poll_s=0.05)
+    release = threading.Event()
+    started: list[str] = []
+    b_done = threading.Event()
+
+    def slow(ctx: JobContext) -> None:
+        started.append(ctx.payload["name"])
+        assert release.wait(30)
+
+    def quick(ctx: JobContext) -> None:
+        started.append(ctx.payload["name"])
+        assert OWNER_KEY not in ctx.payload
+        b_done.set()
+
+    runner.register("slow", slow)
+    runner.register("quick", quick)
+    with session_scope(engine) as session:  # A asked first, twice; then B
+        a1 = runner.enqueue(session, "slow", {"name": "A1"}, owner="user:a")
+        a2 = runner.enqueue(session, "slow", {"name": "A2"}, owner="user:a")
+    with session_scope(engine) as session:
+        b = runner.enqueue(session, "quick", {"name": "B"}, owner="user:b")
+    assert runner.workers >= 2  # the default, on SQLite too
+    runner.start()
+    try:
+        assert b_done.wait(10), started  # B ran while A's first job still runs
+        assert wait_for_state(engine, b, "done") == "done"
+        assert states(engine)[a1] == "running" and states(engine)[a2] == "queued"  # never two of A at once
+        assert started == ["A1", "B"] or started == ["B", "A1"]
+        release.set()
+        assert wait_for_state(engine, a1, "done") == "done" and wait_for_state(engine, a2, "done") == "done"
+    finally:
+        release.set()
+        runner.close()
+
+
+def test_a_stuck_job_past_its_time_limit_is_failed_and_its_slot_goes_to_the_next(engine: Engine) -> None:
+    runner = runner_for(engine, poll_s=0.05, heartbeat_s=0.05, workers=1)
+    release = threading.Event()
+    quick_done = threading.Event()
+
+    def stuck(ctx: JobContext) -> None:
+        release.wait(30)  # never checks its deadline (a library call that takes its time)
+
+    runner.register("stuck", stuck, timeout_s=0.3)
+    runner.register("quick", lambda ctx: quick_done.set())
+    with session_scope(engine) as session:
+        stuck_id = runner.enqueue(session, "stuck", {}, owner="user:a")
+    with session_scope(engine) as session:
+        quick_id = runner.enqueue(session, "quick", {}, owner="user:b")
+    started = time.monotonic()
+    runner.start()
+    try:
+        assert quick_done.wait(10)
+        assert time.monotonic() - started < 5
+        assert not release.is_set()  # the stuck function is still inside
+        with Session(engine) as session:
+            info = runner.status(session, stuck_id)
+        assert info is not None and info.state == "failed" and "时限" in (info.error or "")
+        assert wait_for_state(engine, quick_id, "done") == "done"
+    finally:
+        release.set()
+        runner.close()
+    time.sleep(0.2)
+    assert states(engine)[stuck_id] == "failed"  # its late return changes nothing
