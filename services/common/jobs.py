@@ -25,7 +25,8 @@ Bounded time: ``timeout_s`` is a job's deadline. Python cannot kill a thread, so
 once the deadline has passed the job is marked ``failed`` (never retried: the old attempt may still be
 running) and ``ctx.progress()`` / ``ctx.heartbeat()`` / ``ctx.check()`` raise ``JobTimeout`` so the
 function unwinds (a transaction it holds rolls back). Jobs that work in a loop call one of them per step.
-The worker slot is given back at the deadline even if the function has not unwound yet (each job runs
+A kind registered without ``timeout_s`` gets the runner's ``default_timeout_s`` (an hour): no job
+runs unbounded. The worker slot is given back at the deadline even if the function has not unwound yet (each job runs
 in its own thread), so one stuck job never holds a slot past its time limit.
 
 Fairness. The background thread runs up to ``workers`` jobs at once (default 2, on SQLite too). A job
@@ -94,6 +95,7 @@ MAX_BACKOFF = timedelta(hours=1)
 INTERRUPTED = "任务执行中断（执行进程已停止），且已无重试次数"
 OWNER_KEY = "_owner"  # in the payload: who asked for the job (see Fairness); not shown to the function
 DEFAULT_WORKERS = 2
+DEFAULT_TIMEOUT_S = 3600.0
 _CLAIM_LOCK = 0x5072_4A6F  # pg_advisory_xact_lock key of the claim transaction
 TIMED_OUT = "任务超过时限 {seconds} 秒，已停止"
 
@@ -164,6 +166,7 @@ class JobRunner:
         poll_s: float = 1.0,
         heartbeat_s: float = 5.0,
         stale_after: timedelta = timedelta(minutes=5),
+        default_timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.engine = engine
         self.reader = read_engine(engine)  # SQLite: reads begin deferred, never queue for the write lock
@@ -177,6 +180,7 @@ class JobRunner:
         self.poll_s = poll_s
         self.heartbeat_s = heartbeat_s
         self.stale_after = stale_after
+        self.default_timeout_s = default_timeout_s
         self.kinds: dict[str, _Kind] = {}
         self.schedules: dict[str, Schedule] = {}
         self.live: dict[str, tuple[int, int | None]] = {}  # job id -> progress, this process's jobs
@@ -201,7 +205,8 @@ class JobRunner:
         backoff: timedelta = timedelta(seconds=30),
         on_failed: Callable[[JobContext, str], None] | None = None,
     ) -> None:
-        self.kinds[kind] = _Kind(fn, retries, timeout_s, backoff, on_failed)
+        limit = timeout_s if timeout_s is not None else self.default_timeout_s
+        self.kinds[kind] = _Kind(fn, retries, limit, backoff, on_failed)
 
     def every(
         self,

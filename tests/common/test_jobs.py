@@ -489,3 +489,26 @@ def test_a_stuck_job_past_its_time_limit_is_failed_and_its_slot_goes_to_the_next
         runner.close()
     time.sleep(0.2)
     assert states(engine)[stuck_id] == "failed"  # its late return changes nothing
+
+
+def test_a_kind_without_a_time_limit_gets_the_runners_default(engine: Engine) -> None:
+    runner = runner_for(engine, heartbeat_s=0.05, default_timeout_s=0.3)
+    release = threading.Event()
+
+    def unbounded(ctx: JobContext) -> None:
+        release.wait(10)  # never checks a deadline
+
+    runner.register("unbounded", unbounded)
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "unbounded", {})
+    worker = threading.Thread(target=runner.run_pending)
+    worker.start()
+    try:
+        assert wait_for_state(engine, job_id, "failed", seconds=5) == "failed"
+        with Session(engine) as session:
+            info = runner.status(session, job_id)
+        assert info is not None and "时限 0.3 秒" in (info.error or "")
+    finally:
+        release.set()
+        worker.join(10)
+    assert runner_for(engine).kinds == {} and JobRunner(engine, tables).default_timeout_s == 3600
