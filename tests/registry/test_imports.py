@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -27,8 +28,10 @@ from services.common.tabular import REPORT_HEADERS
 from services.registry import repository
 from services.registry.app import create_app
 from services.registry.bulk import jobs
+from services.registry.bulk import repository as bulk_repository
 from services.registry.config import Settings
 from services.registry.models import facility_t, history_t, import_job_t, outbox, vehicle_t
+from services.registry.models import jobs as kernel_jobs
 from tests.registry.conftest import VEHICLE
 from tests.registry.importing import (
     FACILITY_HEADERS,
@@ -42,6 +45,7 @@ from tests.registry.importing import (
 )
 
 Headers = Callable[..., dict[str, str]]
+job_t = kernel_jobs.job
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -463,6 +467,39 @@ def test_background_worker_validates_and_writes_while_the_page_polls(
         assert job["status"] == "done" and job["created_count"] == 3000
         assert job["last_code"] == "360102-F003000"
         assert client.get("/stats", headers=as_("county")).json()["facilities"]["total"] == 3000
+
+
+def test_a_slow_import_does_not_hold_up_another_users(
+    engine: Engine, settings: Settings, as_: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SORTLINE_REGISTRY_IMPORT_INLINE", "0")
+    gate = threading.Event()
+    validate = jobs.Importer.validate_job
+
+    def slow_validate(self: jobs.Importer, ctx: Any) -> None:
+        with engine.connect() as conn:
+            job = bulk_repository.load_job(conn, ctx.payload["import_id"])
+        if job is not None and job["filename"].startswith("慢"):
+            gate.wait(30)  # a file that takes its time
+        validate(self, ctx)
+
+    monkeypatch.setattr(jobs.Importer, "validate_job", slow_validate)
+    data = csv_file(FACILITY_HEADERS, [facility_row(1)])
+    try:
+        with TestClient(create_app(settings, engine)) as client:
+            a1 = upload(client, as_("county"), "facilities", data, "慢1.csv").json()["id"]
+            a2 = upload(client, as_("county"), "facilities", data, "慢2.csv").json()["id"]
+            b = upload(client, as_("key"), "facilities", data, "快.csv").json()["id"]
+            job = _poll(client, as_("key"), b, {"ready", "invalid", "failed"})  # while A's first still runs
+            assert job["status"] == "ready", job
+            with engine.connect() as conn:
+                kernel = {r.payload["import_id"]: r.state for r in conn.execute(select(job_t.c.payload, job_t.c.state))}
+            assert kernel == {a1: "running", a2: "queued", b: "done"}  # never two of A's at once
+            gate.set()
+            for a in (a1, a2):
+                assert _poll(client, as_("county"), a, {"ready", "invalid", "failed"})["status"] == "ready"
+    finally:
+        gate.set()
 
 
 def _dead_pid() -> int:
