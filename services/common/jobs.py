@@ -489,9 +489,8 @@ class JobRunner:
         for row in rows:
             if not worker_gone(row.worker, row.heartbeat_at, now, self.stale_after):
                 continue
-            ctx = JobContext(
-                row.id, row.kind, dict(row.payload or {}), row.attempts, row.worker, self.engine, self.storage, self
-            )
+            payload = {k: val for k, val in (row.payload or {}).items() if k != OWNER_KEY}
+            ctx = JobContext(row.id, row.kind, payload, row.attempts, row.worker, self.engine, self.storage, self)
             if row.attempts < row.max_attempts:
                 spec = self.kinds.get(row.kind)
                 backoff = spec.backoff if spec else timedelta(seconds=30)
