@@ -33,7 +33,8 @@ Fairness. The background thread runs up to ``workers`` jobs at once (default 2, 
 may name its ``owner`` (the caller who asked for it, e.g. ``user:7``): a job whose owner already has a
 running job is not claimed, so one user's long import never makes another user's wait behind it while a
 slot is free; jobs without an owner are claimed oldest first. On PostgreSQL the claims of all replicas
-take turns (a transaction advisory lock), so the rule holds across replicas too.
+take turns (a transaction advisory lock), so the rule holds across replicas too. On SQLite a kind
+registered ``solo=True`` (one long write transaction) runs alone: writers take turns there.
 
 Crashes. A ``running`` job whose worker is gone is recovered by any runner (every poll and at the start
 of ``run_pending``): queued again if it has attempts left, else failed. Gone means: on this host, its
@@ -150,6 +151,7 @@ class _Kind:
     timeout_s: float | None
     backoff: timedelta
     on_failed: Callable[[JobContext, str], None] | None
+    solo: bool = False
 
 
 class JobRunner:
@@ -204,9 +206,12 @@ class JobRunner:
         *,
         backoff: timedelta = timedelta(seconds=30),
         on_failed: Callable[[JobContext, str], None] | None = None,
+        solo: bool = False,
     ) -> None:
+        """``solo``: the job holds the write lock for long (one big transaction); on SQLite, where
+        writers take turns, it runs alone (others would wait for the lock and time out)."""
         limit = timeout_s if timeout_s is not None else self.default_timeout_s
-        self.kinds[kind] = _Kind(fn, retries, limit, backoff, on_failed)
+        self.kinds[kind] = _Kind(fn, retries, limit, backoff, on_failed, solo)
 
     def every(
         self,
@@ -294,14 +299,21 @@ class JobRunner:
             if conn.execute(select(t.id).where(*due).limit(1)).first() is None:
                 return None
         owner = t.payload[OWNER_KEY].as_string()
-        busy_owners = select(owner).where(t.state == "running", owner.is_not(None))
-        fair = or_(owner.is_(None), owner.not_in(busy_owners))
+        running = self.job_t.alias("running_job").c
+        running_owner = running.payload[OWNER_KEY].as_string()
+        busy_owners = select(running_owner).where(running.state == "running", running_owner.is_not(None))
+        fair = [or_(owner.is_(None), owner.not_in(busy_owners))]
+        solo = [kind for kind, spec in self.kinds.items() if spec.solo]
+        if solo and not self.is_pg:  # SQLite: a solo job runs alone
+            others = select(running.id).where(running.state == "running")
+            fair.append(~others.where(running.kind.in_(solo)).exists())
+            fair.append(or_(t.kind.not_in(solo), ~others.exists()))
         with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: row lock below
             if self.is_pg:  # claims take turns, so two replicas never start two jobs of one owner
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
             row = conn.execute(
                 select(self.job_t.c.id, t.kind, t.payload, t.attempts)
-                .where(*due, fair)
+                .where(*due, *fair)
                 .order_by(t.run_after, t.created_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)

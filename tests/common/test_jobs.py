@@ -512,3 +512,31 @@ def test_a_kind_without_a_time_limit_gets_the_runners_default(engine: Engine) ->
         release.set()
         worker.join(10)
     assert runner_for(engine).kinds == {} and JobRunner(engine, tables).default_timeout_s == 3600
+
+
+def test_on_sqlite_a_solo_job_runs_alone(engine: Engine) -> None:
+    runner = runner_for(engine)
+    runner.register("big_write", lambda ctx: None, solo=True)
+    runner.register("other", lambda ctx: None)
+    sqlite = engine.dialect.name == "sqlite"
+    with session_scope(engine) as session:
+        runner.enqueue(session, "big_write", {}, owner="user:a")
+        runner.enqueue(session, "other", {}, owner="user:b")
+    solo = runner.claim()
+    assert solo is not None and solo.kind == "big_write"
+    other = runner.claim()
+    assert (other is None) if sqlite else (other is not None and other.kind == "other")
+    runner._finish(solo, "done")
+    if sqlite:
+        other = runner.claim()
+        assert other is not None and other.kind == "other"
+    # the other way round: a solo job waits (on SQLite) until the running jobs are done
+    with session_scope(engine) as session:
+        runner.enqueue(session, "big_write", {}, owner="user:c")
+    waiting = runner.claim()
+    assert (waiting is None) if sqlite else (waiting is not None and waiting.kind == "big_write")
+    assert other is not None
+    runner._finish(other, "done")
+    if sqlite:
+        waiting = runner.claim()
+        assert waiting is not None and waiting.kind == "big_write"

@@ -14,7 +14,8 @@ report progress once a batch, where the runner stops a job past its deadline (th
 back: nothing written), and the job's worker slot is free at the deadline in any case. A process runs
 ``SORTLINE_REGISTRY_IMPORT_WORKERS`` jobs at once (two by default), and the jobs name the uploading
 user as their owner: the runner never starts a second job of a user who has one running while other
-users' jobs wait, so one slow import does not hold up every other user's.
+users' jobs wait, so one slow import does not hold up every other user's. On SQLite a write pass
+(one transaction holding the write lock) runs alone.
 
 The upload lives in the file storage (``Settings.storage_url``; the job's ``file_path`` holds its
 key), so any replica can validate or write a job another one received. Each pass copies it to a
@@ -165,7 +166,8 @@ class Importer:
     def register(self, runner: JobRunner) -> None:
         timeout = self.options.timeout_s or None
         runner.register(VALIDATE, self.validate_job, timeout_s=timeout, on_failed=self.on_failed)
-        runner.register(WRITE, self.write_job, timeout_s=timeout, on_failed=self.on_failed)
+        # One transaction for the whole file: on SQLite nothing else could write meanwhile.
+        runner.register(WRITE, self.write_job, timeout_s=timeout, on_failed=self.on_failed, solo=True)
 
     def validate_job(self, ctx: JobContext) -> None:
         self.validate(ctx.payload["import_id"], ctx)
