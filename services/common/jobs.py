@@ -572,7 +572,11 @@ class JobRunner:
                 self.recover()
                 self.tick()
                 while not self._stop.is_set() and busy.acquire(blocking=False):
-                    ctx = self.claim()
+                    try:
+                        ctx = self.claim()
+                    except BaseException:  # the slot is not lost with the database
+                        busy.release()
+                        raise
                     if ctx is None:
                         busy.release()
                         break
