@@ -540,3 +540,25 @@ def test_on_sqlite_a_solo_job_runs_alone(engine: Engine) -> None:
     if sqlite:
         waiting = runner.claim()
         assert waiting is not None and waiting.kind == "big_write"
+
+
+def test_a_failed_claim_does_not_lose_its_worker_slot(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = runner_for(engine, poll_s=0.02, workers=1)
+    done = threading.Event()
+    runner.register("ping", lambda ctx: done.set())
+    claim, failures = runner.claim, [1]
+
+    def flaky_claim() -> JobContext | None:
+        if failures:
+            failures.pop()
+            raise OSError("database away for a moment")
+        return claim()
+
+    monkeypatch.setattr(runner, "claim", flaky_claim)
+    with session_scope(engine) as session:
+        runner.enqueue(session, "ping", {})
+    runner.start()
+    try:
+        assert done.wait(10)  # the one slot is still there after the failed claim
+    finally:
+        runner.close()
