@@ -46,7 +46,9 @@ def _build_worker(app: FastAPI, settings: IntegrationSettings) -> Any:
     from gateway.integration.feeds import FEED_SERVICES, HttpFeeds
 
     gw = app.state.settings
-    feeds = HttpFeeds({s: gw.url_of(s) for s in FEED_SERVICES}, gw.service_token_secret)
+    feeds = HttpFeeds(
+        {s: gw.url_of(s) for s in FEED_SERVICES}, gw.service_token_secret, token_ttl=gw.service_token_ttl_seconds
+    )
     return DeliveryWorker(app.state.engine, settings, feeds=feeds)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from gateway.integration.models import Delivery, FeedCursor, FeedEvent, Subscription
 from gateway.integration.subscriptions import INBOX_URL, matches_any
 from services.common import clock
-from services.common.auth import Caller, sign_token
+from services.common.auth import DEFAULT_TOKEN_TTL, Caller, sign_token
 
 log = logging.getLogger("sortline.gateway.integration")
 
@@ -54,9 +54,11 @@ class HttpFeeds:
         token_secret: str,
         clients: Mapping[str, httpx.Client] | None = None,
         timeout: float = 10.0,
+        token_ttl: int = DEFAULT_TOKEN_TTL,
     ) -> None:
         self.urls = {k: v.rstrip("/") for k, v in urls.items()}
         self.token_secret = token_secret
+        self.token_ttl = token_ttl  # the services refuse a token living longer than their TTL
         self._own = clients is None
         self.clients = dict(clients or {})
         self.timeout = timeout
@@ -69,7 +71,8 @@ class HttpFeeds:
         return client
 
     def read(self, service: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        token = sign_token(SYSTEM_CALLER.model_copy(update={"rid": uuid.uuid4().hex}), self.token_secret)
+        caller = SYSTEM_CALLER.model_copy(update={"rid": uuid.uuid4().hex})
+        token = sign_token(caller, self.token_secret, self.token_ttl)
         resp = self._client(service).get(
             "/events", params={"after": after, "limit": limit}, headers={"authorization": f"Bearer {token}"}
         )

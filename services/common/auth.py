@@ -21,6 +21,9 @@ from services.common.errors import Forbidden, Unauthorized
 Role = Literal["admin", "office", "leader", "unit", "county", "inspector"]
 ROLES: tuple[Role, ...] = ("admin", "office", "leader", "unit", "county", "inspector")
 TOKEN_HEADER = "authorization"
+DEFAULT_TOKEN_TTL = 120
+# Clocks of the gateway and the services may differ a little: a token may claim this much more life.
+TOKEN_CLOCK_SKEW = 30
 
 
 class Caller(BaseModel):
@@ -55,7 +58,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign_token(caller: Caller, secret: str, ttl_seconds: int = 120) -> str:
+def sign_token(caller: Caller, secret: str, ttl_seconds: int = DEFAULT_TOKEN_TTL) -> str:
     """Mint a token for ``caller`` that expires in ``ttl_seconds``."""
     payload = caller.model_copy(update={"exp": int(clock.now().timestamp()) + ttl_seconds})
     body = _b64(orjson.dumps(payload.model_dump(exclude_defaults=True) | {"exp": payload.exp}))
@@ -63,8 +66,10 @@ def sign_token(caller: Caller, secret: str, ttl_seconds: int = 120) -> str:
     return f"{body}.{_b64(mac)}"
 
 
-def verify_token(token: str, secret: str) -> Caller:
-    """The caller inside a valid, unexpired token; ``Unauthorized`` otherwise."""
+def verify_token(token: str, secret: str, max_ttl_seconds: int = DEFAULT_TOKEN_TTL) -> Caller:
+    """The caller inside a valid, unexpired token; ``Unauthorized`` otherwise. A token that claims
+    to live longer than ``max_ttl_seconds`` (the configured TTL) plus ``TOKEN_CLOCK_SKEW`` is refused
+    too: a leaked or home-made long-lived token must not work for years."""
     try:
         body, mac = token.split(".", 1)
         expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
@@ -75,8 +80,11 @@ def verify_token(token: str, secret: str) -> Caller:
         raise
     except Exception as exc:  # malformed base64, JSON or fields: all the same to the caller
         raise Unauthorized("服务令牌格式无效") from exc
-    if caller.exp < int(clock.now().timestamp()):
+    now = int(clock.now().timestamp())
+    if caller.exp < now:
         raise Unauthorized("服务令牌已过期")
+    if caller.exp - now > max_ttl_seconds + TOKEN_CLOCK_SKEW:
+        raise Unauthorized(f"服务令牌有效期过长：最长 {max_ttl_seconds} 秒")
     return caller
 
 
@@ -90,7 +98,8 @@ async def current_caller(request: Request) -> Caller:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("缺少服务令牌")
-    caller = verify_token(token, request.app.state.settings.service_token_secret)
+    settings = request.app.state.settings
+    caller = verify_token(token, settings.service_token_secret, settings.service_token_ttl_seconds)
     request.state.caller = caller
     return caller
 

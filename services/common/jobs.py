@@ -1,9 +1,10 @@
 """Background jobs and schedules: one runner per service process, the state in the service's database.
 
     tables = job_tables(metadata)                   # `job` and `job_schedule`, as outbox_table() does
-    runner = JobRunner(engine, tables, storage=None, worker_id=None)
+    runner = JobRunner(engine, tables, storage=None, worker_id=None, workers=2)
     runner.register("archive", fn, retries=0, timeout_s=None, on_failed=None)
-    job_id = runner.enqueue(session, "archive", {"quarter": "2026Q4"}, dedupe_key=None, run_after=None)
+    job_id = runner.enqueue(session, "archive", {"quarter": "2026Q4"}, dedupe_key=None, run_after=None,
+                            owner="user:7")
     runner.every("reminders", fn, daily_at="08:30")   # or interval=timedelta(minutes=5)
     runner.run_pending() -> int                     # claim and run due jobs now (tests, inline mode)
     runner.tick() -> list[str]                      # run due schedules once across replicas
@@ -24,6 +25,16 @@ Bounded time: ``timeout_s`` is a job's deadline. Python cannot kill a thread, so
 once the deadline has passed the job is marked ``failed`` (never retried: the old attempt may still be
 running) and ``ctx.progress()`` / ``ctx.heartbeat()`` / ``ctx.check()`` raise ``JobTimeout`` so the
 function unwinds (a transaction it holds rolls back). Jobs that work in a loop call one of them per step.
+A kind registered without ``timeout_s`` gets the runner's ``default_timeout_s`` (an hour): no job
+runs unbounded. The worker slot is given back at the deadline even if the function has not unwound yet (each job runs
+in its own thread), so one stuck job never holds a slot past its time limit.
+
+Fairness. The background thread runs up to ``workers`` jobs at once (default 2, on SQLite too). A job
+may name its ``owner`` (the caller who asked for it, e.g. ``user:7``): a job whose owner already has a
+running job is not claimed, so one user's long import never makes another user's wait behind it while a
+slot is free; jobs without an owner are claimed oldest first. On PostgreSQL the claims of all replicas
+take turns (a transaction advisory lock), so the rule holds across replicas too. On SQLite a kind
+registered ``solo=True`` (one long write transaction) runs alone: writers take turns there.
 
 Crashes. A ``running`` job whose worker is gone is recovered by any runner (every poll and at the start
 of ``run_pending``): queued again if it has attempts left, else failed. Gone means: on this host, its
@@ -46,7 +57,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,7 +72,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -82,6 +94,10 @@ SCHEDULE_TABLE = "job_schedule"
 STATES = ("queued", "running", "done", "failed")
 MAX_BACKOFF = timedelta(hours=1)
 INTERRUPTED = "任务执行中断（执行进程已停止），且已无重试次数"
+OWNER_KEY = "_owner"  # in the payload: who asked for the job (see Fairness); not shown to the function
+DEFAULT_WORKERS = 2
+DEFAULT_TIMEOUT_S = 3600.0
+_CLAIM_LOCK = 0x5072_4A6F  # pg_advisory_xact_lock key of the claim transaction
 TIMED_OUT = "任务超过时限 {seconds} 秒，已停止"
 
 
@@ -135,6 +151,7 @@ class _Kind:
     timeout_s: float | None
     backoff: timedelta
     on_failed: Callable[[JobContext, str], None] | None
+    solo: bool = False
 
 
 class JobRunner:
@@ -151,18 +168,21 @@ class JobRunner:
         poll_s: float = 1.0,
         heartbeat_s: float = 5.0,
         stale_after: timedelta = timedelta(minutes=5),
+        default_timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.engine = engine
         self.reader = read_engine(engine)  # SQLite: reads begin deferred, never queue for the write lock
         self.job_t, self.schedule_t = tables
         self.storage = storage
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        is_pg = engine.dialect.name == "postgresql"
-        # SQLite has one writer at a time: a second worker would only wait for the lock.
-        self.workers = workers or (2 if is_pg else 1)
+        self.is_pg = engine.dialect.name == "postgresql"
+        # Two at least, on SQLite too: one slow job must not hold up every other job (SQLite writes
+        # still take turns, but reading and checking files, the bulk of the work, runs in parallel).
+        self.workers = max(workers or DEFAULT_WORKERS, 1)
         self.poll_s = poll_s
         self.heartbeat_s = heartbeat_s
         self.stale_after = stale_after
+        self.default_timeout_s = default_timeout_s
         self.kinds: dict[str, _Kind] = {}
         self.schedules: dict[str, Schedule] = {}
         self.live: dict[str, tuple[int, int | None]] = {}  # job id -> progress, this process's jobs
@@ -171,7 +191,7 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._slots: dict[str, Callable[[], None]] = {}  # job id -> gives its worker slot back (once)
         self._closed = False
         LIVE_WORKERS.add(self.worker_id)
 
@@ -186,8 +206,12 @@ class JobRunner:
         *,
         backoff: timedelta = timedelta(seconds=30),
         on_failed: Callable[[JobContext, str], None] | None = None,
+        solo: bool = False,
     ) -> None:
-        self.kinds[kind] = _Kind(fn, retries, timeout_s, backoff, on_failed)
+        """``solo``: the job holds the write lock for long (one big transaction); on SQLite, where
+        writers take turns, it runs alone (others would wait for the lock and time out)."""
+        limit = timeout_s if timeout_s is not None else self.default_timeout_s
+        self.kinds[kind] = _Kind(fn, retries, limit, backoff, on_failed, solo)
 
     def every(
         self,
@@ -208,8 +232,10 @@ class JobRunner:
         payload: Mapping[str, Any] | None = None,
         dedupe_key: str | None = None,
         run_after: datetime | None = None,
+        owner: str | None = None,
     ) -> str:
-        """Add a job in the caller's transaction; with ``dedupe_key``, the existing job's id if any."""
+        """Add a job in the caller's transaction; with ``dedupe_key``, the existing job's id if any.
+        ``owner``: who asked for it; no two jobs of one owner run at once while others wait (Fairness)."""
         spec = self.kinds.get(kind)
         if spec is None:
             raise ValueError(f"unknown job kind {kind!r}")
@@ -218,7 +244,7 @@ class JobRunner:
         values = {
             "id": job_id,
             "kind": kind,
-            "payload": dict(payload or {}),
+            "payload": dict(payload or {}) | ({OWNER_KEY: owner} if owner else {}),
             "state": "queued",
             "dedupe_key": dedupe_key,
             "attempts": 0,
@@ -263,7 +289,7 @@ class JobRunner:
         )
 
     def claim(self) -> JobContext | None:
-        """Take the oldest due job of a registered kind, or None."""
+        """Take the oldest due job of a registered kind whose owner has no running job, or None."""
         if not self.kinds:
             return None
         t = self.job_t.c
@@ -272,10 +298,22 @@ class JobRunner:
         with self.reader.connect() as conn:  # most polls find nothing: no write lock for them
             if conn.execute(select(t.id).where(*due).limit(1)).first() is None:
                 return None
+        owner = t.payload[OWNER_KEY].as_string()
+        running = self.job_t.alias("running_job").c
+        running_owner = running.payload[OWNER_KEY].as_string()
+        busy_owners = select(running_owner).where(running.state == "running", running_owner.is_not(None))
+        fair = [or_(owner.is_(None), owner.not_in(busy_owners))]
+        solo = [kind for kind, spec in self.kinds.items() if spec.solo]
+        if solo and not self.is_pg:  # SQLite: a solo job runs alone
+            others = select(running.id).where(running.state == "running")
+            fair.append(~others.where(running.kind.in_(solo)).exists())
+            fair.append(or_(t.kind.not_in(solo), ~others.exists()))
         with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: row lock below
+            if self.is_pg:  # claims take turns, so two replicas never start two jobs of one owner
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
             row = conn.execute(
                 select(self.job_t.c.id, t.kind, t.payload, t.attempts)
-                .where(*due)
+                .where(*due, *fair)
                 .order_by(t.run_after, t.created_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -299,10 +337,12 @@ class JobRunner:
         deadline = time.monotonic() + spec.timeout_s if spec.timeout_s else None
         with self._lock:
             self._running.add(row.id)
+        payload = dict(row.payload or {})
+        payload.pop(OWNER_KEY, None)
         return JobContext(
             row.id,
             row.kind,
-            dict(row.payload or {}),
+            payload,
             attempt,
             self.worker_id,
             self.engine,
@@ -437,6 +477,7 @@ class JobRunner:
             if ctx.deadline is not None and time.monotonic() > ctx.deadline and not ctx.timed_out.is_set():
                 ctx.timed_out.set()  # the job unwinds at its next check; the row says failed now
                 self._timed_out(ctx, quiet=True)
+                self._free_slot(ctx.job_id)  # and its worker slot goes to the next job at once
                 continue
             if not ctx.timed_out.is_set():
                 self._beat(ctx.job_id, ctx.worker_id)
@@ -460,9 +501,8 @@ class JobRunner:
         for row in rows:
             if not worker_gone(row.worker, row.heartbeat_at, now, self.stale_after):
                 continue
-            ctx = JobContext(
-                row.id, row.kind, dict(row.payload or {}), row.attempts, row.worker, self.engine, self.storage, self
-            )
+            payload = {k: val for k, val in (row.payload or {}).items() if k != OWNER_KEY}
+            ctx = JobContext(row.id, row.kind, payload, row.attempts, row.worker, self.engine, self.storage, self)
             if row.attempts < row.max_attempts:
                 spec = self.kinds.get(row.kind)
                 backoff = spec.backoff if spec else timedelta(seconds=30)
@@ -498,7 +538,6 @@ class JobRunner:
             self._stop.clear()
             self._closed = False
             LIVE_WORKERS.add(self.worker_id)
-            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"jobs-{self.worker_id}")
             self._thread = threading.Thread(target=self._loop, daemon=True, name=f"jobs-loop-{self.worker_id}")
             self._thread.start()
 
@@ -511,12 +550,10 @@ class JobRunner:
         self._stop.set()
         self._wake.set()
         with self._lock:
-            thread, pool = self._thread, self._pool
-            self._thread = self._pool = None
+            thread = self._thread
+            self._thread = None
         if thread is not None:
             thread.join(timeout)
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop, and forget this runner as a live worker of the process once its last job ended
@@ -535,17 +572,24 @@ class JobRunner:
                 self.recover()
                 self.tick()
                 while not self._stop.is_set() and busy.acquire(blocking=False):
-                    pool = self._pool
-                    ctx = self.claim() if pool is not None else None
-                    if ctx is None or pool is None:
+                    try:
+                        ctx = self.claim()
+                    except BaseException:  # the slot is not lost with the database
+                        busy.release()
+                        raise
+                    if ctx is None:
                         busy.release()
                         break
-                    try:
-                        pool.submit(self._run_and_release, ctx, busy)
-                    except RuntimeError:  # stopped between the claim and the submit: give it back
+                    if self._stop.is_set():  # stopped between the poll and the claim: give it back
                         busy.release()
                         self._unclaim(ctx)
                         break
+                    self._slots[ctx.job_id] = self._releaser(busy)
+                    # A thread per job (not a pool): a job past its deadline that has not unwound yet
+                    # keeps its thread, but its slot is free for the next job.
+                    threading.Thread(
+                        target=self._run_and_release, args=(ctx,), daemon=True, name=f"job-{ctx.job_id}"
+                    ).start()
                 failures = 0
             except Exception:  # the database is away: say so once, then back off (up to a minute)
                 failures += 1
@@ -563,9 +607,27 @@ class JobRunner:
                 update(self.job_t).where(self._mine(ctx)).values(state="queued", worker=None, attempts=ctx.attempt - 1)
             )
 
-    def _run_and_release(self, ctx: JobContext, busy: threading.Semaphore) -> None:
+    def _releaser(self, busy: threading.Semaphore) -> Callable[[], None]:
+        given_back = threading.Event()
+        lock = threading.Lock()
+
+        def release() -> None:
+            with lock:
+                if given_back.is_set():
+                    return
+                given_back.set()
+            busy.release()
+            self._wake.set()  # a slot is free: look again
+
+        return release
+
+    def _free_slot(self, job_id: str) -> None:
+        release = self._slots.pop(job_id, None)
+        if release is not None:
+            release()
+
+    def _run_and_release(self, ctx: JobContext) -> None:
         try:
             self._execute(ctx)
         finally:
-            busy.release()
-            self._wake.set()  # a slot is free: look again
+            self._free_slot(ctx.job_id)

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import Caller, require_permission
-from services.common.errors import ErrorDetail, Forbidden, InvalidInput, NotFound
+from services.common.errors import Conflict, ErrorDetail, Forbidden, InvalidInput, NotFound
 from services.common.idempotency import IdempotentWrite, Written
 from services.common.pagination import clamp_limit
 from services.registry import errors, numbering
@@ -185,9 +185,8 @@ def _check_divisions(session: Session, state: dict[str, Any]) -> None:
             )
 
 
-def _check_state(session: Session, kind: RecordKind, state: dict[str, Any], record_id: int | None) -> None:
-    """Every rule a record must satisfy, checked on the state it would have after the write."""
-    _check_divisions(session, state)
+def _check_unique(session: Session, kind: RecordKind, state: dict[str, Any], record_id: int | None) -> None:
+    """The external id and (vehicles) the plate are nobody else's; a 409 naming field, value and owner."""
     external_id = state.get("external_id")
     if external_id:
         owner = repo.external_id_owner(session, kind.table, state["county_code"], external_id, record_id)
@@ -198,7 +197,13 @@ def _check_state(session: Session, kind: RecordKind, state: dict[str, Any], reco
         if owner:
             plate = state["plate_number"]
             raise errors.duplicate("plate_number", f"车牌号 {plate} 已登记为车辆 {owner}", plate)
-    elif kind is FACILITIES:
+
+
+def _check_state(session: Session, kind: RecordKind, state: dict[str, Any], record_id: int | None) -> None:
+    """Every rule a record must satisfy, checked on the state it would have after the write."""
+    _check_divisions(session, state)
+    _check_unique(session, kind, state, record_id)
+    if kind is FACILITIES:
         try:
             state["category"] = v.facility_category(state["kind"], state.get("category"))
         except ValueError as exc:
@@ -210,18 +215,27 @@ def _check_state(session: Session, kind: RecordKind, state: dict[str, Any], reco
         state["covered_since"] = clock.today()
 
 
-def _write(session: Session, action: Callable[[], None]) -> None:
-    """Run a write in a savepoint; the unique indexes are the last word on duplicates."""
+def _write(
+    session: Session,
+    kind: RecordKind,
+    state: dict[str, Any],
+    record_id: int | None,
+    action: Callable[[], None],
+) -> None:
+    """Run a write in a savepoint; the unique indexes are the last word on duplicates. A concurrent
+    writer that got there first has committed by the time the index says so: its record is named."""
     try:
         with session.begin_nested():
             action()
     except IntegrityError as exc:
         text = str(exc.orig)
-        if "plate_number" in text:
-            raise errors.duplicate("plate_number", "车牌号已被在用车辆使用", "") from None
-        if "external_id" in text:
-            raise errors.duplicate("external_id", "县区系统编号已被使用", "") from None
-        raise
+        if "plate_number" not in text and "external_id" not in text:
+            raise
+        _check_unique(session, kind, state, record_id)  # raises the 409 naming the owner
+        field = "plate_number" if "plate_number" in text else "external_id"
+        value = str(state.get(field) or "")
+        what = "车牌号已被在用车辆使用" if field == "plate_number" else "县区系统编号已被使用"
+        raise errors.duplicate(field, f"{what}：{value}" if value else what, value) from None
 
 
 def _record_change(
@@ -285,7 +299,7 @@ def _create(
     )
     now = clock.now()
     values = {**state, "code": code, "status": "active", "created_at": now, "updated_at": now, "version": 1}
-    _write(session, lambda: repo.insert_record(session, kind.table, values))
+    _write(session, kind, values, None, lambda: repo.insert_record(session, kind.table, values))
     after = repo.jsonable(repo.get_public(session, kind.table, code) or {})
     _record_change(session, caller, kind, "registered", "created", None, after)
     return Written(after, created=True)
@@ -303,7 +317,7 @@ def _update(
     if not diff:
         return Written(before)
     values = {**diff, "version": record["version"] + 1, "updated_at": clock.now()}
-    _write(session, lambda: repo.update_record(session, kind.table, record["id"], values))
+    _write(session, kind, state, record["id"], lambda: repo.update_record(session, kind.table, record["id"], values))
     after = repo.jsonable(repo.get_public(session, kind.table, record["code"]) or {})
     _record_change(session, caller, kind, "updated", "updated", before, after)
     return Written(after)
@@ -356,7 +370,17 @@ def upsert(
     def action() -> Written:
         record = repo.get_by_external_id(session, kind.table, county, external_id, for_update=True)
         if record is None:
-            return _create(session, settings, caller, kind, county, body, external_id=external_id)
+            try:
+                with session.begin_nested():  # a lost race leaves no trace (not even a number taken)
+                    return _create(session, settings, caller, kind, county, body, external_id=external_id)
+            except Conflict as exc:
+                if not exc.code.startswith("duplicate_"):
+                    raise
+                # A concurrent twin created it since we looked (PostgreSQL: its insert has committed):
+                # answer as the write after it would, an update of that record (200 if nothing differs).
+                record = repo.get_by_external_id(session, kind.table, county, external_id, for_update=True)
+                if record is None:
+                    raise  # a real conflict: the plate belongs to another record
         replacement = body.model_dump(exclude={"county_code"})
         replacement["external_id"] = external_id
         return _update(session, caller, kind, record, replacement)

@@ -49,6 +49,16 @@ def test_expired_token_is_refused() -> None:
         verify_token(token, SECRET)
 
 
+def test_a_token_living_longer_than_the_ttl_is_refused() -> None:
+    assert verify_token(sign_token(caller(), SECRET, ttl_seconds=120 + 30), SECRET, max_ttl_seconds=120)
+    for ttl in (120 + 31, 1_000_000_000):
+        with pytest.raises(Unauthorized, match="有效期过长"):
+            verify_token(sign_token(caller(), SECRET, ttl_seconds=ttl), SECRET, max_ttl_seconds=120)
+    # the default is the default TTL
+    with pytest.raises(Unauthorized, match="有效期过长"):
+        verify_token(sign_token(caller(), SECRET, ttl_seconds=3600), SECRET)
+
+
 @pytest.mark.parametrize("token", ["", "garbage", "a.b", "Zm9v.YmFy"])
 def test_malformed_tokens_are_refused(token: str) -> None:
     with pytest.raises(Unauthorized):
@@ -75,3 +85,9 @@ async def test_service_without_token_answers_401(make_db) -> None:
         ok = await client.get("/events", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
         assert ok.json() == {"items": [], "next_cursor": None}
+        secret, ttl = app.state.settings.service_token_secret, app.state.settings.service_token_ttl_seconds
+        forever = sign_token(caller(role="office", sub="user:1"), secret, ttl_seconds=1_000_000_000)
+        long = await client.get("/events", headers={"Authorization": f"Bearer {forever}"})
+        assert long.status_code == 401 and "有效期过长" in long.json()["message"]
+        just = sign_token(caller(role="office", sub="user:1"), secret, ttl_seconds=ttl + 10)
+        assert (await client.get("/events", headers={"Authorization": f"Bearer {just}"})).status_code == 200

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.db import session_scope
-from services.common.jobs import JobContext, JobRunner, ScheduleContext
+from services.common.jobs import OWNER_KEY, JobContext, JobRunner, ScheduleContext
 from services.common.schedules import next_slot
 from services.common.storage import LocalStorage
 from services.supervision.models import jobs as tables
@@ -412,3 +412,153 @@ def test_a_service_down_for_days_runs_a_missed_slot_once(engine: Engine) -> None
     with engine.connect() as conn:
         error = conn.execute(select(s.last_error)).scalar_one()
     assert "ZeroDivisionError" in error
+
+
+# --- fairness and slots ------------------------------------------------------------------------
+
+
+def wait_for_state(engine: Engine, job_id: str, state: str, seconds: float = 10) -> str:
+    deadline = time.monotonic() + seconds
+    while (found := states(engine)[job_id]) != state and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
+
+
+def test_another_callers_job_does_not_wait_behind_a_long_one(engine: Engine) -> None:
+    runner = runner_for(engine, poll_s=0.05)
+    release = threading.Event()
+    started: list[str] = []
+    b_done = threading.Event()
+
+    def slow(ctx: JobContext) -> None:
+        started.append(ctx.payload["name"])
+        assert release.wait(30)
+
+    def quick(ctx: JobContext) -> None:
+        started.append(ctx.payload["name"])
+        assert OWNER_KEY not in ctx.payload
+        b_done.set()
+
+    runner.register("slow", slow)
+    runner.register("quick", quick)
+    with session_scope(engine) as session:  # A asked first, twice; then B
+        a1 = runner.enqueue(session, "slow", {"name": "A1"}, owner="user:a")
+        a2 = runner.enqueue(session, "slow", {"name": "A2"}, owner="user:a")
+    with session_scope(engine) as session:
+        b = runner.enqueue(session, "quick", {"name": "B"}, owner="user:b")
+    assert runner.workers >= 2  # the default, on SQLite too
+    runner.start()
+    try:
+        assert b_done.wait(10), started  # B ran while A's first job still runs
+        assert wait_for_state(engine, b, "done") == "done"
+        assert states(engine)[a1] == "running" and states(engine)[a2] == "queued"  # never two of A at once
+        assert started == ["A1", "B"] or started == ["B", "A1"]
+        release.set()
+        assert wait_for_state(engine, a1, "done") == "done" and wait_for_state(engine, a2, "done") == "done"
+    finally:
+        release.set()
+        runner.close()
+
+
+def test_a_stuck_job_past_its_time_limit_is_failed_and_its_slot_goes_to_the_next(engine: Engine) -> None:
+    runner = runner_for(engine, poll_s=0.05, heartbeat_s=0.05, workers=1)
+    release = threading.Event()
+    quick_done = threading.Event()
+
+    def stuck(ctx: JobContext) -> None:
+        release.wait(30)  # never checks its deadline (a library call that takes its time)
+
+    runner.register("stuck", stuck, timeout_s=0.3)
+    runner.register("quick", lambda ctx: quick_done.set())
+    with session_scope(engine) as session:
+        stuck_id = runner.enqueue(session, "stuck", {}, owner="user:a")
+    with session_scope(engine) as session:
+        quick_id = runner.enqueue(session, "quick", {}, owner="user:b")
+    started = time.monotonic()
+    runner.start()
+    try:
+        assert quick_done.wait(10)
+        assert time.monotonic() - started < 5
+        assert not release.is_set()  # the stuck function is still inside
+        with Session(engine) as session:
+            info = runner.status(session, stuck_id)
+        assert info is not None and info.state == "failed" and "时限" in (info.error or "")
+        assert wait_for_state(engine, quick_id, "done") == "done"
+    finally:
+        release.set()
+        runner.close()
+    time.sleep(0.2)
+    assert states(engine)[stuck_id] == "failed"  # its late return changes nothing
+
+
+def test_a_kind_without_a_time_limit_gets_the_runners_default(engine: Engine) -> None:
+    runner = runner_for(engine, heartbeat_s=0.05, default_timeout_s=0.3)
+    release = threading.Event()
+
+    def unbounded(ctx: JobContext) -> None:
+        release.wait(10)  # never checks a deadline
+
+    runner.register("unbounded", unbounded)
+    with session_scope(engine) as session:
+        job_id = runner.enqueue(session, "unbounded", {})
+    worker = threading.Thread(target=runner.run_pending)
+    worker.start()
+    try:
+        assert wait_for_state(engine, job_id, "failed", seconds=5) == "failed"
+        with Session(engine) as session:
+            info = runner.status(session, job_id)
+        assert info is not None and "时限 0.3 秒" in (info.error or "")
+    finally:
+        release.set()
+        worker.join(10)
+    assert runner_for(engine).kinds == {} and JobRunner(engine, tables).default_timeout_s == 3600
+
+
+def test_on_sqlite_a_solo_job_runs_alone(engine: Engine) -> None:
+    runner = runner_for(engine)
+    runner.register("big_write", lambda ctx: None, solo=True)
+    runner.register("other", lambda ctx: None)
+    sqlite = engine.dialect.name == "sqlite"
+    with session_scope(engine) as session:
+        runner.enqueue(session, "big_write", {}, owner="user:a")
+        runner.enqueue(session, "other", {}, owner="user:b")
+    solo = runner.claim()
+    assert solo is not None and solo.kind == "big_write"
+    other = runner.claim()
+    assert (other is None) if sqlite else (other is not None and other.kind == "other")
+    runner._finish(solo, "done")
+    if sqlite:
+        other = runner.claim()
+        assert other is not None and other.kind == "other"
+    # the other way round: a solo job waits (on SQLite) until the running jobs are done
+    with session_scope(engine) as session:
+        runner.enqueue(session, "big_write", {}, owner="user:c")
+    waiting = runner.claim()
+    assert (waiting is None) if sqlite else (waiting is not None and waiting.kind == "big_write")
+    assert other is not None
+    runner._finish(other, "done")
+    if sqlite:
+        waiting = runner.claim()
+        assert waiting is not None and waiting.kind == "big_write"
+
+
+def test_a_failed_claim_does_not_lose_its_worker_slot(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = runner_for(engine, poll_s=0.02, workers=1)
+    done = threading.Event()
+    runner.register("ping", lambda ctx: done.set())
+    claim, failures = runner.claim, [1]
+
+    def flaky_claim() -> JobContext | None:
+        if failures:
+            failures.pop()
+            raise OSError("database away for a moment")
+        return claim()
+
+    monkeypatch.setattr(runner, "claim", flaky_claim)
+    with session_scope(engine) as session:
+        runner.enqueue(session, "ping", {})
+    runner.start()
+    try:
+        assert done.wait(10)  # the one slot is still there after the failed claim
+    finally:
+        runner.close()

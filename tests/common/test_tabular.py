@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import time
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
@@ -606,3 +607,87 @@ def test_columns_are_checked() -> None:
         write_template([Column("a", "名称"), Column("b", "名称")], sheet_title="x")
     with pytest.raises(ValueError):
         rows_of(b"a\n1\n", columns=[])
+
+
+def _hostile_xlsx(data_ref: str, dimension: str | None) -> bytes:
+    """A minimal XLSX written by hand: the header in row 1 and one data row declared at ``data_ref``
+    (e.g. ``A20000001``), with or without a ``<dimension>`` telling the truth about it."""
+
+    def cell(ref: str, text: str) -> str:
+        return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+    header = "".join(cell(f"{chr(65 + i)}1", c.header) for i, c in enumerate(COLUMNS[:3]))
+    match = re.fullmatch(r"([A-Z]+)(\d+)", data_ref)
+    assert match is not None
+    letters, number = match.groups()
+    data = cell(f"A{number}", "赣A00001") + cell(f"B{number}", "360102000000") + cell(f"C{number}", "压缩车")
+    if letters != "A":
+        data += cell(data_ref, "x")
+    dim = f'<dimension ref="A1:{dimension}"/>' if dimension else ""
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'{dim}<sheetData><row r="1">{header}</row><row r="{number}">{data}</row></sheetData></worksheet>'
+    )
+    main = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{main}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'xmlns:r="{main}"><sheets><sheet name="车辆" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{main}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("dimension", [True, False], ids=["dimension", "no-dimension"])
+@pytest.mark.parametrize(
+    ("data_ref", "message"),
+    [("A20000001", "第 20,000,001 行"), ("XFD2", "XFD 列（第 16,384 列）"), ("ALM2", "ALM 列（第 1,001 列）")],
+)
+def test_a_far_declared_row_or_column_is_refused_at_once(data_ref: str, message: str, dimension: bool) -> None:
+    data = _hostile_xlsx(data_ref, data_ref if dimension else None)
+    assert len(data) < 2_000  # a 1.7 KB file
+    started = time.perf_counter()
+    with pytest.raises(TabularError) as info:
+        rows_of(data, "x.xlsx")
+    assert time.perf_counter() - started < 1.0  # openpyxl's gap filling took 22 s for the 20,000,001st row
+    assert message in info.value.message and "超出了上限" in info.value.message
+
+
+def test_rows_and_columns_up_to_the_limits_are_read() -> None:
+    # the data row may sit below the row limit plus the spare rows; cells in the last allowed column count
+    data = _hostile_xlsx(f"ALL{10 + tabular.base.SPARE_ROWS}", None)
+    rows = rows_of(data, "x.xlsx", max_rows=10)
+    assert [r.number for r in rows] == [10 + tabular.base.SPARE_ROWS]
+    assert rows[0].values["plate_number"] == "赣A00001"
+    with pytest.raises(TabularError, match="超出了上限"):
+        rows_of(_hostile_xlsx(f"A{11 + tabular.base.SPARE_ROWS}", None), "x.xlsx", max_rows=10)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -26,8 +28,10 @@ from services.common.tabular import REPORT_HEADERS
 from services.registry import repository
 from services.registry.app import create_app
 from services.registry.bulk import jobs
+from services.registry.bulk import repository as bulk_repository
 from services.registry.config import Settings
 from services.registry.models import facility_t, history_t, import_job_t, outbox, vehicle_t
+from services.registry.models import jobs as kernel_jobs
 from tests.registry.conftest import VEHICLE
 from tests.registry.importing import (
     FACILITY_HEADERS,
@@ -41,6 +45,7 @@ from tests.registry.importing import (
 )
 
 Headers = Callable[..., dict[str, str]]
+job_t = kernel_jobs.job
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -329,6 +334,31 @@ def test_malformed_files_answer_422_in_chinese_and_create_no_job(
     assert not stored_uploads() and not list(jobs.imports_dir().iterdir())  # nothing stored
 
 
+def _far_row(xlsx: bytes, number: int) -> bytes:
+    """The one data row of ``xlsx`` moved (with its cells and the dimension) to row ``number``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = re.sub(r'r="([A-Z]*)2"', rf'r="\g<1>{number}"', body.decode())
+                body = re.sub(r'<dimension ref="A1:([A-Z]+)2"', rf'<dimension ref="A1:\g<1>{number}"', text).encode()
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def test_a_far_declared_row_is_refused_at_upload_at_once(client: TestClient, as_: Headers, engine: Engine) -> None:
+    good = xlsx_file(FACILITY_HEADERS, [facility_row(1)])
+    data = _far_row(good, 20_000_001)
+    started = time.perf_counter()
+    r = upload(client, as_("county"), "facilities", data, "设施.xlsx")
+    assert time.perf_counter() - started < 1.0  # was 11 s at upload, then 22 s of the import worker
+    assert r.status_code == 422, r.text
+    assert "第 20,000,001 行" in r.json()["message"] and "超出了上限" in r.json()["message"]
+    assert _count(engine, import_job_t) == 0
+    assert upload(client, as_("county"), "facilities", good).status_code < 300  # its row where it belongs
+
+
 def test_too_big_and_too_many_rows(client: TestClient, as_: Headers, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SORTLINE_REGISTRY_IMPORT_MAX_BYTES", "2000")
     big = csv_file(FACILITY_HEADERS, [facility_row(i) for i in range(100)])
@@ -437,6 +467,39 @@ def test_background_worker_validates_and_writes_while_the_page_polls(
         assert job["status"] == "done" and job["created_count"] == 3000
         assert job["last_code"] == "360102-F003000"
         assert client.get("/stats", headers=as_("county")).json()["facilities"]["total"] == 3000
+
+
+def test_a_slow_import_does_not_hold_up_another_users(
+    engine: Engine, settings: Settings, as_: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SORTLINE_REGISTRY_IMPORT_INLINE", "0")
+    gate = threading.Event()
+    validate = jobs.Importer.validate_job
+
+    def slow_validate(self: jobs.Importer, ctx: Any) -> None:
+        with engine.connect() as conn:
+            job = bulk_repository.load_job(conn, ctx.payload["import_id"])
+        if job is not None and job["filename"].startswith("慢"):
+            gate.wait(30)  # a file that takes its time
+        validate(self, ctx)
+
+    monkeypatch.setattr(jobs.Importer, "validate_job", slow_validate)
+    data = csv_file(FACILITY_HEADERS, [facility_row(1)])
+    try:
+        with TestClient(create_app(settings, engine)) as client:
+            a1 = upload(client, as_("county"), "facilities", data, "慢1.csv").json()["id"]
+            a2 = upload(client, as_("county"), "facilities", data, "慢2.csv").json()["id"]
+            b = upload(client, as_("key"), "facilities", data, "快.csv").json()["id"]
+            job = _poll(client, as_("key"), b, {"ready", "invalid", "failed"})  # while A's first still runs
+            assert job["status"] == "ready", job
+            with engine.connect() as conn:
+                kernel = {r.payload["import_id"]: r.state for r in conn.execute(select(job_t.c.payload, job_t.c.state))}
+            assert kernel == {a1: "running", a2: "queued", b: "done"}  # never two of A's at once
+            gate.set()
+            for a in (a1, a2):
+                assert _poll(client, as_("county"), a, {"ready", "invalid", "failed"})["status"] == "ready"
+    finally:
+        gate.set()
 
 
 def _dead_pid() -> int:

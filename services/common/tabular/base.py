@@ -20,6 +20,11 @@ DEFAULT_MAX_UNCOMPRESSED = 256 * MIB
 MAX_RATIO = 100
 RATIO_CHECK_FROM = 8 * MIB
 MAX_ZIP_ENTRIES = 10_000
+# An XLSX row or column number past these is refused before anything is read: openpyxl fills the gap up
+# to a declared row (or column) with empty cells, so `<row r="20000001">` would cost seconds per file.
+# Rows: the row limit plus this many (blank or title) rows; columns: far more than any template has.
+SPARE_ROWS = 1_000
+MAX_COLUMNS = 1_000
 
 EXCEL_MAX_ROW = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767

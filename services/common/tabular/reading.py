@@ -15,7 +15,9 @@ from types import TracebackType
 from typing import IO
 
 from openpyxl import load_workbook
+from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import from_excel
+from openpyxl.worksheet._reader import WorkSheetParser
 
 from services.common.errors import ErrorDetail
 from services.common.tabular.base import (
@@ -33,6 +35,7 @@ from services.common.tabular.base import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
     DEFAULT_MAX_UNCOMPRESSED,
+    MAX_COLUMNS,
     MAX_RATIO,
     MAX_ZIP_ENTRIES,
     MIB,
@@ -41,6 +44,7 @@ from services.common.tabular.base import (
     RATIO_CHECK_FROM,
     RESAVE,
     SNIFF_SIZE,
+    SPARE_ROWS,
     SPOOL_SIZE,
     Column,
     ErrorEntry,
@@ -200,7 +204,11 @@ def open_table(
         head = source_file.read(SNIFF_SIZE)
         source_file.seek(0)
         kind = _sniff(head, source_file, filename)
-        source = _XlsxSource(source_file, max_uncompressed_bytes) if kind == "xlsx" else _CsvSource(source_file, head)
+        source = (
+            _XlsxSource(source_file, max_uncompressed_bytes, max_rows)
+            if kind == "xlsx"
+            else _CsvSource(source_file, head)
+        )
         return Table(source, kind, columns, max_rows=max_rows, skip_example=skip_example, closers=closers)
     except BaseException:
         if source is not None:
@@ -301,10 +309,17 @@ def _contains(f: IO[bytes], needle: bytes) -> bool:
 
 
 class _XlsxSource:
-    """The first worksheet of an XLSX, checked against zip bombs before openpyxl opens it."""
+    """The first worksheet of an XLSX, checked against zip bombs before openpyxl opens it.
 
-    def __init__(self, f: IO[bytes], max_uncompressed: int) -> None:
+    Rows are read with openpyxl's sheet parser directly, not ``iter_rows``: that one makes up every
+    missing row and cell up to a declared number, so one cell at ``<row r="20000001">`` or in column
+    ``XFD`` would cost seconds to minutes. A row number past ``max_rows + SPARE_ROWS`` or a column past
+    ``MAX_COLUMNS`` (in the sheet's ``<dimension>`` or in any row or cell) refuses the file at once.
+    """
+
+    def __init__(self, f: IO[bytes], max_uncompressed: int, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         self.estimate: int | None = None
+        self._max_row = max_rows + SPARE_ROWS
         _check_zip(f, max_uncompressed)
         f.seek(0)
         try:
@@ -319,18 +334,62 @@ class _XlsxSource:
             ws = sheets[0]
             if not hasattr(ws, "reset_dimensions"):
                 raise TabularError("第一个工作表不是数据表（可能是图表），请把数据放在第一个工作表")
-            self.estimate = ws.max_row if isinstance(ws.max_row, int) else None
-            # Some programs write a wrong <dimension>; never let it cut rows or columns off.
-            ws.reset_dimensions()
+            # The sheet's <dimension> (read by openpyxl from the sheet's first bytes): only an upper
+            # bound. Too small is common (it never cuts rows off here); too large is refused.
+            max_row = ws.max_row if isinstance(ws.max_row, int) else None
+            max_column = ws.max_column if isinstance(ws.max_column, int) else None
+            if max_row is not None:
+                self._check_row(max_row)
+            if max_column is not None:
+                self._check_column(max_column)
+            self.estimate = max_row
             self._ws = ws
         except BaseException:
             self._wb.close()
             raise
 
+    def _check_row(self, number: int) -> None:
+        if number > self._max_row:
+            raise TabularError(
+                f"工作表的第 {number:,} 行有内容或格式，超出了上限（数据最多 {self._max_row - SPARE_ROWS:,} 行）："
+                f"请删除多余的行（包括只设置了格式的空行），{RESAVE}",
+                details=[ErrorDetail(field="file", message=f"行号不能超过 {self._max_row}", value=number)],
+            )
+
+    def _check_column(self, number: int) -> None:
+        if number > MAX_COLUMNS:
+            letter = get_column_letter(min(number, 18_278))
+            raise TabularError(
+                f"工作表的 {letter} 列（第 {number:,} 列）有内容或格式，超出了上限（最多 {MAX_COLUMNS:,} 列）："
+                f"请删除多余的列（包括只设置了格式的空列），{RESAVE}",
+                details=[ErrorDetail(field="file", message=f"列数不能超过 {MAX_COLUMNS}", value=number)],
+            )
+
     def raw_rows(self) -> Iterator[RawRow]:
-        for number, values in enumerate(self._ws.iter_rows(values_only=True), start=1):
-            if any(v is not None and (not isinstance(v, str) or _clean(v) is not None) for v in values):
-                yield number, values
+        # openpyxl 3.1's read-only sheet internals: the sheet's XML stream and what its parser needs.
+        ws, wb = self._ws, self._wb
+        with ws._get_source() as src:
+            parser = WorkSheetParser(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=wb.epoch,
+                date_formats=wb._date_formats,
+                timedelta_formats=wb._timedelta_formats,
+            )
+            last = 0
+            for number, cells in parser.parse():
+                self._check_row(number)
+                if number <= last or not cells:  # a row given twice (or out of order) counts once
+                    continue
+                last = number
+                width = max(cell["column"] for cell in cells)
+                self._check_column(width)
+                values: list[object] = [None] * width
+                for cell in cells:
+                    values[cell["column"] - 1] = cell["value"]
+                if any(v is not None and (not isinstance(v, str) or _clean(v) is not None) for v in values):
+                    yield number, tuple(values)
 
     def close(self) -> None:
         self._wb.close()

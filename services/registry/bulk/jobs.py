@@ -11,8 +11,11 @@ left running without any kernel job (by an older version) are failed at startup 
 
 Bounded time: each job kind has a deadline (``SORTLINE_REGISTRY_IMPORT_TIMEOUT_S``); the passes
 report progress once a batch, where the runner stops a job past its deadline (the write pass rolls
-back: nothing written). On PostgreSQL a process runs two jobs at once, so one slow import does not
-hold up every other user's; SQLite has one writer at a time and one worker.
+back: nothing written), and the job's worker slot is free at the deadline in any case. A process runs
+``SORTLINE_REGISTRY_IMPORT_WORKERS`` jobs at once (two by default), and the jobs name the uploading
+user as their owner: the runner never starts a second job of a user who has one running while other
+users' jobs wait, so one slow import does not hold up every other user's. On SQLite a write pass
+(one transaction holding the write lock) runs alone.
 
 The upload lives in the file storage (``Settings.storage_url``; the job's ``file_path`` holds its
 key), so any replica can validate or write a job another one received. Each pass copies it to a
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -72,8 +76,9 @@ WRITE = "registry.import.write"
 
 
 class ImportSettings(BaseSettings):
-    """``SORTLINE_REGISTRY_IMPORT_*``: limits of an upload, a job's time limit, and ``INLINE=1`` to run
-    jobs in the request's background task instead of the runner's thread (tests, one-shot tools)."""
+    """``SORTLINE_REGISTRY_IMPORT_*``: limits of an upload, a job's time limit, how many jobs a process
+    runs at once (``WORKERS``), and ``INLINE=1`` to run jobs in the request's background task instead
+    of the runner's thread (tests, one-shot tools)."""
 
     model_config = SettingsConfigDict(env_prefix="SORTLINE_REGISTRY_IMPORT_", extra="ignore")
 
@@ -82,6 +87,7 @@ class ImportSettings(BaseSettings):
     max_bytes: int = 50 * 1024 * 1024
     stored_errors: int = 10_000
     timeout_s: float = 900.0
+    workers: int = Field(default=2, ge=1, le=32)
 
 
 def imports_dir() -> Path:
@@ -160,7 +166,8 @@ class Importer:
     def register(self, runner: JobRunner) -> None:
         timeout = self.options.timeout_s or None
         runner.register(VALIDATE, self.validate_job, timeout_s=timeout, on_failed=self.on_failed)
-        runner.register(WRITE, self.write_job, timeout_s=timeout, on_failed=self.on_failed)
+        # One transaction for the whole file: on SQLite nothing else could write meanwhile.
+        runner.register(WRITE, self.write_job, timeout_s=timeout, on_failed=self.on_failed, solo=True)
 
     def validate_job(self, ctx: JobContext) -> None:
         self.validate(ctx.payload["import_id"], ctx)

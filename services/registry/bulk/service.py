@@ -50,7 +50,7 @@ def importer(app: FastAPI) -> jobs.Importer:
                 storage = jobs.open_storage(app.state.settings, options)
                 app.state.file_storage = storage
             found = jobs.Importer(app.state.engine, app.state.settings, options, storage)
-            runner = JobRunner(app.state.engine, job_tables_of_registry, storage=storage)
+            runner = JobRunner(app.state.engine, job_tables_of_registry, storage=storage, workers=options.workers)
             found.register(runner)
             app.state.importer = found
             app.state.job_runner = runner
@@ -58,7 +58,7 @@ def importer(app: FastAPI) -> jobs.Importer:
 
 
 def job_runner(app: FastAPI) -> JobRunner:
-    """The registry's job runner (two workers per process on PostgreSQL, one on SQLite)."""
+    """The registry's job runner (``SORTLINE_REGISTRY_IMPORT_WORKERS`` jobs at once, two by default)."""
     importer(app)
     runner: JobRunner = app.state.job_runner
     return runner
@@ -253,7 +253,9 @@ def start(
             "updated_at": now,
         }
         repository.insert_job(session, job)
-        job_runner(app).enqueue(session, jobs.VALIDATE, {"import_id": job_id}, jobs.dedupe_key(jobs.VALIDATE, job_id))
+        job_runner(app).enqueue(
+            session, jobs.VALIDATE, {"import_id": job_id}, jobs.dedupe_key(jobs.VALIDATE, job_id), owner=caller.sub
+        )
         created.append(True)
         return Written({"id": job_id}, created=True)
 
@@ -292,7 +294,9 @@ def confirm(session: Session, app: FastAPI, caller: Caller, job_id: str) -> tupl
             message=f"正在写入（共 {job['valid_rows']:,} 行）",
         )
         if changed:
-            job_runner(app).enqueue(session, jobs.WRITE, {"import_id": job_id}, jobs.dedupe_key(jobs.WRITE, job_id))
+            job_runner(app).enqueue(
+                session, jobs.WRITE, {"import_id": job_id}, jobs.dedupe_key(jobs.WRITE, job_id), owner=caller.sub
+            )
         job = repository.load_job(session, job_id) or job
         return public(session, job), changed == 1
     if job["status"] in ("writing", "done"):
