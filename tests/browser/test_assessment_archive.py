@@ -153,3 +153,51 @@ def test_archive_button_gives_a_downloadable_zip(archive_page: Page, tmp_path: P
     paths = [f["path"] for f in manifest["files"]]
     assert len(paths) == 1 and paths[0].endswith(".pdf") and "检查记录" in paths[0]
     assert paths[0] in names and "index.xlsx" in names
+
+
+def test_controls_fit_and_work_in_the_page(archive_page: Page) -> None:
+    """Each control's page or fragment at this width: no sideways scroll; the item due date set
+    through htmx shows the service's warning for a Saturday."""
+    from playwright.sync_api import expect
+
+    page = archive_page
+    login(page, "office")
+    page.goto("/assessment/quarters/2026Q4/due")
+    row = page.locator('tr[data-item="2.1"]')
+    row.get_by_label("限制商品过度包装 的截止日期").fill("2026-12-19")
+    row.get_by_role("button", name="保存").click()
+    expect(page.locator('tr[data-item="2.1"] .due-warning')).to_contain_text("不是工作日")
+    no_horizontal_scroll(page)
+    page.screenshot(path=f"/tmp/sortline-controls-due-{page.width}.png", full_page=True)  # type: ignore[attr-defined]
+
+    page.goto("/assessment/forecast?quarter=2026Q4")
+    expect(page.locator("#judgement form")).to_be_visible()
+    page.locator("#f-judge-item").select_option("2.1")
+    page.locator("#f-judge-lost").fill("9")
+    page.get_by_role("button", name="保存认定").click()
+    expect(page.locator("#judgement .error")).to_contain_text("认定失分：不能超过该项分值 2 分")
+    no_horizontal_scroll(page)
+    page.screenshot(path=f"/tmp/sortline-controls-forecast-{page.width}.png", full_page=True)  # type: ignore[attr-defined]
+
+    page.goto("/assessment/rankings/ratings?period=2026Q4")
+    expect(page.locator("#ratings")).to_be_visible()
+    no_horizontal_scroll(page)
+    page.screenshot(path=f"/tmp/sortline-controls-ratings-{page.width}.png", full_page=True)  # type: ignore[attr-defined]
+
+    page.goto("/assessment/catalogues")
+    expect(page.locator("#unit-aliases form")).to_be_visible()
+    no_horizontal_scroll(page)
+    page.goto("/assessment/catalogues/1")
+    page.once("dialog", lambda dialog: dialog.accept())  # 以第 1 版为基础新建一个草稿版本？
+    page.get_by_role("button", name="修订（新建草稿）").click()
+    expect(page.get_by_role("link", name="新增评估项目")).to_be_visible()
+    page.get_by_role("link", name="修改").first.click()
+    expect(page.locator("#f-rules")).to_be_visible()
+    no_horizontal_scroll(page)
+    page.screenshot(path=f"/tmp/sortline-controls-item-{page.width}.png", full_page=True)  # type: ignore[attr-defined]
+
+    page.goto("/assessment/tasks?quarter=2026Q4")
+    page.get_by_role("link", name="过度包装检查落实材料").click()
+    expect(page.locator("#task-controls form")).to_be_visible()
+    no_horizontal_scroll(page)
+    page.screenshot(path=f"/tmp/sortline-controls-task-{page.width}.png", full_page=True)  # type: ignore[attr-defined]
