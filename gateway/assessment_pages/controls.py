@@ -276,10 +276,24 @@ async def _judgement(
     extra: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    quarter, items = await quarter_items(services, quarter_id)
+    (quarter, items), settings = await asyncio.gather(
+        quarter_items(services, quarter_id),
+        services.assessment.call("GET", f"/quarters/{seg(quarter_id)}/items"),
+    )
+    names = {str(i.get("code")): i for i in items}
+    judged = [
+        {
+            **s,
+            "name": names.get(str(s["item_code"]), {}).get("name", ""),
+            "points": names.get(str(s["item_code"]), {}).get("points"),
+        }
+        for s in settings.get("items", [])
+        if s.get("lost_points") is not None or s.get("inputs") or s.get("note")
+    ]
     context = {
         "quarter": quarter,
         "items": items,
+        "judged": judged,
         "form": {},
         "errors": {},
         "fmt_points": fmt_points,

@@ -136,6 +136,10 @@ def test_judgement_of_points_lost_from_the_forecast(agw: AssessmentGateway) -> N
         headers=HX,
     )
     assert resp.status_code == 200 and "已认定 1.1 失分 1.5 分" in resp.text
+    judged = resp.text.split('id="judged"')[1].split("</table>")[0]
+    assert 'data-item="1.1"' in judged and "1.5" in judged and "领导小组文件缺组长分工" in judged
+    settings = agw.api("GET", "/quarters/2026Q4/items", csrf).json()["items"]
+    assert [(i["item_code"], i["lost_points"]) for i in settings] == [("1.1", 1.5)]
     after = agw.api("GET", "/quarters/2026Q4/forecast", csrf).json()["lost"]
     assert float(after) == float(before) + 1.5
     # bad values: each shown on the field, in Chinese; the judgement stays
@@ -164,6 +168,7 @@ def test_judgement_of_points_lost_from_the_forecast(agw: AssessmentGateway) -> N
     assert resp.status_code == 403
     ucsrf = agw.as_user("a_unit", "unit", unit_code="U03")
     assert agw.client.get("/assessment/forecast/2026Q4/judgement").status_code == 403
+    assert agw.api("GET", "/quarters/2026Q4/items", ucsrf).status_code == 403
     resp = agw.client.post(
         "/assessment/forecast/2026Q4/judgement", data={"item_code": "1.2", "lost_points": "1", "csrf_token": ucsrf}
     )
