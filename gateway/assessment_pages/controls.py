@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import Counter
 from typing import Any
 
 import yaml
@@ -101,18 +100,6 @@ def show(
     return render(request, TEMPLATES + "page.html", page, status_code=status_code)
 
 
-async def all_tasks(services: Services, quarter: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {"quarter": quarter, "limit": 500, **({"cursor": cursor} if cursor else {})}
-        page = await services.assessment.call("GET", "/tasks", params=params)
-        out += page.get("items", [])
-        cursor = page.get("next_cursor")
-        if not cursor or len(out) >= 20000:
-            return out
-
-
 async def quarter_items(services: Services, quarter_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The quarter and the items of the catalogue version it opened with."""
     quarter = await services.assessment.call("GET", f"/quarters/{seg(quarter_id)}")
@@ -123,37 +110,28 @@ async def quarter_items(services: Services, quarter_id: str) -> tuple[dict[str, 
 # --- due dates per item of a quarter ----------------------------------------------------------------
 
 
-def due_rows(items: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per item: its open tasks' due dates (the most common one offered in the form)."""
-    dues: dict[str, Counter[str]] = {}
-    warnings: dict[str, str] = {}
-    counts: Counter[str] = Counter()
-    for t in tasks:
-        code = str(t.get("item_code"))
-        counts[code] += 1
-        if t.get("state") != "approved":
-            dues.setdefault(code, Counter())[str(t.get("due_date"))[:10]] += 1
-            if t.get("due_warning"):
-                warnings.setdefault(code, str(t["due_warning"]))
-    rows = []
-    for item in items:
-        code = str(item.get("code"))
-        if not counts[code]:
-            continue
-        seen = dues.get(code, Counter())
-        rows.append(
-            {
-                "code": code,
-                "name": item.get("name", ""),
-                "category": item.get("category", ""),
-                "tasks": counts[code],
-                "open": sum(seen.values()),
-                "due": seen.most_common(1)[0][0] if seen else "",
-                "dues": sorted(seen),
-                "warning": warnings.get(code, ""),
-            }
-        )
-    return rows
+def due_rows(quarter: dict[str, Any], items: list[dict[str, Any]], settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per item: the due date set for it, else the quarter's default (a task's own date,
+    set on the task page, is not shown here)."""
+    dues = {str(i["item_code"]): i.get("due_date") for i in settings.get("items", []) if i.get("due_date")}
+    default = str(quarter.get("default_due") or "")
+    return [
+        {
+            "code": str(item.get("code")),
+            "name": item.get("name", ""),
+            "category": item.get("category", ""),
+            "due": str(dues.get(str(item.get("code")), default) or "")[:10],
+            "own": str(item.get("code")) in dues,
+        }
+        for item in items
+    ]
+
+
+async def due_context(services: Services, quarter_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    (quarter, items), settings = await asyncio.gather(
+        quarter_items(services, quarter_id), services.assessment.call("GET", f"/quarters/{seg(quarter_id)}/items")
+    )
+    return quarter, due_rows(quarter, items, settings)
 
 
 def row_id(code: str) -> str:
@@ -163,8 +141,8 @@ def row_id(code: str) -> str:
 @router.get("/assessment/quarters/{quarter_id}/due")
 async def due_page(request: Request, quarter_id: str, user: PageUser, services: ServicesDep) -> Response:
     require(user, OFFICE_ROLES)
-    (quarter, items), tasks = await asyncio.gather(quarter_items(services, quarter_id), all_tasks(services, quarter_id))
-    context = {"quarter": quarter, "rows": due_rows(items, tasks), "row_id": row_id}
+    quarter, rows = await due_context(services, quarter_id)
+    context = {"quarter": quarter, "rows": rows, "row_id": row_id}
     return render(request, TEMPLATES + "due.html", context)
 
 
@@ -187,10 +165,10 @@ async def set_item_due(
         errors = form_errors(exc)
     if not is_htmx(request) and not errors:
         return redirect(request, f"/assessment/quarters/{seg(quarter_id)}/due")
-    (quarter, items), tasks = await asyncio.gather(quarter_items(services, quarter_id), all_tasks(services, quarter_id))
-    row = next((r for r in due_rows(items, tasks) if r["code"] == item_code), None)
+    quarter, rows = await due_context(services, quarter_id)
+    row = next((r for r in rows if r["code"] == item_code), None)
     if row is None:
-        row = {"code": item_code, "name": item_code, "category": "", "tasks": 0, "open": 0, "due": "", "dues": []}
+        row = {"code": item_code, "name": item_code, "category": "", "due": "", "own": False}
     row.update({"due": form.get("due_date", "") if errors else row["due"], "errors": errors})
     if result:
         row["saved"] = f"已保存：{result.get('tasks', 0)} 个未通过的任务截止日期改为 {result.get('due_date')}"

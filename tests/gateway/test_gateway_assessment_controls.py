@@ -71,6 +71,11 @@ def test_item_due_date_moves_open_tasks_and_warns_on_a_weekend(agw: AssessmentGa
     )
     assert resp.status_code == 303 and resp.headers["location"] == "/assessment/quarters/2026Q4/due"
     assert {t["due_date"] for t in agw.tasks(csrf, item="1.1")} == {"2026-12-18"}
+    rows = agw.client.get("/assessment/quarters/2026Q4/due").text
+    row_11 = rows.split('data-item="1.1"')[1].split("</tr>")[0]
+    row_12 = rows.split('data-item="1.2"')[1].split("</tr>")[0]
+    assert 'value="2026-12-18"' in row_11 and "季度默认" not in row_11
+    assert "季度默认" in row_12
     resp = agw.client.post("/assessment/quarters/2026Q4/items/1.1/due", data={"due_date": "", "csrf_token": csrf})
     assert resp.status_code == 422 and "<html" in resp.text
     assert has_chinese(field_error(resp.text, "截止日期"))
