@@ -63,7 +63,6 @@ FIELD_LABELS = {
 # The catalogue checks name a row and a column (``第1行 item``); the form's field for each column.
 COLUMN_FIELDS = {"item": "name", "units": "lead_unit", "source": "data_source"}
 ARCHIVE_STATE_LABELS = {"queued": "排队中", "running": "正在生成", "done": "已生成", "failed": "生成失败"}
-DATA_SOURCE_LABELS = {"manual": "手工填报"}
 
 
 def form_errors(exc: AppError) -> dict[str, str]:
@@ -357,9 +356,9 @@ async def _ratings(
         for r in sorted(data.get("items", []), key=lambda r: str(r.get("unit_code")))
     ]
     context = {"period": period, "rows": rows, "row_errors": {}, "saved": {}, "form": {}, **(extra or {})}
-    if is_htmx(request) and "unit" in (extra or {}):
-        context["r"] = next((r for r in rows if r["code"] == extra["unit"]), None)  # type: ignore[index]
-        return render(request, TEMPLATES + "rating_row.html", context)
+    row = next((r for r in rows if r["code"] == context.get("unit")), None)
+    if is_htmx(request) and row is not None:
+        return render(request, TEMPLATES + "rating_row.html", {**context, "r": row})
     return render(request, TEMPLATES + "ratings.html", context, status_code=status_code)
 
 
