@@ -226,6 +226,23 @@ def set_judgement(
     return {"quarter": quarter_id, "item_code": item_code, "inputs": inputs, "lost_points": lost_points, "note": note}
 
 
+def item_settings(session: Session, quarter_id: str) -> dict[str, Any]:
+    """What the office set per item of a quarter: the item's due date and its judgement."""
+    get(session, quarter_id)
+    rows = sorted(repository.quarter_items(session, quarter_id).values(), key=lambda r: r.item_code)
+    items = [
+        {
+            "item_code": r.item_code,
+            "due_date": r.due_date,
+            "inputs": r.inputs,
+            "lost_points": r.lost_points,
+            "note": r.note,
+        }
+        for r in rows
+    ]
+    return {"quarter": quarter_id, "items": items}
+
+
 def board(session: Session, caller: Caller, registry: RegistryPort, quarter_id: str) -> dict[str, Any]:
     """The heat map: units x categories, each cell the share of approved tasks (and the counts).
 

@@ -290,6 +290,20 @@ def item_judgement(
 
 
 @router.get(
+    "/quarters/{quarter_id}/items",
+    summary="各评估项目的设定：截止日期、评分依据与认定失分（分类办设定过的项目）",
+    tags=["scores"],
+    responses=READ,
+)
+def item_settings(quarter_id: str, caller: CallerDep, session: ReadSessionDep) -> Response:
+    if not caller.is_city_wide:
+        from services.assessment import errors
+
+        raise errors.not_allowed("查看评估项目的认定")
+    return JSONBody(quarters.item_settings(session, quarter_id))
+
+
+@router.get(
     "/quarters/{quarter_id}/board",
     response_model=Board,
     summary="季度看板：单位 × 评估类别，每格为已通过任务的占比",

@@ -350,6 +350,7 @@ class HistoryEntry(BaseModel):
 class TaskDetail(TaskPublic):
     item_name: str | None
     item_points: float | None
+    data_source: str = Field(default="manual", description="manual，或登记台账指标（可自动生成佐证材料）")
     rules: list[dict[str, Any]]
     evidence: dict[str, Any] | None
     accepted_kinds: list[str]

@@ -164,6 +164,7 @@ def detail(session: Session, caller: Caller, task_id: int) -> dict[str, Any]:
     return task_public(task) | {
         "item_name": item.name if item else None,
         "item_points": item.points if item else None,
+        "data_source": item.data_source if item else "manual",
         "rules": item.rules if item else [],
         "evidence": evidence,
         "accepted_kinds": [KIND_LABELS[k] for k in (evidence or {}).get("kinds", [])],
