@@ -20,6 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A benchmark signs one service token for a run of several minutes; the services it starts (in this
+# process or as children, which inherit the environment) are configured to accept that lifetime.
+BENCH_TOKEN_TTL = 3600
+os.environ.setdefault("SORTLINE_SERVICE_TOKEN_TTL", str(BENCH_TOKEN_TTL))
+
 
 def free_port() -> int:
     with socket.socket() as s:
