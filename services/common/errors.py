@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -275,13 +275,24 @@ KEY_REUSED_FLAG = "idempotency_key_used"
 BODY_PARSE_FAILED = "There was an error parsing the body"  # fastapi/routing.py
 
 
+def _flat_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes themselves: FastAPI 0.16x keeps an included router as one entry whose
+    ``effective_candidates()`` are its routes (with the prefix applied)."""
+    for route in routes:
+        nested = getattr(route, "effective_candidates", None)
+        if callable(nested):
+            yield from _flat_routes(nested())
+        else:
+            yield route
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers at the request's path (RFC 9110 §15.5.6: a 405
     lists them all in ``Allow``). Starlette names only the first route that matched the path, and
     FastAPI makes one route per method, so ``GET /vehicles`` hid ``POST /vehicles``."""
     scope = {**request.scope, "method": ""}  # no route takes this method: path matches are PARTIAL
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _flat_routes(request.app.router.routes):
         route_methods = getattr(route, "methods", None)
         if route_methods and route.matches(scope)[0] is not Match.NONE:
             methods |= route_methods
