@@ -287,15 +287,22 @@ def _flat_routes(routes: Iterable[Any]) -> Iterator[Any]:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app answers at the request's path (RFC 9110 §15.5.6: a 405
-    lists them all in ``Allow``). Starlette names only the first route that matched the path, and
-    FastAPI makes one route per method, so ``GET /vehicles`` hid ``POST /vehicles``."""
-    scope = {**request.scope, "method": ""}  # no route takes this method: path matches are PARTIAL
-    methods: set[str] = set()
+    """The methods the resource at the request's path takes (RFC 9110 §15.5.6: a 405 lists them
+    all in ``Allow``). Starlette names only the first route that matched the path, and FastAPI
+    makes one route per method, so ``GET /vehicles`` hid ``POST /vehicles``. Where a literal path
+    and a template both match (``/vehicles/export`` and ``/vehicles/{code}``), the resource is the
+    one with the fewest path parameters, as in the OpenAPI document."""
+    # No route takes the method "": every path match is PARTIAL. No path_params from the first one.
+    scope = {**request.scope, "method": "", "path_params": {}}
+    by_params: dict[int, set[str]] = {}
     for route in _flat_routes(request.app.router.routes):
         route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] is not Match.NONE:
-            methods |= route_methods
+        if not route_methods:
+            continue
+        match, child = route.matches(scope)
+        if match is not Match.NONE:
+            by_params.setdefault(len(child.get("path_params") or {}), set()).update(route_methods)
+    methods = by_params[min(by_params)] if by_params else set()
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 

@@ -30,6 +30,10 @@ def make_app() -> FastAPI:
     def change_thing(code: str, thing: Thing) -> Thing:
         return thing
 
+    @app.get("/things/export")
+    def export_things() -> str:
+        return ""
+
     @app.get("/things/{code}")
     def get_thing(code: str) -> str:
         return code
@@ -57,6 +61,8 @@ def test_405_allow_names_every_method_of_the_path() -> None:
     resp = client.put("/things/A1")
     assert resp.status_code == 405
     assert resp.headers["allow"] == "GET, PATCH"
+    resp = client.put("/things/export")  # the literal path is its own resource, as in the OpenAPI
+    assert resp.status_code == 405 and resp.headers["allow"] == "GET"
     resp = client.delete("/r/items")
     assert resp.status_code == 405 and resp.headers["allow"] == "GET, POST"
     resp = client.options("/things/A1")
