@@ -29,8 +29,10 @@ from gateway.app import create_app
 from gateway.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = 20261203
-MAX_EXAMPLES = 6  # per operation and phase: about a minute per key on a loaded 2-core machine
+# Fixed, so CI is repeatable; set these to explore further by hand (a finding then is one to fix).
+SEED = int(os.environ.get("SORTLINE_SCHEMATHESIS_SEED", "20261203"))
+# Per operation and phase: about a minute per key on a loaded 2-core machine.
+MAX_EXAMPLES = int(os.environ.get("SORTLINE_SCHEMATHESIS_EXAMPLES", "6"))
 pytestmark = pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("services.registry.app") is None, reason="registry service not built"
 )
@@ -108,6 +110,8 @@ def run_schemathesis(base: str, key: str, tmp: Path) -> subprocess.CompletedProc
         str(MAX_EXAMPLES),
         "--workers",
         "1",
+        "--suppress-health-check",
+        "too_slow",  # a loaded CI machine is slow; that says nothing about the API
         "--request-timeout",
         "30",
         "--report-dir",
