@@ -8,8 +8,8 @@ Only schema-valid ("positive") cases are touched, and only in these places:
 - references to other records (``street_code``, ``community_code``, a city key's ``county_code``,
   ``site_code``) and an upsert body's ``external_id`` (the one in its path): the document gives
   their form, the registry also wants them to exist (or to agree), which no schema can say; a
-  positive body names the divisions the test registered; a facility body with a ``kind`` leaves
-  ``category`` out (some kinds take one category only: a rule across two fields);
+  positive body names the divisions the test registered; a facility body leaves ``category`` out
+  (some kinds take one category only: a rule across two fields, in a PATCH the stored one);
 - a list's ``cursor``: an opaque token that only a previous page's ``next_cursor`` gives (the
   document says so); a generated one is left out. An invalid cursor's 422 is tested in
   ``tests/gateway/test_gateway_contract_fixes.py``; negative cases still send broken cursors.
@@ -61,8 +61,10 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     for field, value in REGISTERED.items():
         if isinstance(body.get(field), str):
             body[field] = value
-    if body.get("kind") and "category" in body and "/facilities" in path:
-        del body["category"]  # the kind implies it (some kinds take one category only)
+    if "category" in body and "/facilities" in path:
+        # The kind implies it, and some kinds take one category only: a rule across two fields,
+        # in a PATCH against the stored kind (a 422 naming the field, as for any invalid body).
+        del body["category"]
     if body.get("site_code"):
         body["site_code"] = None  # no site is registered in the test
     if case.method.upper() == "PUT" and "external_id" in body and case.path_parameters:
