@@ -45,23 +45,51 @@ def county_openapi(doc: dict[str, Any], prefix: str = "/api/v1/registry") -> dic
     return out
 
 
+CITY_KEY_FIELD = "x-required-for-city-keys"
+COUNTY_CODE_PATTERN = r"^\s*[0-9]{4}(0[1-9]|[1-9][0-9])\s*$"
+
+
+def for_city_callers(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as a city-wide caller (office, admin) must follow it: the fields marked
+    ``x-required-for-city-keys`` (a new record's county, which a county key may leave out) are
+    required and never null."""
+    out = copy.deepcopy(doc)
+    for schema in (out.get("components", {}).get("schemas") or {}).values():
+        for name, prop in (schema.get("properties") or {}).items():
+            if not prop.get(CITY_KEY_FIELD):
+                continue
+            kept = [option for option in prop.pop("anyOf", []) if option.get("type") != "null"]
+            prop.pop("default", None)
+            prop.update(kept[0] if len(kept) == 1 else {"type": "string"})
+            prop.setdefault("pattern", COUNTY_CODE_PATTERN)
+            required = schema.setdefault("required", [])
+            if name not in required:
+                required.append(name)
+    return out
+
+
 class OpenApiCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self.doc: dict[str, Any] | None = None
+        self.city_doc: dict[str, Any] = {}
         self.fetched = 0.0
 
-    async def get(self, clients: ServiceClients) -> dict[str, Any]:
+    async def get(self, clients: ServiceClients, role: str = "county") -> dict[str, Any]:
+        """The document for a county caller, or (any other role) for a city-wide one."""
         if self.doc is None or time.monotonic() - self.fetched > self.ttl:
             self.doc = county_openapi(await clients.registry.openapi())
+            self.city_doc = for_city_callers(self.doc)
             self.fetched = time.monotonic()
-        return self.doc
+        return self.doc if role == "county" else self.city_doc
 
 
 @router.get("/api/openapi.json")
-async def openapi(request: Request, _caller: ApiCaller) -> Response:
+async def openapi(request: Request, caller: ApiCaller) -> Response:
+    """The document describes the caller's own key: a county key may leave a new record's county
+    out (it is the key's), a city-wide key must name it."""
     cache: OpenApiCache = request.app.state.openapi_cache
-    return JSONBody(await cache.get(request.app.state.clients))
+    return JSONBody(await cache.get(request.app.state.clients, caller.role))
 
 
 @router.get("/api/docs")

@@ -69,7 +69,8 @@ DROPPED_RESPONSE_HEADERS = frozenset(
         "x-request-id",
     }
 )
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# OPTIONS too: the service answers it (a 405 whose ``Allow`` names what that path takes).
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 PREFIX = "/api/v1/"
 # Bodies up to this size are read whole (one write, no chunked framing); larger ones stream.
 SMALL_BODY = 256 * 1024

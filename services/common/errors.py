@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from services.common.responses import JSONBody
 
@@ -271,6 +272,41 @@ _STATUS_CODES = {
 KEY_REUSED_FLAG = "idempotency_key_used"
 
 
+BODY_PARSE_FAILED = "There was an error parsing the body"  # fastapi/routing.py
+
+
+def _flat_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes themselves: FastAPI 0.16x keeps an included router as one entry whose
+    ``effective_candidates()`` are its routes (with the prefix applied)."""
+    for route in routes:
+        nested = getattr(route, "effective_candidates", None)
+        if callable(nested):
+            yield from _flat_routes(nested())
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the resource at the request's path takes (RFC 9110 §15.5.6: a 405 lists them
+    all in ``Allow``). Starlette names only the first route that matched the path, and FastAPI
+    makes one route per method, so ``GET /vehicles`` hid ``POST /vehicles``. Where a literal path
+    and a template both match (``/vehicles/export`` and ``/vehicles/{code}``), the resource is the
+    one with the fewest path parameters, as in the OpenAPI document."""
+    # No route takes the method "": every path match is PARTIAL. No path_params from the first one.
+    scope = {**request.scope, "method": "", "path_params": {}}
+    by_params: dict[int, set[str]] = {}
+    for route in _flat_routes(request.app.router.routes):
+        route_methods = getattr(route, "methods", None)
+        if not route_methods:
+            continue
+        match, child = route.matches(scope)
+        if match is not Match.NONE:
+            by_params.setdefault(len(child.get("path_params") or {}), set()).update(route_methods)
+    methods = by_params[min(by_params)] if by_params else set()
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error answers in the one shape; a 500 never leaks a stack trace."""
 
@@ -287,15 +323,23 @@ def install_error_handlers(app: FastAPI) -> None:
         err = validation_error(translate_errors(exc.errors(), labels))
         return JSONBody(err.body(labels), status_code=422)
 
-    async def http_error(_request: Request, exc: Exception) -> JSONBody:
+    async def http_error(request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_FAILED:
+            # FastAPI's answer to a body it cannot decode (not UTF-8, a broken form): a 422 like
+            # any other invalid body (documented on every route that takes one).
+            err = InvalidInput.field("body", "请求体无法解析：应为 UTF-8 编码的 JSON（或所声明的表单格式）")
+            return JSONBody(err.body(app_labels(request)), status_code=err.status_code)
         code, message = _STATUS_CODES.get(exc.status_code, ("error", "请求失败"))
         if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
             message = exc.detail
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONBody(
             {"error": code, "message": message, "details": []},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     async def unexpected(_request: Request, _exc: Exception) -> JSONBody:

@@ -135,6 +135,9 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         description="重试时使用同一个键：相同的键和内容只执行一次并返回第一次的结果；相同的键、不同的内容返回 409",
         examples=["nc-2026-03-01-0001"],
+        # Declared here, checked in ``idempotent_write`` (one Chinese sentence for every case):
+        # 1 to MAX_KEY_LENGTH characters, not only blanks.
+        json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
     ),
 ]
 

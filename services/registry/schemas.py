@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from services.registry import validation as v
 
@@ -47,6 +49,21 @@ class _Update(_In):
 
     required: ClassVar[frozenset[str]] = frozenset()
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The document says what the validator does: a required field may be left out, never null."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for key in cls.required:
+            prop = schema.get("properties", {}).get(key)
+            if prop is None or "anyOf" not in prop:
+                continue
+            kept = [option for option in prop["anyOf"] if option.get("type") != "null"]
+            if len(kept) == 1:
+                rest = {k: value for k, value in prop.items() if k not in {"anyOf", "default"}}
+                prop.clear()
+                prop.update({**kept[0], **rest})
+        return schema
+
     @model_validator(mode="before")
     @classmethod
     def _immutable(cls, data: Any) -> Any:
@@ -76,6 +93,29 @@ def _lat(value: float | None) -> float | None:
 
 def _lng(value: float | None) -> float | None:
     return None if value is None else v.check_lng(value)
+
+
+# A new record's county: a county key's own (the field may be left out), named by city-wide keys.
+# ``x-required-for-city-keys``: the gateway's document for an office key lists it as required.
+# What the validators in ``validation`` accept, declared in the document (they keep their Chinese
+# messages: these only describe). Surrounding blanks are stripped before the checks.
+_L = v.PLATE_LETTERS + v.PLATE_LETTERS.lower()
+PLATE: dict[str, Any] = {
+    "pattern": rf"^\s*[{v.PROVINCES}][{_L}]([{_L}0-9]{{5}}|[DFdf][{_L}0-9][0-9]{{4}}|[0-9]{{5}}[DFdf])\s*$"
+}
+COUNTY: dict[str, Any] = {"pattern": r"^\s*[0-9]{4}(0[1-9]|[1-9][0-9])\s*$"}
+STREET: dict[str, Any] = {"pattern": r"^\s*[0-9]{9}\s*$"}
+COMMUNITY: dict[str, Any] = {"pattern": r"^\s*[0-9]{12}\s*$"}
+LAT: dict[str, Any] = {"minimum": v.LAT_RANGE[0], "maximum": v.LAT_RANGE[1]}
+LNG: dict[str, Any] = {"minimum": v.LNG_RANGE[0], "maximum": v.LNG_RANGE[1]}
+
+
+def _county_of_new_record() -> Any:
+    return Field(
+        default=None,
+        description="所属县区代码（6 位）：县区密钥可省略（即本县区）；市级密钥必填",
+        json_schema_extra={**COUNTY, "x-required-for-city-keys": True},
+    )
 
 
 # --- vehicles --------------------------------------------------------------------------------
@@ -117,12 +157,14 @@ class VehicleCreate(_VehicleFields):
 
     model_config = ConfigDict(json_schema_extra={"examples": [VEHICLE_EXAMPLE]})
 
-    plate_number: str = Field(description="车牌号：7 位普通号牌或 8 位新能源号牌", examples=["赣AD12345"])
+    plate_number: str = Field(
+        description="车牌号：7 位普通号牌或 8 位新能源号牌", examples=["赣AD12345"], json_schema_extra=PLATE
+    )
     category: v.VehicleCategory = Field(description="垃圾类别（GB/T 19095-2019，另加 bulky 大件垃圾）")
     energy_type: v.EnergyType = Field(description="能源类型")
     capacity_tonnes: float | None = Field(default=None, gt=0, le=100, description="核定载重（吨）")
     operator_name: str = Field(min_length=1, max_length=128, description="运营单位")
-    county_code: str | None = Field(default=None, description="所属县区代码（县区密钥可省略）")
+    county_code: str | None = _county_of_new_record()
     road_permit_expires_on: date | None = Field(default=None, description="道路运输证有效期至")
     inspection_due_on: date | None = Field(default=None, description="下次年检日期")
     gps_device_id: str | None = Field(default=None, max_length=64, description="车载定位终端编号")
@@ -135,7 +177,7 @@ class VehicleUpdate(_VehicleFields, _Update):
     required = frozenset({"plate_number", "category", "energy_type", "operator_name"})
     model_config = ConfigDict(json_schema_extra={"examples": [{"capacity_tonnes": 3.0, "gps_device_id": "GPS-0002"}]})
 
-    plate_number: str | None = None
+    plate_number: str | None = Field(default=None, json_schema_extra=PLATE)
     category: v.VehicleCategory | None = None
     energy_type: v.EnergyType | None = None
     capacity_tonnes: float | None = Field(default=None, gt=0, le=100)
@@ -222,13 +264,13 @@ class FacilityCreate(_PlaceFields):
     kind: v.FacilityKind = Field(description="设施类型")
     category: v.FacilityCategory | None = Field(default=None, description="垃圾类别；mixed 表示多类别")
     name: str = Field(min_length=1, max_length=128)
-    county_code: str | None = None
-    street_code: str | None = None
-    community_code: str | None = None
+    county_code: str | None = _county_of_new_record()
+    street_code: str | None = Field(default=None, json_schema_extra=STREET)
+    community_code: str | None = Field(default=None, json_schema_extra=COMMUNITY)
     site_code: str | None = Field(default=None, max_length=40, description="所属管理对象的统一编号")
     address: str | None = Field(default=None, max_length=255)
-    lat: float = Field(description="纬度（WGS-84）")
-    lng: float = Field(description="经度（WGS-84）")
+    lat: float = Field(description="纬度（WGS-84）", json_schema_extra=LAT)
+    lng: float = Field(description="经度（WGS-84）", json_schema_extra=LNG)
     capacity: float | None = Field(default=None, ge=0, description="设计能力：桶组/投放箱为升，站点与处理设施为吨/日")
     external_id: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -240,12 +282,12 @@ class FacilityUpdate(_PlaceFields, _Update):
     kind: v.FacilityKind | None = None
     category: v.FacilityCategory | None = None
     name: str | None = Field(default=None, min_length=1, max_length=128)
-    street_code: str | None = None
-    community_code: str | None = None
+    street_code: str | None = Field(default=None, json_schema_extra=STREET)
+    community_code: str | None = Field(default=None, json_schema_extra=COMMUNITY)
     site_code: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=255)
-    lat: float | None = None
-    lng: float | None = None
+    lat: float | None = Field(default=None, json_schema_extra=LAT)
+    lng: float | None = Field(default=None, json_schema_extra=LNG)
     capacity: float | None = Field(default=None, ge=0)
     external_id: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -315,12 +357,12 @@ class SiteCreate(_PlaceFields):
 
     kind: v.SiteKind = Field(description="管理对象类型")
     name: str = Field(min_length=1, max_length=128)
-    county_code: str | None = None
-    street_code: str = Field(description="街道（乡镇）代码，9 位")
-    community_code: str | None = Field(default=None, description="社区（村）代码，12 位")
+    county_code: str | None = _county_of_new_record()
+    street_code: str = Field(description="街道（乡镇）代码，9 位", json_schema_extra=STREET)
+    community_code: str | None = Field(default=None, description="社区（村）代码，12 位", json_schema_extra=COMMUNITY)
     address: str | None = Field(default=None, max_length=255)
-    lat: float | None = None
-    lng: float | None = None
+    lat: float | None = Field(default=None, json_schema_extra=LAT)
+    lng: float | None = Field(default=None, json_schema_extra=LNG)
     covered: bool = Field(default=False, description="已开展分类投放")
     covered_since: date | None = Field(default=None, description="开始分类的日期")
     sorted_collection: bool = Field(default=False, description="已分类收集")
@@ -336,11 +378,11 @@ class SiteUpdate(_PlaceFields, _Update):
 
     kind: v.SiteKind | None = None
     name: str | None = Field(default=None, min_length=1, max_length=128)
-    street_code: str | None = None
-    community_code: str | None = None
+    street_code: str | None = Field(default=None, json_schema_extra=STREET)
+    community_code: str | None = Field(default=None, json_schema_extra=COMMUNITY)
     address: str | None = Field(default=None, max_length=255)
-    lat: float | None = None
-    lng: float | None = None
+    lat: float | None = Field(default=None, json_schema_extra=LAT)
+    lng: float | None = Field(default=None, json_schema_extra=LNG)
     covered: bool | None = None
     covered_since: date | None = None
     sorted_collection: bool | None = None

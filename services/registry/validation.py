@@ -53,7 +53,7 @@ def field_error(field: str, text: str, value: object = None) -> InvalidInput:
 # --- plate numbers (GA 36-2018) -------------------------------------------------------------
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-_LETTER = "A-HJ-NP-Z"  # I and O are never used: they read as 1 and 0
+_LETTER = PLATE_LETTERS = "A-HJ-NP-Z"  # I and O are never used: they read as 1 and 0
 _ORDINARY = re.compile(rf"^[{PROVINCES}][{_LETTER}][{_LETTER}0-9]{{5}}$")
 # New-energy plates, 8 characters. Small vehicles: D (pure electric) or F (other new energy), then a
 # letter or digit, then four digits. Large vehicles: five digits, then D or F.

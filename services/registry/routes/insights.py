@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from services.common.auth import CallerDep
 from services.common.db import run_read
+from services.common.isotime import IsoDateTime
 from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.errors import READ_ERRORS
@@ -44,7 +45,7 @@ class PointList(BaseModel):
 async def recent_changes(
     request: Request,
     caller: CallerDep,
-    since: Annotated[datetime | None, Query(description="只看此时刻以后的变更（ISO 8601）")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="只看此时刻以后的变更（ISO 8601）")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     return JSONBody(await run_read(request, lambda conn: service.changes(conn, caller, since=since, limit=limit)))

@@ -22,7 +22,13 @@ VehicleSort = Annotated[
 CountyQuery = Annotated[str | None, Query(description="县区代码", examples=["360102"])]
 StatusQuery = Annotated[str | None, Query(pattern="^(active|decommissioned)$", description="状态")]
 NameSearch = Annotated[str | None, Query(max_length=64, description="统一编号的开头，或名称中的文字")]
-CursorQuery = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        description="上一页返回的 next_cursor，原样传回（不透明的令牌）；无效或与当前排序不符时答 422（cursor）",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]*$"},  # base64url, unpadded
+    ),
+]
 LimitQuery = Annotated[int, Query(ge=1, le=500)]
 StreetQuery = Annotated[
     str | None, Query(pattern=r"^\d{9}$", description="街道（乡镇）代码（9 位）", examples=["360102001"])

@@ -19,6 +19,7 @@ from services.common.responses import JSONBody
 from services.registry import service
 from services.registry.config import SettingsDep
 from services.registry.errors import READ_ERRORS, WRITE_ERRORS
+from services.registry.routes.params import CursorQuery
 from services.registry.schemas import DecommissionRequest, HistoryPage
 
 Examples = dict[str, dict[str, Any]]
@@ -115,7 +116,7 @@ def add_record_routes(
         code: str,
         caller: CallerDep,
         session: ReadSessionDep,
-        cursor: str | None = None,
+        cursor: CursorQuery = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
         return JSONBody(service.history(session, caller, kind, code, cursor=cursor, limit=limit))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -10,9 +9,11 @@ from starlette.responses import Response
 
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep
+from services.common.isotime import IsoDate
 from services.common.responses import JSONBody
 from services.registry import repository, service
 from services.registry.errors import READ_ERRORS, error_docs
+from services.registry.routes.params import CursorQuery
 from services.registry.schemas import CoverageReport, DivisionPage, StatsReport, UnitList, UnitPublic
 
 divisions_router = APIRouter(tags=["divisions"])
@@ -28,7 +29,7 @@ def list_divisions(
     session: ReadSessionDep,
     level: Annotated[Literal["city", "county", "street", "community"] | None, Query(description="层级")] = None,
     parent: Annotated[str | None, Query(description="上级区划代码", examples=["360102"])] = None,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> Response:
     return JSONBody(service.divisions(session, level=level, parent=parent, cursor=cursor, limit=limit))
@@ -51,7 +52,7 @@ def get_coverage(
     caller: CallerDep,
     session: ReadSessionDep,
     as_of: Annotated[
-        date | None, Query(description="统计日期（当日结束时），默认今天", examples=["2026-03-31"])
+        IsoDate | None, Query(description="统计日期（当日结束时），默认今天", examples=["2026-03-31"])
     ] = None,
     county: Annotated[str | None, Query(description="只看一个县区", examples=["360102"])] = None,
 ) -> Response:
