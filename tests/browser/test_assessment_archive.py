@@ -191,7 +191,7 @@ def test_controls_fit_and_work_in_the_page(archive_page: Page) -> None:
     page.once("dialog", lambda dialog: dialog.accept())  # 以第 1 版为基础新建一个草稿版本？
     page.get_by_role("button", name="修订（新建草稿）").click()
     expect(page.get_by_role("link", name="新增评估项目")).to_be_visible()
-    page.get_by_role("link", name="修改").first.click()
+    page.get_by_role("link", name="修改", exact=True).first.click()
     expect(page.locator("#f-rules")).to_be_visible()
     no_horizontal_scroll(page)
     page.screenshot(path=f"/tmp/sortline-controls-item-{page.width}.png", full_page=True)  # type: ignore[attr-defined]
