@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -23,9 +22,8 @@ from services.supervision.inspections.schemas import (
     InspectionIn,
     InspectionPage,
     InspectionPublic,
-    PhotoPublic,
 )
-from services.supervision.jobs import enqueue_thumbnail
+from services.supervision.photo_routes import PhotoPlace, put_photo_route, store_photo
 
 router = APIRouter(tags=["inspections"])
 ClientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="平板生成的检查编号（如 UUID）")]
@@ -77,48 +75,16 @@ def _photo_owner(db: Connection, caller: Caller, client_id: str, photo_id: str) 
     return int(row["id"])
 
 
-@router.put(
+@put_photo_route(
+    router,
     "/inspections/{client_id}/photos/{photo_id}",
-    response_model=PhotoPublic,
-    summary="上传检查照片（请求体为图片本身；首次 201，相同内容重发 200，不同内容 409）",
-    responses={201: {"model": PhotoPublic, "description": "首次收到"}, **WRITE_ERRORS},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "JPEG/PNG/HEIC 图片（按内容识别类型；HEIC 转为 JPEG）",
-        }
-    },
+    "上传检查照片（请求体为图片本身；首次 201，相同内容重发 200，不同内容 409）",
 )
 async def put_photo(
-    client_id: ClientId,
-    photo_id: PhotoId,
-    request: Request,
-    caller: CallerDep,
-    settings: SettingsDep,
-    latitude: Annotated[float | None, Query(ge=-90, le=90, description="拍摄位置纬度（WGS-84）")] = None,
-    longitude: Annotated[float | None, Query(ge=-180, le=180, description="拍摄位置经度（WGS-84）")] = None,
-    accuracy_m: Annotated[float | None, Query(ge=0, description="定位精度（米）")] = None,
-    taken_at: Annotated[datetime | None, Query(description="拍摄时间（ISO 8601）")] = None,
+    client_id: ClientId, photo_id: PhotoId, request: Request, caller: CallerDep, place: PhotoPlace
 ) -> Response:
     owner_id = await run_read(request, lambda db: _photo_owner(db, caller, client_id, photo_id))
-    position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
-    state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
-        owner_kind=service.OWNER,
-        owner_id=owner_id,
-        photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
-        caller=caller,
-        position=position,
-        on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),
-    )
-    return JSONBody(photo_store.photo_public(row), status_code=status)
+    return await store_photo(request, caller, service.OWNER, owner_id, photo_id, place)
 
 
 @router.post(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -15,10 +14,9 @@ from services.common.errors import Forbidden
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep
 from services.supervision.errors import conflict
-from services.supervision.inspections.schemas import PhotoPublic
-from services.supervision.jobs import enqueue_thumbnail
+from services.supervision.photo_routes import PhotoIdPath, PhotoPlace, put_photo_route, store_photo
 from services.supervision.rectification import service
 from services.supervision.rectification.schemas import (
     FindingIn,
@@ -185,41 +183,13 @@ def _order_for_photo(request: Request, caller: Caller, order_id: int, photo_id: 
         raise conflict("只有“已签收”的整改通知可以上传整改后照片", code="invalid_state")
 
 
-@router.put(
+@put_photo_route(
+    router,
     "/rectifications/{order_id}/photos/{photo_id}",
-    response_model=PhotoPublic,
-    summary="上传整改后照片（请求体为图片本身；相同内容重发 200，不同内容 409）",
-    responses={201: {"model": PhotoPublic, "description": "首次收到"}, **WRITE_ERRORS},
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
-    },
+    "上传整改后照片（请求体为图片本身；相同内容重发 200，不同内容 409）",
 )
 async def put_fix_photo(
-    order_id: int,
-    photo_id: Annotated[str, Path(pattern=photo_store.PHOTO_ID_PATTERN)],
-    request: Request,
-    caller: CallerDep,
-    settings: SettingsDep,
-    latitude: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    longitude: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    accuracy_m: Annotated[float | None, Query(ge=0)] = None,
-    taken_at: Annotated[datetime | None, Query()] = None,
+    order_id: int, photo_id: PhotoIdPath, request: Request, caller: CallerDep, place: PhotoPlace
 ) -> Response:
     await run_in_threadpool(_order_for_photo, request, caller, order_id, photo_id)
-    position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
-    state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
-        owner_kind="rectification",
-        owner_id=order_id,
-        photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
-        caller=caller,
-        position=position,
-        on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),
-    )
-    return JSONBody(photo_store.photo_public(row), status_code=status)
+    return await store_photo(request, caller, "rectification", order_id, photo_id, place)
