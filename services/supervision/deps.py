@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from services.common import clock
 from services.common.errors import ErrorBody
@@ -24,6 +24,9 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# The list routes' paging parameters.
+Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def storage_of(state: Any) -> FileStorage:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.responses import JSONBody
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, Limit
 from services.supervision.enforcement import service
 from services.supervision.enforcement.schemas import (
     ENFORCEMENT_EXAMPLE,
@@ -43,8 +43,8 @@ def list_records(
     session: ReadSessionDep,
     department: Annotated[Department | None, Query(description="执法部门")] = None,
     quarter: Annotated[str | None, Query(pattern=r"^\d{4}[Qq][1-4]$", description="季度")] = None,
-    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> Response:
     return JSONBody(service.list_records(session, caller, department, quarter, cursor, limit))
 

@@ -14,7 +14,7 @@ from services.common.db import ReadSessionDep, SessionDep, run_read, session_sco
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, LazyCalendar, Limit, SettingsDep, storage_of
 from services.supervision.errors import conflict, not_found
 from services.supervision.inspections import service
 from services.supervision.inspections.schemas import (
@@ -36,8 +36,8 @@ def list_inspections(
     session: ReadSessionDep,
     plan: Annotated[int | None, Query(description="督导计划")] = None,
     state: Annotated[str | None, Query(pattern="^(draft|submitted)$")] = None,
-    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> Response:
     return JSONBody(service.list_inspections(session, caller, plan, state, cursor, limit))
 

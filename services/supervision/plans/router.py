@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.responses import JSONBody
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, calendar_of, peer_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, Limit, calendar_of, peer_of
 from services.supervision.plans import service
 from services.supervision.plans.schemas import (
     ChecklistIn,
@@ -26,8 +26,6 @@ from services.supervision.plans.schemas import (
 )
 
 router = APIRouter(tags=["plans"])
-Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 TEAM_EXAMPLE = {
     "code": "T01",

@@ -14,7 +14,7 @@ from services.common.errors import Forbidden
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, LazyCalendar, Limit, SettingsDep
 from services.supervision.errors import conflict
 from services.supervision.photo_routes import PhotoIdPath, PhotoPlace, put_photo_route, store_photo
 from services.supervision.rectification import service
@@ -28,8 +28,6 @@ from services.supervision.rectification.schemas import (
 from services.supervision.vocab import FindingCategory, RectState
 
 router = APIRouter(tags=["rectification"])
-Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 FINDING_EXAMPLE = {
     "plan_id": 1,

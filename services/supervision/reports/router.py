@@ -12,7 +12,7 @@ from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import AppError
 from services.common.responses import JSONBody
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, SettingsDep, peer_of, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, Limit, SettingsDep, peer_of, storage_of
 from services.supervision.errors import not_found
 from services.supervision.jobs import enqueue_report
 from services.supervision.reports import service
@@ -27,8 +27,6 @@ from services.supervision.reports.schemas import (
 )
 
 router = APIRouter(tags=["reports"])
-Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _county_names(request: Request) -> dict[str, str]:
