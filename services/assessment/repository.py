@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_
 from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.assessment.models import (
     Catalogue,
@@ -68,6 +69,23 @@ def scope_clause(caller: Caller) -> Any:
     return bool(caller.is_city_wide)
 
 
+# The task lists' optional filters: each one given keeps the tasks with that value in its column.
+_TASK_FILTERS: dict[str, Any] = {
+    "quarter": Task.quarter_id,
+    "unit": Task.unit_code,
+    "state": Task.state,
+    "category": Task.category,
+    "item": Task.item_code,
+}
+
+
+def _narrowed(query: SelectOfScalar[Task], **given: str | None) -> SelectOfScalar[Task]:
+    for name, value in given.items():
+        if value:
+            query = query.where(col(_TASK_FILTERS[name]) == value)
+    return query
+
+
 def tasks_page(
     session: Session,
     caller: Caller,
@@ -84,16 +102,7 @@ def tasks_page(
     order: str = "id",
 ) -> Sequence[Task]:
     query = select(Task).where(scope_clause(caller))
-    if quarter:
-        query = query.where(Task.quarter_id == quarter)
-    if unit:
-        query = query.where(Task.unit_code == unit)
-    if state:
-        query = query.where(Task.state == state)
-    if category:
-        query = query.where(Task.category == category)
-    if item:
-        query = query.where(Task.item_code == item)
+    query = _narrowed(query, quarter=quarter, unit=unit, state=state, category=category, item=item)
     if overdue is True:
         query = query.where(Task.state != "approved", Task.due_date < today)
     elif overdue is False:
@@ -179,13 +188,7 @@ def scoring_items(session: Session, catalogue_id: int) -> Sequence[Any]:
 def review_queue(
     session: Session, *, quarter: str | None, unit: str | None, category: str | None, limit: int
 ) -> Sequence[Task]:
-    query = select(Task).where(Task.state == "submitted")
-    if quarter:
-        query = query.where(Task.quarter_id == quarter)
-    if unit:
-        query = query.where(Task.unit_code == unit)
-    if category:
-        query = query.where(Task.category == category)
+    query = _narrowed(select(Task).where(Task.state == "submitted"), quarter=quarter, unit=unit, category=category)
     return session.exec(query.order_by(col(Task.last_submitted_at), col(Task.id)).limit(limit)).all()
 
 
