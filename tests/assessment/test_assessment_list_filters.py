@@ -28,7 +28,7 @@ def test_each_filter_keeps_exactly_its_tasks(
     client: TestClient, as_: Callable[[str], dict[str, str]], engine: Engine, storage: LocalStorage, quarter: str
 ) -> None:
     with session_scope(engine) as session:
-        u05 = session.execute(select(Task.id).where(Task.unit_code == "U05")).scalars().first()
+        u05 = session.execute(select(Task.id).where(Task.unit_code == "U05")).scalars().one()
     _submit(engine, storage, "unit_u05", u05, (PDF, "a.pdf"))
     every = client.get("/tasks?limit=500", headers=as_("office")).json()["items"]
     assert len(every) == 7
