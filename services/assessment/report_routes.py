@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.assessment import archive, autoevidence, rankings
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.background import ARCHIVE_JOB, runner_of
-from services.assessment.routing import Routes
+from services.assessment.routing import tag_routes
 from services.assessment.schemas import ArchiveStatus, Ranking, RatingBody, SubmissionPublic
 from services.common import clock
 from services.common.auth import CallerDep
@@ -21,9 +21,9 @@ from services.common.responses import JSONBody
 PortsDep = Annotated[Ports, Depends(get_ports)]
 PERIOD = Annotated[str, Query(description="考核期：季度 2026Q4 或年份 2026", examples=["2026Q4"])]
 router = APIRouter()
-on_rankings = Routes(router, "rankings")
-on_archive = Routes(router, "archive")
-on_tasks = Routes(router, "tasks")
+on_rankings = tag_routes(router, "rankings")
+on_archive = tag_routes(router, "archive")
+on_tasks = tag_routes(router, "tasks")
 
 
 def _ranking(request: Request, caller: Any, session: Any, ports: Ports, period: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from starlette.responses import Response, StreamingResponse
 
 from services.assessment import catalogues, quarters, scores, tasks
 from services.assessment.app_state import Ports, get_ports
-from services.assessment.routing import Routes
+from services.assessment.routing import tag_routes
 from services.assessment.schemas import (
     AliasBody,
     Board,
@@ -46,10 +46,10 @@ PortsDep = Annotated[Ports, Depends(get_ports)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter()
-on_catalogue = Routes(router, "catalogue")
-on_quarters = Routes(router, "quarters")
-on_scores = Routes(router, "scores")
-on_tasks = Routes(router, "tasks")
+on_catalogue = tag_routes(router, "catalogue")
+on_quarters = tag_routes(router, "quarters")
+on_scores = tag_routes(router, "scores")
+on_tasks = tag_routes(router, "tasks")
 
 
 def _attachment(name: str) -> dict[str, str]:

@@ -1,17 +1,15 @@
-"""How the assessment routes are declared: each OpenAPI tag's routes on one ``Routes``, which adds
-the tag and the documented errors (``READ`` on GET, ``WRITE`` on every write) to the router's
-decorator, so a route states only its path, summary, response model and what is its own."""
+"""How the assessment routes are declared: each OpenAPI tag's routes on one kernel ``Routes``
+(``services/common/routing.py``), which adds the tag and the documented errors (``READ`` on GET,
+``WRITE`` on every write) to the router's decorator."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 
+from services.common import routing
 from services.common.errors import ErrorBody
-
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def _err(description: str, error: str, message: str) -> dict[str, Any]:
@@ -35,32 +33,6 @@ WRITE: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Routes:
-    """The routes of one tag on ``router``: ``@on_quarters.get("/quarters", "季度列表", QuarterList)``.
-    Other keywords (``status_code``, ``description``, ``openapi_extra``) go to the router unchanged."""
-
-    def __init__(self, router: APIRouter, tag: str) -> None:
-        self.router = router
-        self.tag = tag
-
-    def _route(
-        self, method: str, path: str, summary: str, model: Any, errors: dict[int | str, Any], **kw: Any
-    ) -> Decorator:
-        add = getattr(self.router, method)
-        decorator: Decorator = add(path, response_model=model, summary=summary, tags=[self.tag], responses=errors, **kw)
-        return decorator
-
-    def get(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
-        return self._route("get", path, summary, model, READ, **kw)
-
-    def post(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
-        return self._route("post", path, summary, model, WRITE, **kw)
-
-    def put(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
-        return self._route("put", path, summary, model, WRITE, **kw)
-
-    def patch(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
-        return self._route("patch", path, summary, model, WRITE, **kw)
-
-    def delete(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
-        return self._route("delete", path, summary, model, WRITE, **kw)
+def tag_routes(router: APIRouter, tag: str) -> routing.Routes:
+    """The routes of one OpenAPI tag on ``router``: ``@on_quarters.get("/quarters", "季度列表", QuarterList)``."""
+    return routing.Routes(router, read=READ, write=WRITE, tag=tag)

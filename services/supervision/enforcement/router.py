@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.responses import JSONBody
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, Limit
+from services.supervision.deps import Cursor, Limit, routes
 from services.supervision.enforcement import service
 from services.supervision.enforcement.schemas import (
     ENFORCEMENT_EXAMPLE,
@@ -23,21 +23,17 @@ from services.supervision.enforcement.schemas import (
 from services.supervision.photo_routes import PhotoIdPath, PhotoPlace, put_photo_route, store_photo
 from services.supervision.vocab import Department
 
-router = APIRouter(prefix="/enforcement", tags=["enforcement"])
+router, api = routes(prefix="/enforcement", tags=["enforcement"])
 Quarter = Annotated[str, Query(pattern=r"^\d{4}[Qq][1-4]$", description="季度", examples=["2026Q4"])]
 Body_ = Annotated[EnforcementIn, Body(openapi_examples={"fine": {"summary": "罚款", "value": ENFORCEMENT_EXAMPLE}})]
 
 
-@router.get(
-    "/summary", response_model=EnforcementSummary, summary="各执法部门季度执法数量与罚款金额", responses=READ_ERRORS
-)
+@api.get("/summary", "各执法部门季度执法数量与罚款金额", EnforcementSummary)
 def summary(quarter: Quarter, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.summary(session, caller, quarter))
 
 
-@router.get(
-    "", response_model=EnforcementPage, summary="执法记录列表（成员单位只看本单位录入的）", responses=READ_ERRORS
-)
+@api.get("", "执法记录列表（成员单位只看本单位录入的）", EnforcementPage)
 def list_records(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -49,22 +45,22 @@ def list_records(
     return JSONBody(service.list_records(session, caller, department, quarter, cursor, limit))
 
 
-@router.post("", status_code=201, response_model=EnforcementPublic, summary="录入执法记录", responses=WRITE_ERRORS)
+@api.post("", "录入执法记录", EnforcementPublic, status_code=201)
 def create(caller: CallerDep, session: SessionDep, body: Body_) -> Response:
     return JSONBody(service.create(session, caller, body), status_code=201)
 
 
-@router.get("/{record_id}", response_model=EnforcementPublic, summary="查看执法记录", responses=READ_ERRORS)
+@api.get("/{record_id}", "查看执法记录", EnforcementPublic)
 def get_one(record_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.public(session, service.visible(session, caller, record_id)))
 
 
-@router.put("/{record_id}", response_model=EnforcementPublic, summary="修改执法记录", responses=WRITE_ERRORS)
+@api.put("/{record_id}", "修改执法记录", EnforcementPublic)
 def change(record_id: int, caller: CallerDep, session: SessionDep, body: Body_) -> Response:
     return JSONBody(service.change(session, caller, record_id, body))
 
 
-@router.delete("/{record_id}", status_code=204, summary="删除执法记录", responses=WRITE_ERRORS)
+@api.delete("/{record_id}", "删除执法记录", status_code=204)
 def delete(record_id: int, caller: CallerDep, session: SessionDep) -> Response:
     service.delete(session, caller, record_id)
     return Response(status_code=204)

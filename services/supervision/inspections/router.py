@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -14,7 +14,15 @@ from services.common.db import ReadSessionDep, SessionDep, run_read, session_sco
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, Cursor, LazyCalendar, Limit, SettingsDep, storage_of
+from services.supervision.deps import (
+    WRITE_ERRORS,
+    Cursor,
+    LazyCalendar,
+    Limit,
+    SettingsDep,
+    routes,
+    storage_of,
+)
 from services.supervision.errors import conflict, not_found
 from services.supervision.inspections import service
 from services.supervision.inspections.schemas import (
@@ -25,12 +33,12 @@ from services.supervision.inspections.schemas import (
 )
 from services.supervision.photo_routes import PhotoPlace, put_photo_route, store_photo
 
-router = APIRouter(tags=["inspections"])
+router, api = routes(tags=["inspections"])
 ClientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="平板生成的检查编号（如 UUID）")]
 PhotoId = Annotated[str, Path(pattern=photo_store.PHOTO_ID_PATTERN, description="平板生成的照片编号")]
 
 
-@router.get("/inspections", response_model=InspectionPage, summary="检查列表（督导员只看本组）", responses=READ_ERRORS)
+@api.get("/inspections", "检查列表（督导员只看本组）", InspectionPage)
 def list_inspections(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -60,7 +68,7 @@ def put_inspection(
     return JSONBody(payload, status_code=status)
 
 
-@router.get("/inspections/{client_id}", response_model=InspectionPublic, summary="查看检查", responses=READ_ERRORS)
+@api.get("/inspections/{client_id}", "查看检查", InspectionPublic)
 def get_inspection(client_id: ClientId, caller: CallerDep, session: ReadSessionDep) -> Response:
     row, _ = service.visible(session, caller, client_id)
     return JSONBody(service.public(session, row))
@@ -87,11 +95,10 @@ async def put_photo(
     return await store_photo(request, caller, service.OWNER, owner_id, photo_id, place)
 
 
-@router.post(
+@api.post(
     "/inspections/{client_id}/submit",
-    response_model=InspectionPublic,
-    summary="提交检查（有照片未上传时 409；提交后不合格项生成问题和整改通知）",
-    responses=WRITE_ERRORS,
+    "提交检查（有照片未上传时 409；提交后不合格项生成问题和整改通知）",
+    InspectionPublic,
 )
 def submit(
     client_id: ClientId, request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep
@@ -107,7 +114,7 @@ def _photo_row(request: Request, caller: Caller, photo_row_id: int) -> dict[str,
     return row
 
 
-@router.get("/photos/{photo_row_id}", summary="下载照片", responses=READ_ERRORS, response_class=Response)
+@api.get("/photos/{photo_row_id}", "下载照片", response_class=Response)
 async def get_photo(photo_row_id: int, request: Request, caller: CallerDep) -> Response:
     from services.common.downloads import file_response
 
@@ -118,7 +125,7 @@ async def get_photo(photo_row_id: int, request: Request, caller: CallerDep) -> R
     )
 
 
-@router.get("/photos/{photo_row_id}/thumbnail", summary="照片缩略图", responses=READ_ERRORS, response_class=Response)
+@api.get("/photos/{photo_row_id}/thumbnail", "照片缩略图", response_class=Response)
 async def get_thumbnail(photo_row_id: int, request: Request, caller: CallerDep) -> Response:
     from services.common.downloads import file_response
 
