@@ -3,14 +3,16 @@ and other keywords passed to the router unchanged, as the OpenAPI document shows
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from services.common.routing import Routes
 
-READ = {404: {"description": "没有"}}
-WRITE = {404: {"description": "没有"}, 409: {"description": "冲突"}}
+READ: dict[int | str, dict[str, Any]] = {404: {"description": "没有"}}
+WRITE: dict[int | str, dict[str, Any]] = {404: {"description": "没有"}, 409: {"description": "冲突"}}
 
 
 class Thing(BaseModel):
