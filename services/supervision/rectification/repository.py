@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from services.common.pagination import keyset, split_page
-from services.supervision.models import escalation_t, finding_t, rect_event_t, rect_t
+from services.supervision.models import escalation_t, finding_t, outbox, rect_event_t, rect_t
 
 Db = Session | Connection
 
@@ -146,3 +146,8 @@ def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
         .order_by(rect_t.c.deadline, rect_t.c.id)
     )
     return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def emit_order(session: Session, verb: str, order_id: int, **data: Any) -> None:
+    """The order's outbox event ``sortline.supervision.rectification.<verb>``: its id, then ``data``."""
+    outbox.emit(session, "rectification", verb, str(order_id), {"id": order_id, **data})
