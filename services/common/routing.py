@@ -33,8 +33,10 @@ class Routes:
     def post(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
         return self._route("post", path, summary, model, self.write, **kw)
 
-    def put(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
-        return self._route("put", path, summary, model, self.write, **kw)
+    def put(self, path: str, summary: str, model: Any = None, *, created: str | None = None, **kw: Any) -> Decorator:
+        """``created``: the PUT also creates, first answering 201 (documented with this description)."""
+        errors = self.write if created is None else {201: {"model": model, "description": created}, **self.write}
+        return self._route("put", path, summary, model, errors, **kw)
 
     def patch(self, path: str, summary: str, model: Any = None, **kw: Any) -> Decorator:
         return self._route("patch", path, summary, model, self.write, **kw)

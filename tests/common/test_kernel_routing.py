@@ -44,6 +44,10 @@ def test_routes_document_errors_tag_and_extra_keywords() -> None:
     def delete_thing(code: str) -> Response:
         return Response(status_code=204)
 
+    @api.put("/upserts/{code}", "新建或修改", Thing, created="新建")
+    def upsert(code: str) -> Response:
+        return Response()
+
     @untagged.get("/plain", "无标签")
     def plain() -> Response:
         return Response()
@@ -63,3 +67,7 @@ def test_routes_document_errors_tag_and_extra_keywords() -> None:
     created = paths["/things"]["post"]
     assert created["description"] == "说明" and set(created["responses"]) == {"201", "404", "409"}
     assert "tags" not in paths["/plain"]["get"] and set(paths["/plain"]["get"]["responses"]) == {"200", "404"}
+    upserted = paths["/upserts/{code}"]["put"]["responses"]
+    assert set(upserted) == {"200", "201", "404", "409", "422"} and upserted["201"]["description"] == "新建"
+    assert upserted["201"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Thing"}
+    assert "201" not in one["put"]["responses"]

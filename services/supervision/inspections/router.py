@@ -15,7 +15,6 @@ from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
 from services.supervision.deps import (
-    WRITE_ERRORS,
     Cursor,
     LazyCalendar,
     Limit,
@@ -50,11 +49,11 @@ def list_inspections(
     return JSONBody(service.list_inspections(session, caller, plan, state, cursor, limit))
 
 
-@router.put(
+@api.put(
     "/inspections/{client_id}",
-    response_model=InspectionPublic,
-    summary="上传检查（首次 201；相同内容重发 200；同一编号不同内容 409）",
-    responses={201: {"model": InspectionPublic, "description": "首次收到"}, **WRITE_ERRORS},
+    "上传检查（首次 201；相同内容重发 200；同一编号不同内容 409）",
+    InspectionPublic,
+    created="首次收到",
 )
 def put_inspection(
     client_id: ClientId,

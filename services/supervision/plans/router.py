@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.responses import JSONBody
-from services.supervision.deps import WRITE_ERRORS, Cursor, Limit, calendar_of, peer_of, routes
+from services.supervision.deps import Cursor, Limit, calendar_of, peer_of, routes
 from services.supervision.plans import service
 from services.supervision.plans.schemas import (
     ChecklistIn,
@@ -73,12 +73,7 @@ def get_team(code: str, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.get_team(session, caller, code))
 
 
-@router.put(
-    "/teams/{code}",
-    response_model=TeamPublic,
-    summary="新建或修改督导组（新建 201，修改 200）",
-    responses={201: {"model": TeamPublic, "description": "新建"}, **WRITE_ERRORS},
-)
+@api.put("/teams/{code}", "新建或修改督导组（新建 201，修改 200）", TeamPublic, created="新建")
 def put_team(
     code: str,
     caller: CallerDep,
