@@ -25,3 +25,8 @@ def test_rows_and_headings() -> None:
 def test_empty_line_spans_the_columns() -> None:
     html = env.from_string(TEMPLATE).render(rows=[])
     assert '<tr><td colspan="2" class="muted">没有积压</td></tr>' in html
+
+
+def test_empty_line_class() -> None:
+    source = TEMPLATE.replace('rows, "没有积压")', 'rows, "没有积压", "empty")')
+    assert '<tr><td colspan="2" class="empty">没有积压</td></tr>' in env.from_string(source).render(rows=[])
