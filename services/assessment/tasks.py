@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import Any, Unpack
 
@@ -218,11 +219,7 @@ def submit(
             submission_id=sub.id,
             task_id=task_id,
             unit_code=task.unit_code,
-            key=f.key,
-            sha256=f.sha256,
-            size=f.size,
-            content_type=f.content_type,
-            original_name=f.original_name,
+            **asdict(f),  # the StoredFile: key, sha256, size, content_type, original_name
             uploaded_at=now,
         )
         for f in files
