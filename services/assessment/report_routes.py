@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.assessment import archive, autoevidence, rankings
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.background import ARCHIVE_JOB, runner_of
-from services.assessment.router import READ, WRITE
+from services.assessment.routing import tag_routes
 from services.assessment.schemas import ArchiveStatus, Ranking, RatingBody, SubmissionPublic
 from services.common import clock
 from services.common.auth import CallerDep
@@ -21,6 +21,9 @@ from services.common.responses import JSONBody
 PortsDep = Annotated[Ports, Depends(get_ports)]
 PERIOD = Annotated[str, Query(description="考核期：季度 2026Q4 或年份 2026", examples=["2026Q4"])]
 router = APIRouter()
+on_rankings = tag_routes(router, "rankings")
+on_archive = tag_routes(router, "archive")
+on_tasks = tag_routes(router, "tasks")
 
 
 def _ranking(request: Request, caller: Any, session: Any, ports: Ports, period: str) -> dict[str, Any]:
@@ -29,12 +32,8 @@ def _ranking(request: Request, caller: Any, session: Any, ports: Ports, period: 
     )
 
 
-@router.get(
-    "/rankings",
-    response_model=Ranking,
-    summary="成员单位考核排名（定量：按时提交率、一次通过率、逾期工作日、督导整改；定性：领导评价）",
-    tags=["rankings"],
-    responses=READ,
+@on_rankings.get(
+    "/rankings", "成员单位考核排名（定量：按时提交率、一次通过率、逾期工作日、督导整改；定性：领导评价）", Ranking
 )
 def get_rankings(
     request: Request, period: PERIOD, caller: CallerDep, session: ReadSessionDep, ports: PortsDep
@@ -42,19 +41,12 @@ def get_rankings(
     return JSONBody(_ranking(request, caller, session, ports, period))
 
 
-@router.put(
-    "/rankings/{period}/ratings/{unit_code}", summary="录入领导定性评价（0-100 分）", tags=["rankings"], responses=WRITE
-)
+@on_rankings.put("/rankings/{period}/ratings/{unit_code}", "录入领导定性评价（0-100 分）")
 def put_rating(period: str, unit_code: str, body: RatingBody, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(rankings.rate(session, caller, period, unit_code, body.score, body.comment))
 
 
-@router.get(
-    "/rankings/circular.pdf",
-    summary="成员单位考核通报（PDF，GB/T 9704-2012 公文格式）",
-    tags=["rankings"],
-    responses=READ,
-)
+@on_rankings.get("/rankings/circular.pdf", "成员单位考核通报（PDF，GB/T 9704-2012 公文格式）")
 def ranking_circular(
     request: Request,
     period: PERIOD,
@@ -74,13 +66,11 @@ def ranking_circular(
     )
 
 
-@router.post(
+@on_archive.post(
     "/quarters/{quarter_id}/archive",
+    "生成季度档案包（后台任务；已在生成时返回同一任务）",
+    ArchiveStatus,
     status_code=202,
-    response_model=ArchiveStatus,
-    summary="生成季度档案包（后台任务；已在生成时返回同一任务）",
-    tags=["archive"],
-    responses=WRITE,
 )
 def start_archive(quarter_id: str, request: Request, caller: CallerDep) -> Response:
     runner = runner_of(request.app)
@@ -95,13 +85,7 @@ def start_archive(quarter_id: str, request: Request, caller: CallerDep) -> Respo
     return JSONBody(body, status_code=202)
 
 
-@router.get(
-    "/quarters/{quarter_id}/archive/status",
-    response_model=ArchiveStatus,
-    summary="档案包生成进度",
-    tags=["archive"],
-    responses=READ,
-)
+@on_archive.get("/quarters/{quarter_id}/archive/status", "档案包生成进度", ArchiveStatus)
 def archive_status(quarter_id: str, caller: CallerDep, session: ReadSessionDep) -> Response:
     if not caller.is_city_wide:
         from services.assessment import errors
@@ -110,12 +94,7 @@ def archive_status(quarter_id: str, caller: CallerDep, session: ReadSessionDep) 
     return JSONBody(archive.status_public(archive.latest(session, quarter_id)))
 
 
-@router.get(
-    "/quarters/{quarter_id}/archive",
-    summary="下载季度档案包（ZIP，流式，支持 Range）",
-    tags=["archive"],
-    responses=READ,
-)
+@on_archive.get("/quarters/{quarter_id}/archive", "下载季度档案包（ZIP，流式，支持 Range）")
 def download_archive(
     quarter_id: str, request: Request, caller: CallerDep, session: ReadSessionDep, ports: PortsDep
 ) -> Response:
@@ -138,13 +117,11 @@ def download_archive(
     )
 
 
-@router.post(
+@on_tasks.post(
     "/tasks/{task_id}/auto-evidence",
+    "为指标类评估项目自动生成佐证材料（登记台账数据 PDF，作为系统提交）",
+    SubmissionPublic,
     status_code=201,
-    response_model=SubmissionPublic,
-    summary="为指标类评估项目自动生成佐证材料（登记台账数据 PDF，作为系统提交）",
-    tags=["tasks"],
-    responses=WRITE,
 )
 def auto_evidence(task_id: int, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
     return JSONBody(autoevidence.generate(session, caller, ports.registry, ports.storage, task_id), status_code=201)

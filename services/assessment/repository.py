@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import and_, case, func, or_
 from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.assessment.models import (
     Catalogue,
@@ -68,32 +69,47 @@ def scope_clause(caller: Caller) -> Any:
     return bool(caller.is_city_wide)
 
 
+# The task lists' optional filters: each one given keeps the tasks with that value in its column.
+_TASK_FILTERS: dict[str, Any] = {
+    "quarter": Task.quarter_id,
+    "unit": Task.unit_code,
+    "state": Task.state,
+    "category": Task.category,
+    "item": Task.item_code,
+}
+
+
+def _narrowed(query: SelectOfScalar[Task], given: Mapping[str, object]) -> SelectOfScalar[Task]:
+    for name, column in _TASK_FILTERS.items():
+        value = given.get(name)
+        if value:
+            query = query.where(col(column) == value)
+    return query
+
+
+class TaskFilters(TypedDict, total=False):
+    """``GET /tasks``' filters as the service and the repository pass them on (``None``: not given)."""
+
+    quarter: str | None
+    unit: str | None
+    state: str | None
+    category: str | None
+    item: str | None
+    overdue: bool | None
+
+
 def tasks_page(
     session: Session,
     caller: Caller,
     *,
-    quarter: str | None,
-    unit: str | None,
-    state: str | None,
-    category: str | None,
-    item: str | None,
-    overdue: bool | None,
     today: date,
     after_id: int | None,
     limit: int,
-    order: str = "id",
+    **filters: Unpack[TaskFilters],
 ) -> Sequence[Task]:
     query = select(Task).where(scope_clause(caller))
-    if quarter:
-        query = query.where(Task.quarter_id == quarter)
-    if unit:
-        query = query.where(Task.unit_code == unit)
-    if state:
-        query = query.where(Task.state == state)
-    if category:
-        query = query.where(Task.category == category)
-    if item:
-        query = query.where(Task.item_code == item)
+    query = _narrowed(query, filters)
+    overdue = filters.get("overdue")
     if overdue is True:
         query = query.where(Task.state != "approved", Task.due_date < today)
     elif overdue is False:
@@ -179,13 +195,9 @@ def scoring_items(session: Session, catalogue_id: int) -> Sequence[Any]:
 def review_queue(
     session: Session, *, quarter: str | None, unit: str | None, category: str | None, limit: int
 ) -> Sequence[Task]:
-    query = select(Task).where(Task.state == "submitted")
-    if quarter:
-        query = query.where(Task.quarter_id == quarter)
-    if unit:
-        query = query.where(Task.unit_code == unit)
-    if category:
-        query = query.where(Task.category == category)
+    query = _narrowed(
+        select(Task).where(Task.state == "submitted"), {"quarter": quarter, "unit": unit, "category": category}
+    )
     return session.exec(query.order_by(col(Task.last_submitted_at), col(Task.id)).limit(limit)).all()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -10,6 +10,7 @@ from starlette.responses import Response, StreamingResponse
 
 from services.assessment import catalogues, quarters, scores, tasks
 from services.assessment.app_state import Ports, get_ports
+from services.assessment.routing import tag_routes
 from services.assessment.schemas import (
     AliasBody,
     Board,
@@ -37,34 +38,18 @@ from services.assessment.schemas import (
 )
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
-from services.common.errors import ErrorBody
 from services.common.responses import JSONBody
 
 PortsDep = Annotated[Ports, Depends(get_ports)]
 
 
-def _err(description: str, error: str, message: str) -> dict[str, Any]:
-    example = {"error": error, "message": message, "details": []}
-    return {"model": ErrorBody, "description": description, "content": {"application/json": {"example": example}}}
-
-
-READ: dict[int | str, dict[str, Any]] = {
-    401: _err("缺少或无效的凭证", "unauthorized", "缺少服务令牌"),
-    404: _err("不存在，或不在调用方的范围内", "task_not_found", "任务 101 不存在或不在您的范围内"),
-}
-WRITE: dict[int | str, dict[str, Any]] = {
-    **READ,
-    403: _err("当前角色不能执行此操作", "forbidden", "当前角色不能审核通过"),
-    409: _err("状态不允许（如已锁定的季度、已发布的版本）", "invalid_transition", "任务当前为“已通过”，不能退回"),
-    422: _err(
-        "数据校验失败，details 中逐字段（导入时逐行逐列）说明",
-        "validation_error",
-        "reason（理由）：退回或重新打开时必须写明理由",
-    ),
-}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter()
+on_catalogue = tag_routes(router, "catalogue")
+on_quarters = tag_routes(router, "quarters")
+on_scores = tag_routes(router, "scores")
+on_tasks = tag_routes(router, "tasks")
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -76,19 +61,17 @@ def _attachment(name: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------- catalogue
 
 
-@router.get("/catalogues", response_model=CatalogueList, summary="评估细则版本列表", tags=["catalogue"], responses=READ)
+@on_catalogue.get("/catalogues", "评估细则版本列表", CatalogueList)
 def list_catalogues(_caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(catalogues.listing(session))
 
 
-@router.post(
+@on_catalogue.post(
     "/catalogues/import",
+    "导入评估细则（XLSX/CSV 或 YAML），整个文件无误才保存为新草稿",
+    CataloguePublic,
     status_code=201,
-    response_model=CataloguePublic,
-    summary="导入评估细则（XLSX/CSV 或 YAML），整个文件无误才保存为新草稿",
     description="表格列：序号|评估类别|评估项目|分值|评分细则|档案资料|责任单位（另接受六安、银川格式）。",
-    tags=["catalogue"],
-    responses=WRITE,
 )
 async def import_catalogue(
     caller: CallerDep,
@@ -105,13 +88,7 @@ async def import_catalogue(
     return JSONBody(result, status_code=201)
 
 
-@router.get(
-    "/catalogues/compare",
-    response_model=CompareReport,
-    summary="比较两个版本（逐项：新增、删除、分值变化）",
-    tags=["catalogue"],
-    responses=READ,
-)
+@on_catalogue.get("/catalogues/compare", "比较两个版本（逐项：新增、删除、分值变化）", CompareReport)
 def compare_catalogues(
     _caller: CallerDep,
     session: ReadSessionDep,
@@ -121,20 +98,12 @@ def compare_catalogues(
     return JSONBody(catalogues.compare(session, from_id, to_id))
 
 
-@router.get(
-    "/catalogues/{catalogue_id}",
-    response_model=CatalogueDetail,
-    summary="查看评估细则版本（含全部评估项目）",
-    tags=["catalogue"],
-    responses=READ,
-)
+@on_catalogue.get("/catalogues/{catalogue_id}", "查看评估细则版本（含全部评估项目）", CatalogueDetail)
 def get_catalogue(catalogue_id: int, _caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(catalogues.detail(session, catalogue_id))
 
 
-@router.get(
-    "/catalogues/{catalogue_id}/export", summary="导出评估细则（xlsx 或 yaml）", tags=["catalogue"], responses=READ
-)
+@on_catalogue.get("/catalogues/{catalogue_id}/export", "导出评估细则（xlsx 或 yaml）")
 def export_catalogue(
     catalogue_id: int,
     _caller: CallerDep,
@@ -150,32 +119,19 @@ def export_catalogue(
     return StreamingResponse(body, media_type=XLSX, headers=_attachment(name))
 
 
-@router.post(
-    "/catalogues/{catalogue_id}/publish",
-    response_model=CataloguePublic,
-    summary="发布草稿（发布后不可修改）",
-    tags=["catalogue"],
-    responses=WRITE,
-)
+@on_catalogue.post("/catalogues/{catalogue_id}/publish", "发布草稿（发布后不可修改）", CataloguePublic)
 def publish_catalogue(catalogue_id: int, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(catalogues.publish(session, caller, catalogue_id))
 
 
-@router.post(
-    "/catalogues/{catalogue_id}/drafts",
-    status_code=201,
-    response_model=CataloguePublic,
-    summary="基于此版本新建草稿（修改已发布版本的方式）",
-    tags=["catalogue"],
-    responses=WRITE,
+@on_catalogue.post(
+    "/catalogues/{catalogue_id}/drafts", "基于此版本新建草稿（修改已发布版本的方式）", CataloguePublic, status_code=201
 )
 def draft_catalogue(catalogue_id: int, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(catalogues.new_draft(session, caller, catalogue_id), status_code=201)
 
 
-@router.put(
-    "/catalogues/{catalogue_id}/items/{code}", summary="新增或修改草稿中的评估项目", tags=["catalogue"], responses=WRITE
-)
+@on_catalogue.put("/catalogues/{catalogue_id}/items/{code}", "新增或修改草稿中的评估项目")
 def put_item(
     catalogue_id: int, code: str, body: ItemBody, caller: CallerDep, session: SessionDep, ports: PortsDep
 ) -> Response:
@@ -184,28 +140,20 @@ def put_item(
     )
 
 
-@router.delete(
-    "/catalogues/{catalogue_id}/items/{code}",
-    status_code=204,
-    summary="删除草稿中的评估项目",
-    tags=["catalogue"],
-    responses=WRITE,
-)
+@on_catalogue.delete("/catalogues/{catalogue_id}/items/{code}", "删除草稿中的评估项目", status_code=204)
 def delete_item(catalogue_id: int, code: str, caller: CallerDep, session: SessionDep) -> Response:
     catalogues.delete_item(session, caller, catalogue_id, code)
     return Response(status_code=204)
 
 
-@router.get(
-    "/unit-aliases", summary="单位别名（导入时按名称或别名匹配登记台账的成员单位）", tags=["catalogue"], responses=READ
-)
+@on_catalogue.get("/unit-aliases", "单位别名（导入时按名称或别名匹配登记台账的成员单位）")
 def list_aliases(_caller: CallerDep, session: ReadSessionDep) -> Response:
     from services.assessment import repository
 
     return JSONBody({"items": [{"alias": a, "unit_code": c} for a, c in sorted(repository.aliases(session).items())]})
 
 
-@router.put("/unit-aliases", summary="新增或修改单位别名", tags=["catalogue"], responses=WRITE)
+@on_catalogue.put("/unit-aliases", "新增或修改单位别名")
 def put_alias(body: AliasBody, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
     return JSONBody(catalogues.set_alias(session, caller, ports.registry, body.alias, body.unit_code))
 
@@ -213,18 +161,16 @@ def put_alias(body: AliasBody, caller: CallerDep, session: SessionDep, ports: Po
 # ---------------------------------------------------------------------------------------- quarters
 
 
-@router.get("/quarters", response_model=QuarterList, summary="季度列表（新的在前）", tags=["quarters"], responses=READ)
+@on_quarters.get("/quarters", "季度列表（新的在前）", QuarterList)
 def list_quarters(_caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(quarters.listing(session))
 
 
-@router.post(
+@on_quarters.post(
     "/quarters",
+    "开启季度：按已发布的评估细则生成责任清单（每项档案资料 × 每个责任单位一个任务）",
+    QuarterPublic,
     status_code=201,
-    response_model=QuarterPublic,
-    summary="开启季度：按已发布的评估细则生成责任清单（每项档案资料 × 每个责任单位一个任务）",
-    tags=["quarters"],
-    responses=WRITE,
 )
 def open_quarter(
     body: QuarterOpen, caller: CallerDep, session: SessionDep, ports: PortsDep, request: Request
@@ -242,19 +188,13 @@ def open_quarter(
     return JSONBody(result, status_code=201)
 
 
-@router.get(
-    "/quarters/{quarter_id}", response_model=QuarterPublic, summary="查看季度", tags=["quarters"], responses=READ
-)
+@on_quarters.get("/quarters/{quarter_id}", "查看季度", QuarterPublic)
 def get_quarter(quarter_id: str, _caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(quarters.public(quarters.get(session, quarter_id)))
 
 
-@router.post(
-    "/quarters/{quarter_id}/state",
-    response_model=QuarterPublic,
-    summary="改变季度状态：收集中 → 审核中 → 已锁定（锁定后一切冻结）",
-    tags=["quarters"],
-    responses=WRITE,
+@on_quarters.post(
+    "/quarters/{quarter_id}/state", "改变季度状态：收集中 → 审核中 → 已锁定（锁定后一切冻结）", QuarterPublic
 )
 def quarter_state(
     quarter_id: str, body: QuarterState, caller: CallerDep, session: SessionDep, ports: PortsDep
@@ -263,11 +203,8 @@ def quarter_state(
     return JSONBody(quarters.set_state(session, caller, quarter_id, body.state, snapshot))
 
 
-@router.put(
-    "/quarters/{quarter_id}/items/{item_code}/due",
-    summary="设定某评估项目的截止日期（未通过的任务随之改变；非工作日给出提示）",
-    tags=["quarters"],
-    responses=WRITE,
+@on_quarters.put(
+    "/quarters/{quarter_id}/items/{item_code}/due", "设定某评估项目的截止日期（未通过的任务随之改变；非工作日给出提示）"
 )
 def item_due(
     quarter_id: str, item_code: str, body: DueBody, caller: CallerDep, session: SessionDep, ports: PortsDep
@@ -275,12 +212,7 @@ def item_due(
     return JSONBody(quarters.set_item_due(session, caller, ports.calendar(), quarter_id, item_code, body.due_date))
 
 
-@router.put(
-    "/quarters/{quarter_id}/items/{item_code}/judgement",
-    summary="录入评估项目的评分依据或认定失分（用于得分预测）",
-    tags=["scores"],
-    responses=WRITE,
-)
+@on_scores.put("/quarters/{quarter_id}/items/{item_code}/judgement", "录入评估项目的评分依据或认定失分（用于得分预测）")
 def item_judgement(
     quarter_id: str, item_code: str, body: JudgementBody, caller: CallerDep, session: SessionDep
 ) -> Response:
@@ -289,12 +221,7 @@ def item_judgement(
     )
 
 
-@router.get(
-    "/quarters/{quarter_id}/items",
-    summary="各评估项目的设定：截止日期、评分依据与认定失分（分类办设定过的项目）",
-    tags=["scores"],
-    responses=READ,
-)
+@on_scores.get("/quarters/{quarter_id}/items", "各评估项目的设定：截止日期、评分依据与认定失分（分类办设定过的项目）")
 def item_settings(quarter_id: str, caller: CallerDep, session: ReadSessionDep) -> Response:
     if not caller.is_city_wide:
         from services.assessment import errors
@@ -303,23 +230,12 @@ def item_settings(quarter_id: str, caller: CallerDep, session: ReadSessionDep) -
     return JSONBody(quarters.item_settings(session, quarter_id))
 
 
-@router.get(
-    "/quarters/{quarter_id}/board",
-    response_model=Board,
-    summary="季度看板：单位 × 评估类别，每格为已通过任务的占比",
-    tags=["quarters"],
-    responses=READ,
-)
+@on_quarters.get("/quarters/{quarter_id}/board", "季度看板：单位 × 评估类别，每格为已通过任务的占比", Board)
 def quarter_board(quarter_id: str, caller: CallerDep, session: ReadSessionDep, ports: PortsDep) -> Response:
     return JSONBody(quarters.board(session, caller, ports.registry, quarter_id))
 
 
-@router.get(
-    "/quarters/{quarter_id}/responsibilities",
-    summary="责任清单（json，或 format=xlsx 导出）",
-    tags=["quarters"],
-    responses=READ,
-)
+@on_quarters.get("/quarters/{quarter_id}/responsibilities", "责任清单（json，或 format=xlsx 导出）")
 def responsibilities(
     quarter_id: str,
     caller: CallerDep,
@@ -335,12 +251,8 @@ def responsibilities(
     return JSONBody({"quarter": quarter_id, "items": rows})
 
 
-@router.get(
-    "/quarters/{quarter_id}/forecast",
-    response_model=Forecast,
-    summary="得分预测：已得、待审、风险、已失分，按类别、单位，及最该盯的失分点",
-    tags=["scores"],
-    responses=READ,
+@on_scores.get(
+    "/quarters/{quarter_id}/forecast", "得分预测：已得、待审、风险、已失分，按类别、单位，及最该盯的失分点", Forecast
 )
 def quarter_forecast(quarter_id: str, caller: CallerDep, session: ReadSessionDep, ports: PortsDep) -> Response:
     return JSONBody(scores.forecast(session, caller, ports.registry, quarter_id))
@@ -349,13 +261,7 @@ def quarter_forecast(quarter_id: str, caller: CallerDep, session: ReadSessionDep
 # ---------------------------------------------------------------------------------------- tasks
 
 
-@router.get(
-    "/tasks",
-    response_model=TaskPage,
-    summary="任务列表（单位只看本单位，县区只看本县区）",
-    tags=["tasks"],
-    responses=READ,
-)
+@on_tasks.get("/tasks", "任务列表（单位只看本单位，县区只看本县区）", TaskPage)
 def list_tasks(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -384,9 +290,7 @@ def list_tasks(
     )
 
 
-@router.get(
-    "/review-queue", response_model=TaskList, summary="审核队列（最早提交的在前）", tags=["tasks"], responses=READ
-)
+@on_tasks.get("/review-queue", "审核队列（最早提交的在前）", TaskList)
 def review_queue(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -398,31 +302,21 @@ def review_queue(
     return JSONBody(tasks.queue(session, caller, quarter=quarter, unit=unit, category=category, limit=limit))
 
 
-@router.get(
-    "/tasks/{task_id}",
-    response_model=TaskDetail,
-    summary="任务详情：要求、各次提交（含文件）、审核意见与全部记录",
-    tags=["tasks"],
-    responses=READ,
-)
+@on_tasks.get("/tasks/{task_id}", "任务详情：要求、各次提交（含文件）、审核意见与全部记录", TaskDetail)
 def get_task(task_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(tasks.detail(session, caller, task_id))
 
 
-@router.patch(
-    "/tasks/{task_id}", response_model=TaskPublic, summary="设定单个任务的截止日期", tags=["tasks"], responses=WRITE
-)
+@on_tasks.patch("/tasks/{task_id}", "设定单个任务的截止日期", TaskPublic)
 def patch_task(task_id: int, body: DueBody, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
     return JSONBody(tasks.set_due(session, caller, ports.calendar(), task_id, body.due_date))
 
 
-@router.post(
+@on_tasks.post(
     "/tasks/{task_id}/submissions",
+    "提交材料（multipart：1-10 个 files、effective_date、note）：一次提交为一个新版本",
+    SubmissionPublic,
     status_code=201,
-    response_model=SubmissionPublic,
-    summary="提交材料（multipart：1-10 个 files、effective_date、note）：一次提交为一个新版本",
-    tags=["tasks"],
-    responses=WRITE,
     openapi_extra={
         "requestBody": {
             "content": {
@@ -447,23 +341,14 @@ async def submit(task_id: int, request: Request, caller: CallerDep) -> Response:
     return JSONBody(await submit_upload(request, caller, task_id), status_code=201)
 
 
-@router.post(
-    "/tasks/{task_id}/review",
-    response_model=TaskPublic,
-    summary="审核：通过，或退回（须写理由）；已通过的可由分类办重新打开（须写理由）",
-    tags=["tasks"],
-    responses=WRITE,
+@on_tasks.post(
+    "/tasks/{task_id}/review", "审核：通过，或退回（须写理由）；已通过的可由分类办重新打开（须写理由）", TaskPublic
 )
 def review(task_id: int, body: ReviewBody, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(tasks.review(session, caller, task_id, body.decision, body.reason))
 
 
-@router.get(
-    "/files/{file_id}",
-    summary="在线查看（PDF、图片）或下载文件（?download=1）；支持 Range；其他单位的文件答 404",
-    tags=["tasks"],
-    responses=READ,
-)
+@on_tasks.get("/files/{file_id}", "在线查看（PDF、图片）或下载文件（?download=1）；支持 Range；其他单位的文件答 404")
 async def get_file(file_id: int, request: Request, caller: CallerDep) -> Response:
     from services.assessment.evidence import file_download
 
@@ -473,31 +358,17 @@ async def get_file(file_id: int, request: Request, caller: CallerDep) -> Respons
 # ---------------------------------------------------------------------------------------- national results
 
 
-@router.get(
-    "/national-results",
-    response_model=ResultList,
-    summary="国检结果及趋势（预测与实际）",
-    tags=["scores"],
-    responses=READ,
-)
+@on_scores.get("/national-results", "国检结果及趋势（预测与实际）", ResultList)
 def national_results(_caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(scores.results(session))
 
 
-@router.put(
-    "/national-results/{quarter_id}",
-    response_model=ResultPublic,
-    summary="录入或修改某季度的国检结果",
-    tags=["scores"],
-    responses=WRITE,
-)
+@on_scores.put("/national-results/{quarter_id}", "录入或修改某季度的国检结果", ResultPublic)
 def put_national_result(quarter_id: str, body: ResultBody, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(scores.put_result(session, caller, quarter_id, body.model_dump()))
 
 
-@router.delete(
-    "/national-results/{quarter_id}", status_code=204, summary="删除某季度的国检结果", tags=["scores"], responses=WRITE
-)
+@on_scores.delete("/national-results/{quarter_id}", "删除某季度的国检结果", status_code=204)
 def delete_national_result(quarter_id: str, caller: CallerDep, session: SessionDep) -> Response:
     scores.delete_result(session, caller, quarter_id)
     return Response(status_code=204)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 from sqlmodel import Session
 
@@ -67,14 +68,9 @@ def list_tasks(
     session: Session,
     caller: Caller,
     *,
-    quarter: str | None = None,
-    unit: str | None = None,
-    state: str | None = None,
-    category: str | None = None,
-    item: str | None = None,
-    overdue: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    **filters: Unpack[repository.TaskFilters],
 ) -> dict[str, Any]:
     limit = clamp_limit(limit)
     after: int | None = None
@@ -84,19 +80,7 @@ def list_tasks(
         except ValueError as exc:
             raise InvalidInput.field("cursor", "游标无效，请从第一页重新开始", cursor) from exc
     today = clock.today()
-    rows = repository.tasks_page(
-        session,
-        caller,
-        quarter=quarter,
-        unit=unit,
-        state=state,
-        category=category,
-        item=item,
-        overdue=overdue,
-        today=today,
-        after_id=after,
-        limit=limit,
-    )
+    rows = repository.tasks_page(session, caller, today=today, after_id=after, limit=limit, **filters)
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [task_public(t, today) for t in rows], "next_cursor": str(rows[-1].id) if more and rows else None}
@@ -236,11 +220,7 @@ def submit(
             submission_id=sub.id,
             task_id=task_id,
             unit_code=task.unit_code,
-            key=f.key,
-            sha256=f.sha256,
-            size=f.size,
-            content_type=f.content_type,
-            original_name=f.original_name,
+            **asdict(f),  # the StoredFile: key, sha256, size, content_type, original_name
             uploaded_at=now,
         )
         for f in files

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -62,16 +62,7 @@ class FileRecord:
     @classmethod
     def from_row(cls, row: Any) -> FileRecord:
         m = row._mapping
-        return cls(
-            id=m["id"],
-            key=m["key"],
-            sha256=m["sha256"],
-            size=m["size"],
-            content_type=m["content_type"],
-            original_name=m["original_name"],
-            uploaded_by=m["uploaded_by"],
-            uploaded_at=m["uploaded_at"],
-        )
+        return cls(**{f.name: m[f.name] for f in fields(cls)})
 
 
 def record_file(
@@ -79,27 +70,9 @@ def record_file(
 ) -> FileRecord:
     """Insert the row for a file just stored; commits with the caller's transaction."""
     record = FileRecord(
-        id=file_id or str(uuid.uuid4()),
-        key=stored.key,
-        sha256=stored.sha256,
-        size=stored.size,
-        content_type=stored.content_type,
-        original_name=stored.original_name,
-        uploaded_by=uploaded_by,
-        uploaded_at=clock.now(),
+        id=file_id or str(uuid.uuid4()), **asdict(stored), uploaded_by=uploaded_by, uploaded_at=clock.now()
     )
-    session.execute(
-        insert(table).values(
-            id=record.id,
-            key=record.key,
-            sha256=record.sha256,
-            size=record.size,
-            content_type=record.content_type,
-            original_name=record.original_name,
-            uploaded_by=record.uploaded_by,
-            uploaded_at=record.uploaded_at,
-        )
-    )
+    session.execute(insert(table).values(**asdict(record)))
     return record
 
 

@@ -91,3 +91,19 @@ def split_page(rows: list[Any], limit: int, key_of: Any, tag: str | None = None)
         rows = rows[:limit]
         return rows, encode_cursor(key_of(rows[-1]), tag)
     return rows, None
+
+
+def rows_page(
+    db: Any,
+    stmt: Select[Any],
+    id_column: KeyedColumnElement[Any],
+    *,
+    cursor: str | None,
+    limit: int,
+    descending: bool = False,
+    tag: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``stmt`` ordered by its id column (``keyset`` then ``split_page``): the rows as
+    dicts, and the cursor of the next page (``None`` on the last)."""
+    rows = db.execute(keyset(stmt, [id_column], cursor=cursor, limit=limit, descending=descending, tag=tag)).all()
+    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r[id_column.key]], tag)

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.common import clock
 from services.common.errors import ErrorBody
+from services.common.routing import Routes
 from services.common.storage import FileStorage, make_storage
 from services.supervision.config import Settings
 
@@ -24,6 +25,9 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# The list routes' paging parameters.
+Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def storage_of(state: Any) -> FileStorage:
@@ -134,3 +138,10 @@ def error_docs(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_ERRORS = error_docs(401, 403, 404)
 WRITE_ERRORS = error_docs(401, 403, 404, 409, 422)
+
+
+def routes(**router_args: Any) -> tuple[APIRouter, Routes]:
+    """A route module's ``APIRouter(**router_args)`` and its ``Routes``: GETs document ``READ_ERRORS``,
+    writes ``WRITE_ERRORS`` (``@api.get("/teams", "督导组列表", TeamPage)``)."""
+    router = APIRouter(**router_args)
+    return router, Routes(router, read=READ_ERRORS, write=WRITE_ERRORS)

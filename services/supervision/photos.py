@@ -18,7 +18,6 @@ from fastapi import Request
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from services.common import clock
@@ -129,9 +128,22 @@ def record_photo(
     The first upload, the common case, is one transaction of one insert (the unique key on
     owner and photo id catches a resend, even a concurrent one) returning the whole row.
     """
+    values = {
+        "owner_kind": owner_kind,
+        "owner_id": owner_id,
+        "photo_id": photo_id,
+        "sha256": sent_sha,
+        "key": stored.key,
+        "size": stored.size,
+        "content_type": stored.content_type,
+        "original_name": stored.original_name[:200],
+        "received_at": clock.now(),
+        "uploaded_by": caller.name or caller.sub,
+        **position,
+    }
     try:
         with session_scope(engine) as session:
-            row = _insert(session, owner_kind, owner_id, photo_id, stored, sent_sha, caller, position)
+            row = dict(session.execute(insert(photo_t).values(**values).returning(*photo_t.c)).one()._mapping)
             if on_insert is not None:
                 on_insert(session, row["id"])
         return 201, row
@@ -147,32 +159,6 @@ def record_photo(
             f"照片 {photo_id} 已以不同内容上传过；请保留草稿并联系分类办", code="photo_conflict", field="photo"
         )
     return 200, existing
-
-
-def _insert(
-    session: Session,
-    owner_kind: str,
-    owner_id: int,
-    photo_id: str,
-    stored: StoredFile,
-    sent_sha: str,
-    caller: Caller,
-    position: dict[str, Any],
-) -> dict[str, Any]:
-    values = {
-        "owner_kind": owner_kind,
-        "owner_id": owner_id,
-        "photo_id": photo_id,
-        "sha256": sent_sha,
-        "key": stored.key,
-        "size": stored.size,
-        "content_type": stored.content_type,
-        "original_name": stored.original_name[:200],
-        "received_at": clock.now(),
-        "uploaded_by": caller.name or caller.sub,
-        **position,
-    }
-    return dict(session.execute(insert(photo_t).values(**values).returning(*photo_t.c)).one()._mapping)
 
 
 def position_of(

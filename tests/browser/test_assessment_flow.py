@@ -290,3 +290,16 @@ def test_evidence_flow(page: Page, tmp_path: Path) -> None:
     expect(page.locator("#heatmap")).to_contain_text("100%")
     no_horizontal_scroll(page)
     shot(page, "board")
+
+    # 国检结果: one result entered, the trend chart draws (charts.js + assessment_charts.js).
+    page.goto("/assessment/results")
+    expect(page.locator("#trend-chart")).to_have_count(0)
+    page.locator("#r-quarter").fill("2026Q4")
+    page.locator("#r-score").fill("88.5")
+    page.locator("#r-rank").fill("3")
+    page.locator("#r-class_name").fill("大城市")
+    page.locator("#r-class_size").fill("20")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#results tr[data-quarter='2026Q4']")).to_be_visible()
+    expect(page.locator("#trend-chart canvas")).to_have_count(1)  # ECharts drew
+    no_horizontal_scroll(page)

@@ -373,13 +373,19 @@ def test_a_resend_with_other_content_keeps_the_record_and_says_so(platform: dict
         # sent again under a new id: accepted (it then waits for submit's required items)
         page.get_by_role("button", name="作为新记录发送").click()
         expect(page.locator('.sv-outbox-item[data-client-id="dup-1"]')).to_have_count(0)
+        # the copy is re-keyed at once and sent after: wait for the server to hold it before the
+        # context (and with it the page's pending request) closes
+        copies: list[dict[str, Any]] = []
+        for _ in range(100):
+            items = api.get("/inspections", params={"plan": plan["id"]}).json()["items"]
+            copies = [i for i in items if i["client_id"] != "dup-1"]
+            if copies:
+                break
+            page.wait_for_timeout(100)
     finally:
         context.close()
     held = api.get("/inspections/dup-1").json()
     assert held["answers"][0]["value"] == "服务器上的版本"  # the server's copy never changed
-    copies = [
-        i for i in api.get("/inspections", params={"plan": plan["id"]}).json()["items"] if i["client_id"] != "dup-1"
-    ]
     assert len(copies) == 1 and copies[0]["answers"][0]["value"] == "平板上的版本"
 
 

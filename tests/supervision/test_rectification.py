@@ -51,7 +51,16 @@ def test_free_finding_issues_an_order_with_workday_deadline(client, as_, plan, e
     assert order["state"] == "issued" and order["issued_on"] == "2026-11-06"
     assert order["deadline"] == "2026-11-13"  # 5 working days for "major", weekend skipped
     assert order["finding"]["description"] == "厨余桶满溢"
-    assert _events(engine, "rectification.issued")[0]["id"] == order["id"]
+    assert _events(engine, "rectification.issued") == [
+        {
+            "id": order["id"],
+            "finding_id": f["id"],
+            "party_kind": order["party_kind"],
+            "party_code": order["party_code"],
+            "deadline": "2026-11-13",
+            "category": "overflow",
+        }
+    ]
 
 
 def test_likely_duplicate_offered_before_creating(client, as_, plan):
@@ -202,7 +211,12 @@ def test_overdue_and_escalation_timing(client, as_, plan, engine, settings):
     assert order["deadline"] == "2026-11-13" and order["overdue"] is False
     assert order["escalations"][0]["old_deadline"] == "2026-11-05"
     assert "督办" in order["escalations"][0]["reason"]
-    assert [e["id"] for e in _events(engine, "rectification.escalated")] == [oid]
+    assert _events(engine, "rectification.escalated") == [
+        {"id": oid, "level": 1, "escalated_to": ["office"], "new_deadline": "2026-11-13"}
+    ]
+    assert _events(engine, "rectification.overdue") == [
+        {"id": oid, "deadline": "2026-11-05", "party_code": order["party_code"]}
+    ]
     assert rect_service.daily(engine, settings, cal, date(2026, 11, 10)) == {"overdue": 0, "escalated": 0}
     with engine.connect() as conn:
         assert len(conn.execute(select(escalation_t)).all()) == 1

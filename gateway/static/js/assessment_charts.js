@@ -1,17 +1,12 @@
 // 国检结果: the trend of the national score, the platform's forecast beside it, and the rank,
-// drawn from the JSON in #trend-chart[data-chart]. No inline scripts, so a strict CSP can apply.
+// from the JSON in #trend-chart[data-chart] (charts.js reads it). No inline scripts, so a strict
+// CSP can apply.
 (function () {
   "use strict";
-  function draw() {
-    var el = document.getElementById("trend-chart");
-    if (!el || !window.echarts) return;
-    var data;
-    try { data = JSON.parse(el.getAttribute("data-chart") || "{}"); } catch (e) { return; }
-    if (!data.labels || !data.labels.length) { el.hidden = true; return; }
+  window.sortlineChart("trend-chart", function (data) {
     var values = data.actual.concat(data.forecast).filter(function (v) { return v != null; });
     var low = Math.min.apply(null, values.concat([100]));
-    var chart = window.echarts.init(el, null, { renderer: "canvas" });
-    chart.setOption({
+    return {
       animation: false,
       grid: { left: 44, right: 44, top: 40, bottom: 36 },
       legend: { data: ["国检得分", "平台预测", "排名"], top: 0 },
@@ -28,13 +23,6 @@
           lineStyle: { type: "dashed", width: 2 }, itemStyle: { color: "#5b8fd1" } },
         { name: "排名", type: "bar", yAxisIndex: 1, data: data.rank, barMaxWidth: 18, itemStyle: { color: "rgba(183,121,31,.35)" } }
       ]
-    });
-    var pending;
-    window.addEventListener("resize", function () {
-      clearTimeout(pending);
-      pending = setTimeout(function () { chart.resize(); }, 100);
-    });
-  }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+    };
+  });
 })();

@@ -1,15 +1,9 @@
-// Home dashboard: draws the coverage bar chart from the JSON in #coverage-chart[data-chart].
-// No inline scripts, so a strict CSP can apply.
+// Home dashboard: the coverage bar chart from the JSON in #coverage-chart[data-chart] (charts.js
+// reads it). No inline scripts, so a strict CSP can apply.
 (function () {
   "use strict";
-  function draw() {
-    var el = document.getElementById("coverage-chart");
-    if (!el || !window.echarts) return;
-    var data;
-    try { data = JSON.parse(el.getAttribute("data-chart") || "{}"); } catch (e) { return; }
-    if (!data.labels || !data.labels.length) { el.hidden = true; return; }
+  window.sortlineChart("coverage-chart", function (data) {
     var target = data.target;
-    var chart = window.echarts.init(el, null, { renderer: "canvas" });
     var series = {
       type: "bar",
       barMaxWidth: 36,
@@ -28,7 +22,7 @@
       };
     }
     var low = Math.min.apply(null, data.values.filter(function (v) { return v != null; }).concat([target || 100]));
-    chart.setOption({
+    return {
       animation: false,
       title: { text: data.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
       grid: { left: 44, right: 12, top: 44, bottom: 56 },
@@ -36,13 +30,6 @@
       xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: data.labels.length > 6 ? 35 : 0, fontSize: 11 } },
       yAxis: { type: "value", min: Math.max(0, Math.floor((low - 10) / 10) * 10), max: 100, axisLabel: { formatter: "{value}%" } },
       series: [series]
-    });
-    var pending;
-    window.addEventListener("resize", function () {
-      clearTimeout(pending);
-      pending = setTimeout(function () { chart.resize(); }, 100);
-    });
-  }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+    };
+  });
 })();

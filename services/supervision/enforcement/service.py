@@ -14,7 +14,7 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Forbidden
-from services.common.pagination import clamp_limit, keyset, split_page
+from services.common.pagination import clamp_limit, rows_page
 from services.supervision import photos as photo_store
 from services.supervision.deps import utc
 from services.supervision.enforcement.schemas import EnforcementIn
@@ -146,8 +146,7 @@ def list_records(
     if quarter:
         start, end = quarter_range(quarter)
         stmt = stmt.where(enforcement_t.c.on_date.between(start, end))
-    rows = session.execute(keyset(stmt, [enforcement_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
-    items, next_cursor = split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    items, next_cursor = rows_page(session, stmt, enforcement_t.c.id, cursor=cursor, limit=limit, descending=True)
     return {"items": [public(session, r) for r in items], "next_cursor": next_cursor}
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -15,7 +14,14 @@ from services.common.db import ReadSessionDep, SessionDep, run_read, session_sco
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
+from services.supervision.deps import (
+    Cursor,
+    LazyCalendar,
+    Limit,
+    SettingsDep,
+    routes,
+    storage_of,
+)
 from services.supervision.errors import conflict, not_found
 from services.supervision.inspections import service
 from services.supervision.inspections.schemas import (
@@ -23,32 +29,31 @@ from services.supervision.inspections.schemas import (
     InspectionIn,
     InspectionPage,
     InspectionPublic,
-    PhotoPublic,
 )
-from services.supervision.jobs import enqueue_thumbnail
+from services.supervision.photo_routes import PhotoPlace, put_photo_route, store_photo
 
-router = APIRouter(tags=["inspections"])
+router, api = routes(tags=["inspections"])
 ClientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="平板生成的检查编号（如 UUID）")]
 PhotoId = Annotated[str, Path(pattern=photo_store.PHOTO_ID_PATTERN, description="平板生成的照片编号")]
 
 
-@router.get("/inspections", response_model=InspectionPage, summary="检查列表（督导员只看本组）", responses=READ_ERRORS)
+@api.get("/inspections", "检查列表（督导员只看本组）", InspectionPage)
 def list_inspections(
     caller: CallerDep,
     session: ReadSessionDep,
     plan: Annotated[int | None, Query(description="督导计划")] = None,
     state: Annotated[str | None, Query(pattern="^(draft|submitted)$")] = None,
-    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> Response:
     return JSONBody(service.list_inspections(session, caller, plan, state, cursor, limit))
 
 
-@router.put(
+@api.put(
     "/inspections/{client_id}",
-    response_model=InspectionPublic,
-    summary="上传检查（首次 201；相同内容重发 200；同一编号不同内容 409）",
-    responses={201: {"model": InspectionPublic, "description": "首次收到"}, **WRITE_ERRORS},
+    "上传检查（首次 201；相同内容重发 200；同一编号不同内容 409）",
+    InspectionPublic,
+    created="首次收到",
 )
 def put_inspection(
     client_id: ClientId,
@@ -62,7 +67,7 @@ def put_inspection(
     return JSONBody(payload, status_code=status)
 
 
-@router.get("/inspections/{client_id}", response_model=InspectionPublic, summary="查看检查", responses=READ_ERRORS)
+@api.get("/inspections/{client_id}", "查看检查", InspectionPublic)
 def get_inspection(client_id: ClientId, caller: CallerDep, session: ReadSessionDep) -> Response:
     row, _ = service.visible(session, caller, client_id)
     return JSONBody(service.public(session, row))
@@ -77,55 +82,22 @@ def _photo_owner(db: Connection, caller: Caller, client_id: str, photo_id: str) 
     return int(row["id"])
 
 
-@router.put(
+@put_photo_route(
+    router,
     "/inspections/{client_id}/photos/{photo_id}",
-    response_model=PhotoPublic,
-    summary="上传检查照片（请求体为图片本身；首次 201，相同内容重发 200，不同内容 409）",
-    responses={201: {"model": PhotoPublic, "description": "首次收到"}, **WRITE_ERRORS},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "JPEG/PNG/HEIC 图片（按内容识别类型；HEIC 转为 JPEG）",
-        }
-    },
+    "上传检查照片（请求体为图片本身；首次 201，相同内容重发 200，不同内容 409）",
 )
 async def put_photo(
-    client_id: ClientId,
-    photo_id: PhotoId,
-    request: Request,
-    caller: CallerDep,
-    settings: SettingsDep,
-    latitude: Annotated[float | None, Query(ge=-90, le=90, description="拍摄位置纬度（WGS-84）")] = None,
-    longitude: Annotated[float | None, Query(ge=-180, le=180, description="拍摄位置经度（WGS-84）")] = None,
-    accuracy_m: Annotated[float | None, Query(ge=0, description="定位精度（米）")] = None,
-    taken_at: Annotated[datetime | None, Query(description="拍摄时间（ISO 8601）")] = None,
+    client_id: ClientId, photo_id: PhotoId, request: Request, caller: CallerDep, place: PhotoPlace
 ) -> Response:
     owner_id = await run_read(request, lambda db: _photo_owner(db, caller, client_id, photo_id))
-    position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
-    state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
-        owner_kind=service.OWNER,
-        owner_id=owner_id,
-        photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
-        caller=caller,
-        position=position,
-        on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),
-    )
-    return JSONBody(photo_store.photo_public(row), status_code=status)
+    return await store_photo(request, caller, service.OWNER, owner_id, photo_id, place)
 
 
-@router.post(
+@api.post(
     "/inspections/{client_id}/submit",
-    response_model=InspectionPublic,
-    summary="提交检查（有照片未上传时 409；提交后不合格项生成问题和整改通知）",
-    responses=WRITE_ERRORS,
+    "提交检查（有照片未上传时 409；提交后不合格项生成问题和整改通知）",
+    InspectionPublic,
 )
 def submit(
     client_id: ClientId, request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep
@@ -141,7 +113,7 @@ def _photo_row(request: Request, caller: Caller, photo_row_id: int) -> dict[str,
     return row
 
 
-@router.get("/photos/{photo_row_id}", summary="下载照片", responses=READ_ERRORS, response_class=Response)
+@api.get("/photos/{photo_row_id}", "下载照片", response_class=Response)
 async def get_photo(photo_row_id: int, request: Request, caller: CallerDep) -> Response:
     from services.common.downloads import file_response
 
@@ -152,7 +124,7 @@ async def get_photo(photo_row_id: int, request: Request, caller: CallerDep) -> R
     )
 
 
-@router.get("/photos/{photo_row_id}/thumbnail", summary="照片缩略图", responses=READ_ERRORS, response_class=Response)
+@api.get("/photos/{photo_row_id}/thumbnail", "照片缩略图", response_class=Response)
 async def get_thumbnail(photo_row_id: int, request: Request, caller: CallerDep) -> Response:
     from services.common.downloads import file_response
 

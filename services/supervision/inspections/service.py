@@ -17,7 +17,7 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import ErrorDetail, InvalidInput
-from services.common.pagination import clamp_limit, keyset, split_page
+from services.common.pagination import clamp_limit, rows_page
 from services.supervision import photos as photo_store
 from services.supervision import scope
 from services.supervision.config import Settings
@@ -304,6 +304,5 @@ def list_inspections(
         stmt = stmt.where(inspection_t.c.plan_id == plan_id)
     if state:
         stmt = stmt.where(inspection_t.c.state == state)
-    rows = session.execute(keyset(stmt, [inspection_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
-    items, next_cursor = split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    items, next_cursor = rows_page(session, stmt, inspection_t.c.id, cursor=cursor, limit=limit, descending=True)
     return {"items": [public(session, r) for r in items], "next_cursor": next_cursor}

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from services.common.pagination import keyset, split_page
+from services.common.pagination import rows_page
 from services.supervision.models import checklist_t, inspection_t, plan_t, target_t, team_t
 
 Db = Session | Connection
@@ -81,8 +81,7 @@ def plans(
     stmt = select(plan_t).where(condition)
     if team_code:
         stmt = stmt.where(plan_t.c.team_code == team_code)
-    rows = db.execute(keyset(stmt, [plan_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
-    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    return rows_page(db, stmt, plan_t.c.id, cursor=cursor, limit=limit, descending=True)
 
 
 def insert_plan(db: Db, values: dict[str, Any]) -> int:
@@ -139,8 +138,7 @@ def targets(
         stmt = stmt.where(target_t.c.inspector == inspector)
     if day:
         stmt = stmt.where(target_t.c.scheduled_on == day)
-    rows = db.execute(keyset(stmt, [target_t.c.id], cursor=cursor, limit=limit)).all()
-    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    return rows_page(db, stmt, target_t.c.id, cursor=cursor, limit=limit)
 
 
 def day_list(db: Db, inspector: str, day: date) -> list[dict[str, Any]]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import Body, Query, Request
 from starlette.responses import Response
 
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.responses import JSONBody
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, calendar_of, peer_of
+from services.supervision.deps import Cursor, Limit, calendar_of, peer_of, routes
 from services.supervision.plans import service
 from services.supervision.plans.schemas import (
     ChecklistIn,
@@ -25,9 +25,7 @@ from services.supervision.plans.schemas import (
     TeamPublic,
 )
 
-router = APIRouter(tags=["plans"])
-Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
-Limit = Annotated[int, Query(ge=1, le=500)]
+router, api = routes(tags=["plans"])
 
 TEAM_EXAMPLE = {
     "code": "T01",
@@ -65,22 +63,17 @@ PLAN_EXAMPLE = {
 }
 
 
-@router.get("/teams", response_model=list[TeamPublic], summary="督导组列表", responses=READ_ERRORS)
+@api.get("/teams", "督导组列表", list[TeamPublic])
 def list_teams(caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.list_teams(session, caller))
 
 
-@router.get("/teams/{code}", response_model=TeamPublic, summary="查看督导组", responses=READ_ERRORS)
+@api.get("/teams/{code}", "查看督导组", TeamPublic)
 def get_team(code: str, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.get_team(session, caller, code))
 
 
-@router.put(
-    "/teams/{code}",
-    response_model=TeamPublic,
-    summary="新建或修改督导组（新建 201，修改 200）",
-    responses={201: {"model": TeamPublic, "description": "新建"}, **WRITE_ERRORS},
-)
+@api.put("/teams/{code}", "新建或修改督导组（新建 201，修改 200）", TeamPublic, created="新建")
 def put_team(
     code: str,
     caller: CallerDep,
@@ -91,7 +84,7 @@ def put_team(
     return JSONBody(payload, status_code=status)
 
 
-@router.get("/checklists", response_model=list[ChecklistPublic], summary="检查表模板（各版本）", responses=READ_ERRORS)
+@api.get("/checklists", "检查表模板（各版本）", list[ChecklistPublic])
 def list_checklists(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -101,9 +94,7 @@ def list_checklists(
     return JSONBody(service.list_checklists(session, caller, target_kind, state))
 
 
-@router.get(
-    "/checklists/{checklist_id}", response_model=ChecklistPublic, summary="查看检查表版本", responses=READ_ERRORS
-)
+@api.get("/checklists/{checklist_id}", "查看检查表版本", ChecklistPublic)
 def get_checklist(checklist_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.get_checklist(session, caller, checklist_id))
 
@@ -113,38 +104,22 @@ ChecklistBody = Annotated[
 ]
 
 
-@router.post(
-    "/checklists",
-    status_code=201,
-    response_model=ChecklistPublic,
-    summary="新建检查表草稿（同一编号则为新版本）",
-    responses=WRITE_ERRORS,
-)
+@api.post("/checklists", "新建检查表草稿（同一编号则为新版本）", ChecklistPublic, status_code=201)
 def create_checklist(caller: CallerDep, session: SessionDep, body: ChecklistBody) -> Response:
     return JSONBody(service.create_checklist(session, caller, body), status_code=201)
 
 
-@router.put(
-    "/checklists/{checklist_id}",
-    response_model=ChecklistPublic,
-    summary="修改检查表草稿（已发布的版本不能修改：409）",
-    responses=WRITE_ERRORS,
-)
+@api.put("/checklists/{checklist_id}", "修改检查表草稿（已发布的版本不能修改：409）", ChecklistPublic)
 def update_checklist(checklist_id: int, caller: CallerDep, session: SessionDep, body: ChecklistBody) -> Response:
     return JSONBody(service.update_checklist(session, caller, checklist_id, body))
 
 
-@router.post(
-    "/checklists/{checklist_id}/publish",
-    response_model=ChecklistPublic,
-    summary="发布检查表版本（此后不再改变）",
-    responses=WRITE_ERRORS,
-)
+@api.post("/checklists/{checklist_id}/publish", "发布检查表版本（此后不再改变）", ChecklistPublic)
 def publish_checklist(checklist_id: int, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(service.publish_checklist(session, caller, checklist_id))
 
 
-@router.get("/plans", summary="督导计划列表（督导员只看本组）", responses=READ_ERRORS)
+@api.get("/plans", "督导计划列表（督导员只看本组）")
 def list_plans(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -155,13 +130,7 @@ def list_plans(
     return JSONBody(service.list_plans(session, caller, team, cursor, limit))
 
 
-@router.post(
-    "/plans",
-    status_code=201,
-    response_model=PlanDetail,
-    summary="新建督导计划：从基础台账选取或抽样检查对象，按工作日排期",
-    responses=WRITE_ERRORS,
-)
+@api.post("/plans", "新建督导计划：从基础台账选取或抽样检查对象，按工作日排期", PlanDetail, status_code=201)
 def create_plan(
     request: Request,
     caller: CallerDep,
@@ -173,19 +142,17 @@ def create_plan(
     return JSONBody(payload, status_code=201)
 
 
-@router.get("/plans/{plan_id}", response_model=PlanDetail, summary="查看督导计划（含检查表）", responses=READ_ERRORS)
+@api.get("/plans/{plan_id}", "查看督导计划（含检查表）", PlanDetail)
 def get_plan(plan_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.get_plan(session, caller, plan_id))
 
 
-@router.post("/plans/{plan_id}/finish", response_model=PlanPublic, summary="结束督导轮次", responses=WRITE_ERRORS)
+@api.post("/plans/{plan_id}/finish", "结束督导轮次", PlanPublic)
 def finish_plan(plan_id: int, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(service.finish_plan(session, caller, plan_id))
 
 
-@router.get(
-    "/plans/{plan_id}/targets", response_model=TargetPage, summary="计划的检查对象与排期", responses=READ_ERRORS
-)
+@api.get("/plans/{plan_id}/targets", "计划的检查对象与排期", TargetPage)
 def list_targets(
     plan_id: int,
     caller: CallerDep,
@@ -200,7 +167,7 @@ def list_targets(
     )
 
 
-@router.get("/today", response_model=DayList, summary="督导员某日（默认今天）的检查清单", responses=READ_ERRORS)
+@api.get("/today", "督导员某日（默认今天）的检查清单", DayList)
 def today(
     caller: CallerDep,
     session: ReadSessionDep,

@@ -15,7 +15,6 @@ from sqlalchemy.engine import Engine
 from services.common import clock
 from services.common.db import session_scope
 from services.supervision.config import Settings
-from services.supervision.models import outbox
 from services.supervision.rectification import repository as repo
 
 MAX_LEVEL = 2
@@ -41,16 +40,12 @@ def daily(engine: Engine, settings: Settings, cal: Any, today: date | None = Non
                 session, order["id"], {"overdue_notified": True}, where={"overdue_notified": False}
             ):
                 counts["overdue"] += 1
-                outbox.emit(
+                repo.emit_order(
                     session,
-                    "rectification",
                     "overdue",
-                    str(order["id"]),
-                    {
-                        "id": order["id"],
-                        "deadline": order["deadline"].isoformat(),
-                        "party_code": order["party_code"],
-                    },
+                    order["id"],
+                    deadline=order["deadline"].isoformat(),
+                    party_code=order["party_code"],
                 )
             level = order["escalation_level"]
             if level >= MAX_LEVEL or cal.workdays_between(order["deadline"], today) < settings.escalate_after_workdays:
@@ -86,16 +81,12 @@ def daily(engine: Engine, settings: Settings, cal: Any, today: date | None = Non
                 },
             )
             counts["escalated"] += 1
-            outbox.emit(
+            repo.emit_order(
                 session,
-                "rectification",
                 "escalated",
-                str(order["id"]),
-                {
-                    "id": order["id"],
-                    "level": new_level,
-                    "escalated_to": targets,
-                    "new_deadline": new_deadline.isoformat(),
-                },
+                order["id"],
+                level=new_level,
+                escalated_to=targets,
+                new_deadline=new_deadline.isoformat(),
             )
     return counts

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from services.common.pagination import keyset, split_page
-from services.supervision.models import escalation_t, finding_t, rect_event_t, rect_t
+from services.common.pagination import keyset, rows_page, split_page
+from services.supervision.models import escalation_t, finding_t, outbox, rect_event_t, rect_t
 
 Db = Session | Connection
 
@@ -45,8 +45,7 @@ def findings(
     for name, value in filters.items():
         if value is not None:
             stmt = stmt.where(finding_t.c[name] == value)
-    rows = db.execute(keyset(stmt, [finding_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
-    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    return rows_page(db, stmt, finding_t.c.id, cursor=cursor, limit=limit, descending=True)
 
 
 def points(db: Db, condition: ColumnElement[bool], filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
@@ -134,8 +133,7 @@ def orders(
         return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["deadline"], r["id"]], "overdue")
     if overdue is False:
         stmt = stmt.where((rect_t.c.is_open.is_(False)) | (rect_t.c.deadline >= today))
-    rows = db.execute(keyset(stmt, [rect_t.c.id], cursor=cursor, limit=limit, descending=True, tag="id")).all()
-    return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]], "id")
+    return rows_page(db, stmt, rect_t.c.id, cursor=cursor, limit=limit, descending=True, tag="id")
 
 
 def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
@@ -146,3 +144,8 @@ def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
         .order_by(rect_t.c.deadline, rect_t.c.id)
     )
     return [dict(r._mapping) for r in db.execute(stmt)]
+
+
+def emit_order(session: Session, verb: str, order_id: int, **data: Any) -> None:
+    """The order's outbox event ``sortline.supervision.rectification.<verb>``: its id, then ``data``."""
+    outbox.emit(session, "rectification", verb, str(order_id), {"id": order_id, **data})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -15,10 +14,9 @@ from services.common.errors import Forbidden
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
+from services.supervision.deps import Cursor, LazyCalendar, Limit, SettingsDep, routes
 from services.supervision.errors import conflict
-from services.supervision.inspections.schemas import PhotoPublic
-from services.supervision.jobs import enqueue_thumbnail
+from services.supervision.photo_routes import PhotoIdPath, PhotoPlace, put_photo_route, store_photo
 from services.supervision.rectification import service
 from services.supervision.rectification.schemas import (
     FindingIn,
@@ -29,9 +27,7 @@ from services.supervision.rectification.schemas import (
 )
 from services.supervision.vocab import FindingCategory, RectState
 
-router = APIRouter(tags=["rectification"])
-Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
-Limit = Annotated[int, Query(ge=1, le=500)]
+router, api = routes(tags=["rectification"])
 
 FINDING_EXAMPLE = {
     "plan_id": 1,
@@ -59,7 +55,7 @@ def _finding_filters(plan: int | None, county: str | None, category: str | None,
     return {"plan_id": plan, "county_code": county, "category": category, "state": state}
 
 
-@router.get("/findings", response_model=FindingPage, summary="问题列表（游标分页，最新在前）", responses=READ_ERRORS)
+@api.get("/findings", "问题列表（游标分页，最新在前）", FindingPage)
 def list_findings(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -74,7 +70,7 @@ def list_findings(
     return JSONBody(service.list_findings(session, caller, filters, cursor, limit))
 
 
-@router.get("/findings/points", summary="问题地图点位（最多 5,000 个，最新在前）", responses=READ_ERRORS)
+@api.get("/findings/points", "问题地图点位（最多 5,000 个，最新在前）")
 def finding_points(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -87,12 +83,7 @@ def finding_points(
     return JSONBody(service.finding_points(session, caller, _finding_filters(plan, county, category, state), limit))
 
 
-@router.get(
-    "/findings/duplicates",
-    response_model=list[FindingPublic],
-    summary="疑似重复的未结问题（新建前查询）",
-    responses=READ_ERRORS,
-)
+@api.get("/findings/duplicates", "疑似重复的未结问题（新建前查询）", list[FindingPublic])
 def finding_duplicates(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -102,12 +93,8 @@ def finding_duplicates(
     return JSONBody(service.duplicates(session, caller, target_code, category))
 
 
-@router.post(
-    "/findings",
-    status_code=201,
-    response_model=FindingPublic,
-    summary="新建问题（并下发整改通知）；疑似重复时 409，确认后设 allow_duplicate",
-    responses=WRITE_ERRORS,
+@api.post(
+    "/findings", "新建问题（并下发整改通知）；疑似重复时 409，确认后设 allow_duplicate", FindingPublic, status_code=201
 )
 def create_finding(
     request: Request,
@@ -120,17 +107,12 @@ def create_finding(
     return JSONBody(payload, status_code=201)
 
 
-@router.get("/findings/{finding_id}", response_model=FindingPublic, summary="查看问题（含照片）", responses=READ_ERRORS)
+@api.get("/findings/{finding_id}", "查看问题（含照片）", FindingPublic)
 def get_finding(finding_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.get_finding(session, caller, finding_id))
 
 
-@router.get(
-    "/rectifications",
-    response_model=RectificationPage,
-    summary="整改通知列表（县区、成员单位只看自己的）；overdue=true 时按最逾期在前",
-    responses=READ_ERRORS,
-)
+@api.get("/rectifications", "整改通知列表（县区、成员单位只看自己的）；overdue=true 时按最逾期在前", RectificationPage)
 def list_rectifications(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -147,24 +129,18 @@ def list_rectifications(
     return JSONBody(page)
 
 
-@router.get("/rectifications/board", summary="整改看板：各状态数量、逾期与督办数", responses=READ_ERRORS)
+@api.get("/rectifications/board", "整改看板：各状态数量、逾期与督办数")
 def board(caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.board(session, caller))
 
 
-@router.get(
-    "/rectifications/{order_id}",
-    summary="查看整改通知（问题、整改前后照片、流转记录、督办记录）",
-    responses=READ_ERRORS,
-)
+@api.get("/rectifications/{order_id}", "查看整改通知（问题、整改前后照片、流转记录、督办记录）")
 def get_rectification(order_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.get_order(session, caller, order_id))
 
 
-@router.post(
-    "/rectifications/{order_id}/transition",
-    summary="整改流转：accept 签收、submit_fix 提交整改、verify 销号、reject 驳回",
-    responses=WRITE_ERRORS,
+@api.post(
+    "/rectifications/{order_id}/transition", "整改流转：accept 签收、submit_fix 提交整改、verify 销号、reject 驳回"
 )
 def transition(
     order_id: int,
@@ -185,41 +161,13 @@ def _order_for_photo(request: Request, caller: Caller, order_id: int, photo_id: 
         raise conflict("只有“已签收”的整改通知可以上传整改后照片", code="invalid_state")
 
 
-@router.put(
+@put_photo_route(
+    router,
     "/rectifications/{order_id}/photos/{photo_id}",
-    response_model=PhotoPublic,
-    summary="上传整改后照片（请求体为图片本身；相同内容重发 200，不同内容 409）",
-    responses={201: {"model": PhotoPublic, "description": "首次收到"}, **WRITE_ERRORS},
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
-    },
+    "上传整改后照片（请求体为图片本身；相同内容重发 200，不同内容 409）",
 )
 async def put_fix_photo(
-    order_id: int,
-    photo_id: Annotated[str, Path(pattern=photo_store.PHOTO_ID_PATTERN)],
-    request: Request,
-    caller: CallerDep,
-    settings: SettingsDep,
-    latitude: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    longitude: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    accuracy_m: Annotated[float | None, Query(ge=0)] = None,
-    taken_at: Annotated[datetime | None, Query()] = None,
+    order_id: int, photo_id: PhotoIdPath, request: Request, caller: CallerDep, place: PhotoPlace
 ) -> Response:
     await run_in_threadpool(_order_for_photo, request, caller, order_id, photo_id)
-    position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
-    state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
-        owner_kind="rectification",
-        owner_id=order_id,
-        photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
-        caller=caller,
-        position=position,
-        on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),
-    )
-    return JSONBody(photo_store.photo_public(row), status_code=status)
+    return await store_photo(request, caller, "rectification", order_id, photo_id, place)

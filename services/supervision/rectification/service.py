@@ -233,19 +233,15 @@ def _emit_issued(
         str(finding_id),
         {"id": finding_id, "target_code": target["target_code"], "category": category},
     )
-    outbox.emit(
+    repo.emit_order(
         session,
-        "rectification",
         "issued",
-        str(order_id),
-        {
-            "id": order_id,
-            "finding_id": finding_id,
-            "party_kind": party[0],
-            "party_code": party[1],
-            "deadline": deadline.isoformat(),
-            "category": category,
-        },
+        order_id,
+        finding_id=finding_id,
+        party_kind=party[0],
+        party_code=party[1],
+        deadline=deadline.isoformat(),
+        category=category,
     )
 
 
@@ -470,13 +466,7 @@ def transition(session: Session, caller: Caller, order_id: int, body: Transition
     verb = {"accept": "accepted", "submit_fix": "fix_submitted", "verify": "verified", "reject": "rejected"}[
         body.action
     ]
-    outbox.emit(
-        session,
-        "rectification",
-        verb,
-        str(order_id),
-        {"id": order_id, "state": next_state, "party_code": order["party_code"], "reason": reason},
-    )
+    repo.emit_order(session, verb, order_id, state=next_state, party_code=order["party_code"], reason=reason)
     return get_order(session, caller, order_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -12,7 +12,7 @@ from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import AppError
 from services.common.responses import JSONBody
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, SettingsDep, peer_of, storage_of
+from services.supervision.deps import Cursor, Limit, SettingsDep, peer_of, routes, storage_of
 from services.supervision.errors import not_found
 from services.supervision.jobs import enqueue_report
 from services.supervision.reports import service
@@ -26,9 +26,7 @@ from services.supervision.reports.schemas import (
     ReportPublic,
 )
 
-router = APIRouter(tags=["reports"])
-Cursor = Annotated[str | None, Query(description="上一页返回的 next_cursor")]
-Limit = Annotated[int, Query(ge=1, le=500)]
+router, api = routes(tags=["reports"])
 
 
 def _county_names(request: Request) -> dict[str, str]:
@@ -41,13 +39,7 @@ def _county_names(request: Request) -> dict[str, str]:
     return {d["code"]: d["name"] for d in items}
 
 
-@router.post(
-    "/plans/{plan_id}/reports",
-    status_code=202,
-    response_model=ReportPublic,
-    summary="生成督导检查报告（后台任务生成 HTML 和 PDF）",
-    responses=WRITE_ERRORS,
-)
+@api.post("/plans/{plan_id}/reports", "生成督导检查报告（后台任务生成 HTML 和 PDF）", ReportPublic, status_code=202)
 def request_report(
     plan_id: int,
     request: Request,
@@ -63,7 +55,7 @@ def request_report(
     return JSONBody(payload, status_code=202)
 
 
-@router.get("/reports", response_model=ReportPage, summary="督导检查报告列表", responses=READ_ERRORS)
+@api.get("/reports", "督导检查报告列表", ReportPage)
 def list_reports(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -82,7 +74,7 @@ def _report_file(request: Request, caller: Caller, report_id: int, kind: str) ->
     return row
 
 
-@router.get("/reports/{report_id}.pdf", summary="下载报告 PDF", responses=READ_ERRORS, response_class=Response)
+@api.get("/reports/{report_id}.pdf", "下载报告 PDF", response_class=Response)
 async def report_pdf(report_id: int, request: Request, caller: CallerDep) -> Response:
     from services.common.downloads import file_response
 
@@ -97,40 +89,30 @@ async def report_pdf(report_id: int, request: Request, caller: CallerDep) -> Res
     )
 
 
-@router.get("/reports/{report_id}.html", summary="报告 HTML", responses=READ_ERRORS, response_class=Response)
+@api.get("/reports/{report_id}.html", "报告 HTML", response_class=Response)
 async def report_html(report_id: int, request: Request, caller: CallerDep) -> Response:
     row = await run_in_threadpool(_report_file, request, caller, report_id, "html")
     body = await run_in_threadpool(storage_of(request.app.state).open, row["html_key"])
     return Response(body, media_type="text/html; charset=utf-8")
 
 
-@router.get(
-    "/reports/{report_id}", response_model=ReportPublic, summary="查看报告（含统计数字）", responses=READ_ERRORS
-)
+@api.get("/reports/{report_id}", "查看报告（含统计数字）", ReportPublic)
 def get_report(report_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.report_public(service.visible_report(session, caller, report_id)))
 
 
-@router.patch(
-    "/reports/{report_id}", response_model=ReportPublic, summary="修改报告摘要（重新生成）", responses=WRITE_ERRORS
-)
+@api.patch("/reports/{report_id}", "修改报告摘要（重新生成）", ReportPublic)
 def edit_report(report_id: int, request: Request, caller: CallerDep, session: SessionDep, body: ReportEdit) -> Response:
     state = request.app.state
     return JSONBody(service.edit_report(session, caller, report_id, body, lambda s, rid: enqueue_report(s, state, rid)))
 
 
-@router.post("/reports/{report_id}/publish", response_model=ReportPublic, summary="发布报告", responses=WRITE_ERRORS)
+@api.post("/reports/{report_id}/publish", "发布报告", ReportPublic)
 def publish_report(report_id: int, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(service.publish_report(session, caller, report_id))
 
 
-@router.post(
-    "/reports/{report_id}/circulars",
-    status_code=201,
-    response_model=CircularPublic,
-    summary="据报告起草通报（GB/T 9704-2012 版式）",
-    responses=WRITE_ERRORS,
-)
+@api.post("/reports/{report_id}/circulars", "据报告起草通报（GB/T 9704-2012 版式）", CircularPublic, status_code=201)
 def create_circular(
     report_id: int,
     caller: CallerDep,
@@ -142,9 +124,7 @@ def create_circular(
     return JSONBody(payload, status_code=201)
 
 
-@router.get(
-    "/circulars", response_model=CircularPage, summary="通报列表（成员单位首页：已发布的通报）", responses=READ_ERRORS
-)
+@api.get("/circulars", "通报列表（成员单位首页：已发布的通报）", CircularPage)
 def list_circulars(
     caller: CallerDep,
     session: ReadSessionDep,
@@ -163,7 +143,7 @@ def _circular_file(request: Request, caller: Caller, circular_id: int) -> dict[s
     return row
 
 
-@router.get("/circulars/{circular_id}.pdf", summary="下载通报 PDF", responses=READ_ERRORS, response_class=Response)
+@api.get("/circulars/{circular_id}.pdf", "下载通报 PDF", response_class=Response)
 async def circular_pdf(circular_id: int, request: Request, caller: CallerDep) -> Response:
     from services.common.downloads import file_response
 
@@ -178,17 +158,12 @@ async def circular_pdf(circular_id: int, request: Request, caller: CallerDep) ->
     )
 
 
-@router.get("/circulars/{circular_id}", response_model=CircularPublic, summary="查看通报", responses=READ_ERRORS)
+@api.get("/circulars/{circular_id}", "查看通报", CircularPublic)
 def get_circular(circular_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.circular_public(service.visible_circular(session, caller, circular_id)))
 
 
-@router.post(
-    "/circulars/{circular_id}/publish",
-    response_model=CircularPublic,
-    summary="发布通报（生成 PDF，发出 circular.published 事件）",
-    responses=WRITE_ERRORS,
-)
+@api.post("/circulars/{circular_id}/publish", "发布通报（生成 PDF，发出 circular.published 事件）", CircularPublic)
 def publish_circular(
     circular_id: int, request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep
 ) -> Response:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import Caller
-from services.common.pagination import clamp_limit, keyset, split_page
+from services.common.pagination import clamp_limit, rows_page
 from services.common.storage import FileStorage
 from services.supervision import scope
 from services.supervision.config import Settings
@@ -212,8 +212,7 @@ def list_reports(
             stmt = stmt.where(report_t.c.state == "published")
     if plan_id is not None:
         stmt = stmt.where(report_t.c.plan_id == plan_id)
-    rows = session.execute(keyset(stmt, [report_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
-    items, next_cursor = split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    items, next_cursor = rows_page(session, stmt, report_t.c.id, cursor=cursor, limit=limit, descending=True)
     return {"items": [report_public(r) for r in items], "next_cursor": next_cursor}
 
 
@@ -343,8 +342,7 @@ def list_circulars(
         stmt = stmt.where(circular_t.c.state == "published")
     elif state:
         stmt = stmt.where(circular_t.c.state == state)
-    rows = session.execute(keyset(stmt, [circular_t.c.id], cursor=cursor, limit=limit, descending=True)).all()
-    items, next_cursor = split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["id"]])
+    items, next_cursor = rows_page(session, stmt, circular_t.c.id, cursor=cursor, limit=limit, descending=True)
     return {"items": [circular_public(r) for r in items], "next_cursor": next_cursor}
 
 
