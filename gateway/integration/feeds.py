@@ -233,17 +233,27 @@ def poll_service(engine: Engine, feeds: FeedSource, service: str, limit: int) ->
         return store_events(conn, service, items)
 
 
+# Services whose feed failed at the last poll of this process: an outage is logged when it starts and
+# when it ends, not once a second while it lasts.
+_UNREADABLE: set[str] = set()
+
+
 def poll_all(engine: Engine, feeds: FeedSource, services: Iterable[str], limit: int, max_pages: int = 20) -> int:
     """Drain each service's feed (up to ``max_pages`` pages per call); a service that does not
-    answer is skipped and logged, the others go on."""
+    answer is skipped and logged (once per outage), the others go on."""
     total = 0
     for service in services:
         for _ in range(max_pages):
             try:
                 n = poll_service(engine, feeds, service, limit)
             except (httpx.HTTPError, OSError, ValueError) as exc:
-                log.warning("event feed of %s unreadable: %r", service, exc)
+                if service not in _UNREADABLE:
+                    _UNREADABLE.add(service)
+                    log.warning("event feed of %s unreadable (logged again when it recovers): %r", service, exc)
                 break
+            if service in _UNREADABLE:
+                _UNREADABLE.discard(service)
+                log.warning("event feed of %s readable again", service)
             total += n
             if n < limit:
                 break

@@ -359,3 +359,28 @@ def test_delivery_round_is_a_kernel_schedule_run_once_per_slot_across_replicas(w
     assert len(ids) == 3 and len(set(ids)) == 3
     for r in runners:
         r.close()
+
+
+def test_an_unreadable_feed_is_logged_when_the_outage_starts_and_ends_not_every_poll(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gateway.integration.feeds import poll_all
+
+    class Flaky(MemoryFeeds):
+        down = True
+
+        def read(self, service: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+            if self.down:
+                raise httpx.ConnectError("refused")
+            return super().read(service, after, limit)
+
+    feeds = Flaky()
+    with caplog.at_level("WARNING", logger="sortline.gateway.integration"):
+        for _ in range(5):
+            poll_all(world.engine, feeds, ["supervision"], 100)
+        feeds.down = False
+        poll_all(world.engine, feeds, ["supervision"], 100)
+        poll_all(world.engine, feeds, ["supervision"], 100)
+    messages = [r.getMessage() for r in caplog.records if "supervision" in r.getMessage()]
+    assert len(messages) == 2, messages
+    assert "unreadable" in messages[0] and "readable again" in messages[1]
