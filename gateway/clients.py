@@ -404,6 +404,7 @@ class RegistryClient(ServiceClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._counties: tuple[float, list[Division]] | None = None
+        self._streets: dict[str, tuple[float, list[Division]]] = {}
         self._meta: tuple[float, RegistryMeta] | None = None
         self._meta_lock = asyncio.Lock()
 
@@ -412,6 +413,15 @@ class RegistryClient(ServiceClient):
         if self._counties is None or now - self._counties[0] > COUNTY_CACHE_SECONDS:
             self._counties = (now, await self.divisions(caller, level="county"))
         return self._counties[1]
+
+    async def streets(self, caller: Caller, county: str) -> list[Division]:
+        """A county's streets (the list pages' street filter), kept like the counties."""
+        now = time.monotonic()
+        cached = self._streets.get(county)
+        if cached is None or now - cached[0] > COUNTY_CACHE_SECONDS:
+            cached = (now, await self.divisions(caller, parent=county))
+            self._streets[county] = cached
+        return cached[1]
 
     async def divisions(self, caller: Caller, *, parent: str | None = None, level: str | None = None) -> list[Division]:
         out: list[Division] = []
@@ -441,6 +451,7 @@ class RegistryClient(ServiceClient):
     def forget(self) -> None:
         """Drop the cached counties and labels (tests; an admin action could call it)."""
         self._counties = None
+        self._streets.clear()
         self._meta = None
 
     async def openapi(self) -> dict[str, Any]:

@@ -96,6 +96,10 @@ class BoundRegistry(BoundClient[RegistryClient]):
     async def divisions(self, *, parent: str | None = None, level: str | None = None) -> list[Division]:
         return await self.client.divisions(self.caller, parent=parent, level=level)
 
+    async def streets(self, county: str) -> list[Division]:
+        """A county's streets, cached for a few minutes like the counties."""
+        return await self.client.streets(self.caller, county)
+
     async def units(self) -> list[Unit]:
         data = await self.call("GET", "/units")
         return [Unit.model_validate(d) for d in data["items"]]

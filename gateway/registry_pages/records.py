@@ -205,7 +205,7 @@ async def _streets(services: Services, spec: KindSpec, county: str) -> list[Divi
     """The chosen county's streets, for the street filter (none before a county is chosen)."""
     if not (spec.by_street and county):
         return []
-    return await services.registry.divisions(parent=county)
+    return await services.registry.streets(county)
 
 
 async def list_page(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
