@@ -193,3 +193,22 @@ def test_escalation_once_a_day_with_two_runners(client, as_, app, engine):
     assert types.count("sortline.supervision.rectification.overdue") == 1
     order = client.get(f"/rectifications/{oid}", headers=as_("office")).json()
     assert order["escalation_level"] == 1 and order["deadline"] == "2026-10-15"  # 3 working days after the 12th
+
+
+def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch):
+    """A photo's PUT hands work to a worker thread once (storing the file, fsync, and its row), not
+    once for the settings dependency, once for the file and once more for the row: each hop costs a
+    wake-up of both threads, which on a busy machine outweighs the work."""
+    import anyio.to_thread
+
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def run_sync(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    r = _put(client, as_, "p1", jpeg())
+    assert r.status_code == 201, r.text
+    assert len(hops) == 1, hops

@@ -13,7 +13,7 @@ from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, SettingsDep, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, SettingsDep
 from services.supervision.enforcement import service
 from services.supervision.enforcement.schemas import (
     ENFORCEMENT_EXAMPLE,
@@ -101,17 +101,13 @@ async def put_photo(
     service._writer(caller)
     await run_in_threadpool(_owner, request, caller, record_id)
     position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
     state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
+    status, row = await photo_store.store_photo(
+        request,
+        settings.max_photo_size,
         owner_kind=service.OWNER,
         owner_id=record_id,
         photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
         caller=caller,
         position=position,
         on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),

@@ -103,17 +103,13 @@ async def put_photo(
 ) -> Response:
     owner_id = await run_read(request, lambda db: _photo_owner(db, caller, client_id, photo_id))
     position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
     state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
+    status, row = await photo_store.store_photo(
+        request,
+        settings.max_photo_size,
         owner_kind=service.OWNER,
         owner_id=owner_id,
         photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
         caller=caller,
         position=position,
         on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),

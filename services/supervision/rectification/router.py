@@ -15,7 +15,7 @@ from services.common.errors import Forbidden
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
-from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep, storage_of
+from services.supervision.deps import READ_ERRORS, WRITE_ERRORS, LazyCalendar, SettingsDep
 from services.supervision.errors import conflict
 from services.supervision.inspections.schemas import PhotoPublic
 from services.supervision.jobs import enqueue_thumbnail
@@ -207,17 +207,13 @@ async def put_fix_photo(
 ) -> Response:
     await run_in_threadpool(_order_for_photo, request, caller, order_id, photo_id)
     position = photo_store.position_of(latitude, longitude, accuracy_m, taken_at)
-    stored, sent_sha = await photo_store.receive_photo(request, settings.max_photo_size, f"{photo_id}.jpg")
     state = request.app.state
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
+    status, row = await photo_store.store_photo(
+        request,
+        settings.max_photo_size,
         owner_kind="rectification",
         owner_id=order_id,
         photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
         caller=caller,
         position=position,
         on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),
