@@ -62,19 +62,25 @@ def target_row(t: dict[str, Any], plan_names: dict[Any, str]) -> dict[str, Any]:
 
 
 @router.get("/supervision/today")
-async def today_page(request: Request, user: PageUser, all: str = "") -> Response:
-    """Today's list of the signed-in inspector (``all=1``: every target of their current plans)."""
+async def today_page(request: Request, user: PageUser, all: str = "", inspector: str = "") -> Response:
+    """Today's list of the signed-in inspector, who the service knows from the signed token
+    (``all=1``: every target of their current plans). The office may look at one inspector's
+    list with ``?inspector=<username>``; an inspector always sees their own."""
     require(user, INSPECT_ROLES)
     api = Supervision(request, user)
     day = today()
     plans = [p for p in await api.all_items("/plans") if is_current(p, day)]
     names = {p["id"]: p.get("name", "") for p in plans}
-    mine = user.username if user.role == "inspector" else None
+    own = user.role == "inspector"
+    whose = user.username if own else inspector.strip()
     if all:
+        mine = whose or None
         lists = await asyncio.gather(*(api.all_items(f"/plans/{seg(p['id'])}/targets", inspector=mine) for p in plans))
         targets = [{**t, "plan_id": p["id"]} for p, ts in zip(plans, lists, strict=True) for t in ts]
-    elif mine:
-        targets = (await api.get("/today", inspector=mine)).get("items", [])
+    elif own:
+        targets = (await api.get("/today")).get("items", [])
+    elif whose:
+        targets = (await api.get("/today", inspector=whose)).get("items", [])
     else:
         targets = []
     rows = [target_row(t, names) for t in targets]
@@ -82,7 +88,7 @@ async def today_page(request: Request, user: PageUser, all: str = "") -> Respons
     return render(
         request,
         "supervision/today.html",
-        {"day": day, "targets": rows, "plans": plans, "show_all": bool(all)},
+        {"day": day, "targets": rows, "plans": plans, "show_all": bool(all), "inspector": whose, "own": own},
     )
 
 

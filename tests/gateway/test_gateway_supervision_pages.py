@@ -90,6 +90,30 @@ def test_inspector_today_lists_todays_targets_and_opens_the_form(sv_gw: Any) -> 
     assert len(re.findall(r'class="sv-target-link" href="/supervision/inspect/', every)) == 4
 
 
+def test_today_is_the_signed_in_inspectors_own_and_the_office_may_name_one(sv_gw: Any) -> None:
+    """The service learns the inspector from the signed token (their login name, not the display
+    name): the page and the tablet's /api/v1 call need no ``?inspector=``; the office names one."""
+    plan = make_plan(sv_gw)
+    gw = sv_gw.gw
+    expected = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()
+    assert expected["items"]
+    links = sorted(f"/supervision/inspect/{plan['id']}/{t['target_code']}" for t in expected["items"])
+    gw.user("u_inspector", "inspector", display_name="张督导", team_code="T01")
+    assert gw.login("u_inspector").status_code == 303
+    api = gw.client.get("/api/v1/supervision/today", headers={"Sec-Fetch-Site": "same-origin"})
+    assert api.status_code == 200, api.text
+    assert api.json()["inspector"] == "u_inspector"
+    assert sorted(t["target_code"] for t in api.json()["items"]) == sorted(t["target_code"] for t in expected["items"])
+    page = gw.client.get("/supervision/today")
+    assert sorted(re.findall(r'class="sv-target-link" href="(/supervision/inspect/\d+/[^"]+)"', page.text)) == links
+    gw.client.cookies.clear()
+    gw.login_as("office")
+    office = gw.client.get("/supervision/today", params={"inspector": "u_inspector"})
+    assert office.status_code == 200, office.text
+    assert sorted(re.findall(r'class="sv-target-link" href="(/supervision/inspect/\d+/[^"]+)"', office.text)) == links
+    assert "督导员用户名" in gw.client.get("/supervision/today").text  # the office is asked whose list
+
+
 def test_inspect_page_for_a_target_outside_the_plan_is_a_chinese_404(sv_gw: Any) -> None:
     plan = make_plan(sv_gw)
     sv_gw.gw.login_as("inspector", team_code="T01")
