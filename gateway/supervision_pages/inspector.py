@@ -25,7 +25,7 @@ from gateway.supervision_pages.api import (
     seg,
     today,
 )
-from services.common.errors import NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound
 
 router = APIRouter()
 
@@ -92,8 +92,25 @@ async def today_page(request: Request, user: PageUser, all: str = "", inspector:
     )
 
 
+async def _replaced(api: Supervision, client_id: str, plan_id: str, target_code: str) -> dict[str, Any]:
+    """The submitted inspection ``?replaces=`` names, checked before the form opens (the service
+    checks again when the correction arrives)."""
+    old = await api.get(f"/inspections/{seg(client_id)}")
+    if str(old.get("plan_id")) != str(plan_id) or old.get("target_code") != target_code:
+        raise InvalidInput.field("replaces", "被更正的检查不是该计划、该对象的检查")
+    if old.get("state") != "submitted":
+        raise InvalidInput.field("replaces", "只能更正已提交的检查；未提交的检查请直接修改草稿")
+    if old.get("replaced_by"):
+        raise Conflict(f"检查 {client_id} 已被 {old['replaced_by']} 更正，请更正最新的版本")
+    return dict(old)
+
+
 @router.get("/supervision/inspect/{plan_id}/{target_code}")
-async def inspect_page(request: Request, user: PageUser, plan_id: str, target_code: str) -> Response:
+async def inspect_page(
+    request: Request, user: PageUser, plan_id: str, target_code: str, replaces: str = ""
+) -> Response:
+    """One target's checklist. ``?replaces=<client_id>`` (更正此检查 on an inspection's page): the
+    form opens with that inspection's answers and sends a new version naming it."""
     require(user, INSPECT_ROLES)
     api = Supervision(request, user)
     plan, targets = await asyncio.gather(
@@ -102,6 +119,7 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
     target = next((t for t in targets if str(t.get("target_code")) == target_code), None)
     if target is None:
         raise NotFound(f"督导计划中没有检查对象“{target_code}”")
+    old = await _replaced(api, replaces, plan_id, target_code) if replaces else None
     checklist = plan.get("checklist") or {}
     items = []
     for item in checklist.get("items") or []:
@@ -123,7 +141,13 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
         "target_name": target_name(target),
         "items": [{"id": i["id"], "type": i["type"], "required": i["required"], "max": i["max"]} for i in items],
         # already inspected: what the tablet sends now is a correction naming the one it replaces
-        "replaces": target.get("inspection"),
+        "replaces": old["client_id"] if old else target.get("inspection"),
+        # a correction asked for from the inspection's page starts from its answers (not its
+        # photos: those stay with the original; the correction takes its own)
+        "prefill": [
+            {"item_id": a.get("item_id"), "value": a.get("value"), "note": a.get("note")}
+            for a in (old or {}).get("answers") or []
+        ],
     }
     return render(
         request,
@@ -134,6 +158,7 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
             "checklist": checklist,
             "items": items,
             "meta_json": json.dumps(meta, ensure_ascii=False),
+            "correcting": old,
         },
     )
 

@@ -620,3 +620,47 @@ def test_every_page_answers_each_role_without_a_server_error(sv_gw: Any, role: s
         assert set(answers.values()) == {200}, answers
     if role in ("county", "unit"):
         assert answers["/supervision/my"] == 200 and answers["/supervision/plans"] == 403
+
+
+def test_correct_this_inspection_opens_the_form_filled_and_sends_a_new_version(sv_gw: Any) -> None:
+    """更正此检查 on a submitted inspection's page: the tablet form of the same target, filled with
+    its answers, whose sending makes a new version naming it; the old one offers it no more."""
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    gw = sv_gw.gw
+    csrf = gw.login_as("inspector", team_code="T01")
+    code = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()["items"][0][
+        "target_code"
+    ]
+    body = {
+        "plan_id": plan["id"],
+        "target_code": code,
+        "answers": [{"item_id": "bins", "value": False, "note": "桶破损"}],
+    }
+    assert tablet_put(gw, csrf, "c-old", body).status_code == 201
+    submit = {"X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin"}
+    assert gw.client.post("/api/v1/supervision/inspections/c-old/submit", headers=submit).status_code == 200
+
+    page = gw.client.get("/supervision/inspections/c-old")
+    match = re.search(r'href="([^"]+)" data-correct', page.text)
+    assert match, page.text
+    href = html.unescape(match.group(1))
+    assert href == f"/supervision/inspect/{plan['id']}/{code}?replaces=c-old"
+    form = gw.client.get(href)
+    assert form.status_code == 200, form.text
+    assert "正在更正检查" in form.text
+    meta_attr = re.search(r"data-inspection='([^']+)'", form.text)
+    assert meta_attr
+    meta = json.loads(html.unescape(meta_attr.group(1)))
+    assert meta["replaces"] == "c-old"
+    assert meta["prefill"] == [{"item_id": "bins", "value": False, "note": "桶破损"}]
+
+    fixed = {**body, "answers": [{"item_id": "bins", "value": True}], "replaces": meta["replaces"]}
+    assert tablet_put(gw, csrf, "c-new", fixed).status_code == 201
+    assert gw.client.post("/api/v1/supervision/inspections/c-new/submit", headers=submit).status_code == 200
+    old = gw.client.get("/supervision/inspections/c-old").text
+    assert "data-correct" not in old and "已被" in old and "c-new" in old
+    assert "data-correct" in gw.client.get("/supervision/inspections/c-new").text
+    stale = gw.client.get(href)  # correcting the outdated version is refused, in Chinese
+    assert stale.status_code == 409 and "已被 c-new 更正" in stale.text
+    elsewhere = gw.client.get(f"/supervision/inspect/{plan['id']}/{code}?replaces=nope")
+    assert elsewhere.status_code == 404

@@ -294,6 +294,13 @@
         client_id: Q.newId(), draft_key: draftKey, owner: Q.currentUser(), status: "draft", plan_id: meta.plan_id, plan_name: meta.plan_name,
         target_name: meta.target_name, started_at: new Date().toISOString(), photo_ids: {}, position: null,
       };
+      // 更正此检查: start from the answers of the inspection being corrected
+      (meta.prefill || []).forEach(function (a) {
+        var item = meta.items.filter(function (i) { return i.id === a.item_id; })[0];
+        if (item) writeValue(item, a.value);
+        var box = itemBox(a.item_id);
+        if (box && a.note) $(".sv-note", box).value = a.note;
+      });
       rec.payload = payload();
       return Q.putRecord(rec);
     }
