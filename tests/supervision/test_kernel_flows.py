@@ -212,3 +212,34 @@ def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch):
     r = _put(client, as_, "p1", jpeg())
     assert r.status_code == 201, r.text
     assert len(hops) == 1, hops
+
+
+def test_free_finding_with_photos_is_idempotent_under_the_tablets_id(client, as_, draft, engine):
+    """A free finding (另报问题) made on the tablet carries photos like an answer: they are PUT
+    under the inspection (same rule), then the finding is POSTed under its tablet id as
+    Idempotency-Key: a resend answers the same finding and makes nothing; other content is a 409."""
+    from services.supervision.models import finding_t
+
+    assert _put(client, as_, "f1-a", jpeg(colour="green")).status_code == 201
+    assert _put(client, as_, "f1-a", jpeg(colour="green")).status_code == 200  # resent photo: same rule
+    body = {
+        "plan_id": draft["plan_id"],
+        "target_code": draft["target_code"],
+        "county_code": "360102",
+        "category": "illegal_dumping",
+        "severity": "major",
+        "description": "东门外有偷倒的建筑垃圾",
+        "inspection": "c1",
+        "photo_ids": ["f1-a"],
+    }
+    key = as_("inspector", **{"Idempotency-Key": "0c7e2d5a-free-finding-1"})
+    first = client.post("/findings", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    again = client.post("/findings", json=body, headers=key)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    other = client.post("/findings", json=body | {"description": "另一处"}, headers=key)
+    assert other.status_code == 409
+    got = client.get(f"/findings/{first.json()['id']}", headers=as_("office")).json()
+    assert [p["photo_id"] for p in got["photos"]] == ["f1-a"]
+    with engine.connect() as conn:
+        assert len(conn.execute(select(finding_t).where(finding_t.c.category == "illegal_dumping")).all()) == 1
