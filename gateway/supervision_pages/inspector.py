@@ -16,7 +16,9 @@ from starlette.responses import Response
 from gateway.deps import PageUser
 from gateway.render import SECURITY_HEADERS, render
 from gateway.supervision_pages.api import (
+    FINDING_CATEGORIES,
     ITEM_TYPES,
+    SEVERITIES,
     TARGET_KINDS,
     Supervision,
     item_label,
@@ -139,6 +141,7 @@ async def inspect_page(
         "plan_name": plan.get("name", ""),
         "target_code": target_code,
         "target_name": target_name(target),
+        "county_code": target.get("county_code"),
         "items": [{"id": i["id"], "type": i["type"], "required": i["required"], "max": i["max"]} for i in items],
         # already inspected: what the tablet sends now is a correction naming the one it replaces
         "replaces": old["client_id"] if old else target.get("inspection"),
@@ -159,6 +162,8 @@ async def inspect_page(
             "items": items,
             "meta_json": json.dumps(meta, ensure_ascii=False),
             "correcting": old,
+            "finding_categories": list(FINDING_CATEGORIES.items()),
+            "severities": list(SEVERITIES.items()),
         },
     )
 

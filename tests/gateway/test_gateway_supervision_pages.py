@@ -664,3 +664,51 @@ def test_correct_this_inspection_opens_the_form_filled_and_sends_a_new_version(s
     assert stale.status_code == 409 and "已被 c-new 更正" in stale.text
     elsewhere = gw.client.get(f"/supervision/inspect/{plan['id']}/{code}?replaces=nope")
     assert elsewhere.status_code == 404
+
+
+def test_the_tablet_form_offers_free_findings_sent_with_their_tablet_id(sv_gw: Any) -> None:
+    """另报问题 on the tablet form (a template the page's script clones, categories and severities
+    in Chinese, the target's county in the form's meta), and the queue's path through /api/v1: the
+    finding's photo PUT under the inspection, then POST /findings with its id as Idempotency-Key
+    (the proxy passes it on), twice: one finding, with the photo."""
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    gw = sv_gw.gw
+    csrf = gw.login_as("inspector", team_code="T01")
+    target = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()["items"][
+        0
+    ]
+    code = target["target_code"]
+    form = gw.client.get(f"/supervision/inspect/{plan['id']}/{code}")
+    assert form.status_code == 200
+    assert 'id="free-finding-template"' in form.text and "data-add-finding" in form.text
+    assert "偷倒" in form.text and "严重" in form.text
+    meta_attr = re.search(r"data-inspection='([^']+)'", form.text)
+    assert meta_attr and json.loads(html.unescape(meta_attr.group(1)))["county_code"] == target["county_code"]
+
+    body = {"plan_id": plan["id"], "target_code": code, "answers": [{"item_id": "bins", "value": True}]}
+    assert tablet_put(gw, csrf, "c-free", body).status_code == 201
+    headers = {"X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin"}
+    photo = gw.client.put(
+        "/api/v1/supervision/inspections/c-free/photos/ff-1",
+        content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+        headers={**headers, "Content-Type": "image/jpeg"},
+    )
+    assert photo.status_code == 201, photo.text
+    assert gw.client.post("/api/v1/supervision/inspections/c-free/submit", headers=headers).status_code == 200
+    finding = {
+        "plan_id": plan["id"],
+        "target_code": code,
+        "county_code": target["county_code"],
+        "category": "illegal_dumping",
+        "severity": "major",
+        "description": "围墙外偷倒建筑垃圾",
+        "inspection": "c-free",
+        "photo_ids": ["ff-1"],
+    }
+    keyed = {**headers, "Idempotency-Key": "6f1d2c3b-ff"}
+    first = gw.client.post("/api/v1/supervision/findings", json=finding, headers=keyed)
+    assert first.status_code == 201, first.text
+    again = gw.client.post("/api/v1/supervision/findings", json=finding, headers=keyed)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    got = sv_gw.service.get(f"/findings/{first.json()['id']}", headers=sv_gw.headers()).json()
+    assert [p["photo_id"] for p in got["photos"]] == ["ff-1"]
