@@ -287,6 +287,74 @@ def test_offline_inspection_with_two_photos_reaches_the_server_once(
     assert sizes == [(640, 480), (1707, 2560)], sizes
 
 
+def test_offline_free_finding_with_a_photo_reaches_the_server_once(platform: dict[str, Any], browser: Any) -> None:
+    """另报问题 on the tablet, offline: a free finding with a photo is kept in the draft (a reload
+    brings it back), queued with the inspection and, once online, sent after it: one finding with
+    its photo, however often the queue retried."""
+    from playwright.sync_api import expect
+
+    needs_photo_kernel()
+    context = browser.new_context(
+        base_url=platform["url"],
+        locale="zh-CN",
+        viewport={"width": 768, "height": 1024},
+        geolocation={"latitude": 28.681, "longitude": 115.891, "accuracy": 15},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        login(page, "tablet")
+        page.goto("/supervision/today")
+        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+        page.locator(".sv-target").first.locator("a").click()
+        expect(page.locator("#inspection[data-ready]")).to_be_visible()
+
+        context.set_offline(True)
+        page.locator('.sv-item[data-item="bins"] .sv-choice', has_text="是").click()
+        page.locator('.sv-item[data-item="quality"] .sv-choice', has_text="8").click()
+        page.locator('.sv-item[data-item="overflow"] [data-step="1"]').click()
+        page.locator('.sv-item[data-item="photo"] [data-photo-input]').set_input_files(
+            [{"name": "site.jpg", "mimeType": "image/jpeg", "buffer": jpeg(640, 480, (40, 120, 200))}]
+        )
+        page.locator("[data-add-finding]").click()
+        free = page.locator(".sv-free-finding")
+        expect(free).to_have_count(1)
+        free.locator("[data-f-category]").select_option("illegal_dumping")
+        free.locator("[data-f-severity]").select_option("major")
+        free.locator("[data-f-description]").fill("围墙外偷倒建筑垃圾")
+        free.locator("[data-photo-input]").set_input_files(
+            [{"name": "dump.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600, (120, 90, 60))}]
+        )
+        expect(free.locator(".sv-thumb")).to_have_count(1)
+        expect(page.locator("[data-saved]")).to_contain_text("草稿已保存")
+
+        page.reload()
+        expect(page.locator("#inspection[data-ready]")).to_be_visible()
+        free = page.locator(".sv-free-finding")
+        expect(free).to_have_count(1)
+        expect(free.locator("[data-f-category]")).to_have_value("illegal_dumping")
+        expect(free.locator("[data-f-description]")).to_have_value("围墙外偷倒建筑垃圾")
+        expect(free.locator(".sv-thumb")).to_have_count(1)
+
+        page.get_by_role("button", name="提交检查").click()
+        expect(page.locator("[data-saved]")).to_contain_text("已保存到待发送")
+        expect(page.locator("#outbox [data-outbox-count]")).to_have_text("（1 条检查，2 张照片）")
+        context.set_offline(False)
+        expect(page.locator("#outbox [data-outbox-count]")).to_have_text("（无）", timeout=30_000)
+    finally:
+        context.close()
+
+    api = platform["api"]
+    inspections = api.get("/inspections", params={"plan": platform["plan"]["id"]}).json()["items"]
+    assert len(inspections) == 1 and inspections[0]["state"] == "submitted"
+    findings = api.get("/findings", params={"category": "illegal_dumping"}).json()["items"]
+    assert len(findings) == 1, findings
+    finding = api.get(f"/findings/{findings[0]['id']}").json()
+    assert finding["description"] == "围墙外偷倒建筑垃圾" and finding["severity"] == "major"
+    assert len(finding["photos"]) == 1
+
+
 VIEWPORTS = [{"width": 768, "height": 1024}, {"width": 1280, "height": 900}]
 
 
