@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, overload
@@ -115,6 +116,7 @@ class _Sink:
         self._batch: list[bytes] = []
         self._batch_size = 0
         self._writing: asyncio.Future[None] | None = None
+        self._written: _Written | None = None
         self._storage = storage
         self._pending: PendingFile = storage.begin(max_size=limit)
 
@@ -141,11 +143,21 @@ class _Sink:
         await self._drain()
         if self._batch:
             batch, self._batch, self._batch_size = self._batch, [], 0
-            self._writing = asyncio.get_running_loop().run_in_executor(None, self._write, batch)
+            self._written = _Written()
+            self._writing = asyncio.get_running_loop().run_in_executor(None, self._write_batch, batch, self._written)
 
     def _write(self, batch: list[bytes]) -> None:
         for chunk in batch:
             self._pending.write(chunk)
+
+    def _write_batch(self, batch: list[bytes], written: _Written) -> None:
+        try:
+            self._write(batch)
+        except BaseException as exc:
+            written.error = exc
+            raise
+        finally:
+            written.set()  # the commit's thread may be waiting for this batch (see ``finish``)
 
     async def _drain(self) -> None:
         if self._writing is not None:
@@ -163,12 +175,26 @@ class _Sink:
             raise InvalidInput.field(self.field, f"「{self.name}」是空文件，请重新选择")
         if not self._checked:
             self._check_head()
-        await self._drain()
+        # The batch in flight is not awaited here: the commit's thread waits for it (one wake-up of
+        # the loop fewer on the way to the answer); its outcome is read there, from its future.
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.add_done_callback(_retrieved)
         batch, self._batch, self._batch_size = self._batch, [], 0
-        return await anyio.to_thread.run_sync(self._commit, batch, then)
+        waiting_for = self._written if writing is not None else None
+        return await anyio.to_thread.run_sync(self._commit, batch, then, waiting_for)
 
-    def _commit(self, batch: list[bytes], then: Callable[[StoredFile], T] | None) -> StoredFile | T:
+    def _commit(
+        self,
+        batch: list[bytes],
+        then: Callable[[StoredFile], T] | None,
+        written: _Written | None = None,
+    ) -> StoredFile | T:
         try:
+            if written is not None:  # the batch before this one, still being written by another thread
+                written.wait()
+                if written.error is not None:
+                    raise written.error
             self._write(batch)
         except FileTooLarge as exc:
             raise _too_large(self.field, self.name, self.limit) from exc
@@ -194,6 +220,19 @@ class _Sink:
                     writing.exception()  # retrieved, so asyncio does not log it
         finally:
             self._pending.abort()
+
+
+class _Written(threading.Event):
+    """Set when a batch's write has ended; ``error`` is what it raised, if anything."""
+
+    error: BaseException | None = None
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """A batch's outcome is read by the commit's thread (``_Written.error``); mark the future's
+    read too, so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _too_large(field: str, name: str, limit: int) -> InvalidInput:

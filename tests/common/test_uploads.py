@@ -316,6 +316,24 @@ async def test_raw_body_refusals(storage: FileStorage) -> None:
     assert objects(storage) == []
 
 
+async def test_a_batch_still_being_written_is_awaited_by_the_commit(storage: FileStorage) -> None:
+    """The commit's thread waits for the batch in flight (the loop does not): the stored file is
+    every byte, in order, with the hash of the whole."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096  # over 1 MiB: written from a worker thread
+        yield b"tail" * 1000
+
+    data = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096 + b"tail" * 1000
+    async with client(make_app(storage, max_size=2 * MIB)) as c:
+        response = await c.put("/photo", content=pieces())
+
+    assert response.status_code == 200, response.text
+    stored = response.json()
+    assert stored["sha256"] == hashlib.sha256(data).hexdigest() and stored["size"] == len(data)
+    assert storage.open(stored["key"]) == data
+
+
 async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) -> None:
     """``then(stored)`` (the row naming the file) runs right after the commit in the same worker thread:
     one thread hop per photo; if it raises, the file it was given is deleted again."""
