@@ -195,7 +195,7 @@ def test_escalation_once_a_day_with_two_runners(client, as_, app, engine):
     assert order["escalation_level"] == 1 and order["deadline"] == "2026-10-15"  # 3 working days after the 12th
 
 
-def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch):
+def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch, engine):
     """A photo's PUT hands work to a worker thread once (storing the file, fsync, and its row), not
     once for the settings dependency, once for the file and once more for the row: each hop costs a
     wake-up of both threads, which on a busy machine outweighs the work."""
@@ -211,7 +211,9 @@ def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch):
     monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
     r = _put(client, as_, "p1", jpeg())
     assert r.status_code == 201, r.text
-    assert len(hops) == 1, hops
+    # on PostgreSQL the look-up before the body (run_read) goes to the thread pool too, by design
+    assert len(hops) == (1 if engine.dialect.name == "sqlite" else 2), hops
+    assert sum("_commit" in h for h in hops) == 1, hops
 
 
 def test_free_finding_with_photos_is_idempotent_under_the_tablets_id(client, as_, draft, engine):
