@@ -245,3 +245,13 @@ def test_free_finding_with_photos_is_idempotent_under_the_tablets_id(client, as_
     assert [p["photo_id"] for p in got["photos"]] == ["f1-a"]
     with engine.connect() as conn:
         assert len(conn.execute(select(finding_t).where(finding_t.c.category == "illegal_dumping")).all()) == 1
+
+
+def test_photo_put_refuses_before_the_body_another_teams_or_an_unknown_inspection(client, as_, draft):
+    other = as_("inspector2", **{"Content-Type": "image/jpeg"})
+    r = client.put("/inspections/c1/photos/p1", content=jpeg(), headers=other)
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert _put(client, as_, "p1", jpeg()).status_code == 201  # the team's own inspector may
+    r = client.put("/inspections/nope/photos/p1", content=jpeg(), headers=as_("inspector"))
+    assert r.status_code == 404
+    assert client.put("/inspections/c1/photos/p2", content=jpeg(), headers=as_("county")).status_code == 403
