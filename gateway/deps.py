@@ -25,6 +25,7 @@ from gateway.security import (
     load_session,
 )
 from gateway.services import Services
+from services.common.auth import Caller
 from services.common.errors import Forbidden, Unauthorized
 
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -94,10 +95,20 @@ async def page_user(request: Request) -> Principal:
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
+def caller_of(principal: Principal, rid: str) -> Caller:
+    """What the services are told about ``principal``: ``Principal.caller`` and, for a signed-in
+    user, the login name (a service that keeps per-user lists, such as an inspector's day list,
+    needs it; ``name`` is the display name)."""
+    caller = principal.caller(rid)
+    if principal.username:
+        caller.username = principal.username
+    return caller
+
+
 async def page_services(request: Request, user: PageUser) -> Services:
     """Dependency: the services bound to the signed-in user (``services.registry.call(...)``),
     their calls signed as this user with this request's id."""
-    return Services(request.app.state.clients, user.caller(request_id(request)))
+    return Services(request.app.state.clients, caller_of(user, request_id(request)))
 
 
 ServicesDep = Annotated[Services, Depends(page_services)]

@@ -30,7 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.clients import Body, ServiceClients, raw_chunks
-from gateway.deps import api_principal, request_id, require_service_permission
+from gateway.deps import api_principal, caller_of, request_id, require_service_permission
 from gateway.security import ApiKeyVerifier
 from services.common.errors import NotFound
 
@@ -154,7 +154,7 @@ async def proxy(request: Request) -> Response:
     upstream = await client.open(
         method,
         _service_path(request, service),
-        caller=principal.caller(rid),
+        caller=caller_of(principal, rid),
         query=request.scope.get("query_string", b""),
         content=body,
         headers=headers,

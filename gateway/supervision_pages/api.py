@@ -19,7 +19,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from gateway.clients import ERROR_CLASSES, ServiceClient
-from gateway.deps import request_id
+from gateway.deps import caller_of, request_id
 from gateway.security import Principal
 from services.common import clock
 from services.common.errors import AppError, ErrorDetail, Forbidden, InvalidInput, ServiceUnavailable
@@ -168,7 +168,7 @@ class Supervision:
 
     def __init__(self, request: Request, user: Principal) -> None:
         self.client: ServiceClient = request.app.state.clients.supervision
-        self.caller = user.caller(request_id(request))
+        self.caller = caller_of(user, request_id(request))
 
     async def call(
         self,

@@ -16,7 +16,9 @@ from starlette.responses import Response
 from gateway.deps import PageUser
 from gateway.render import SECURITY_HEADERS, render
 from gateway.supervision_pages.api import (
+    FINDING_CATEGORIES,
     ITEM_TYPES,
+    SEVERITIES,
     TARGET_KINDS,
     Supervision,
     item_label,
@@ -25,7 +27,7 @@ from gateway.supervision_pages.api import (
     seg,
     today,
 )
-from services.common.errors import NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound
 
 router = APIRouter()
 
@@ -62,19 +64,25 @@ def target_row(t: dict[str, Any], plan_names: dict[Any, str]) -> dict[str, Any]:
 
 
 @router.get("/supervision/today")
-async def today_page(request: Request, user: PageUser, all: str = "") -> Response:
-    """Today's list of the signed-in inspector (``all=1``: every target of their current plans)."""
+async def today_page(request: Request, user: PageUser, all: str = "", inspector: str = "") -> Response:
+    """Today's list of the signed-in inspector, who the service knows from the signed token
+    (``all=1``: every target of their current plans). The office may look at one inspector's
+    list with ``?inspector=<username>``; an inspector always sees their own."""
     require(user, INSPECT_ROLES)
     api = Supervision(request, user)
     day = today()
     plans = [p for p in await api.all_items("/plans") if is_current(p, day)]
     names = {p["id"]: p.get("name", "") for p in plans}
-    mine = user.username if user.role == "inspector" else None
+    own = user.role == "inspector"
+    whose = user.username if own else inspector.strip()
     if all:
+        mine = whose or None
         lists = await asyncio.gather(*(api.all_items(f"/plans/{seg(p['id'])}/targets", inspector=mine) for p in plans))
         targets = [{**t, "plan_id": p["id"]} for p, ts in zip(plans, lists, strict=True) for t in ts]
-    elif mine:
-        targets = (await api.get("/today", inspector=mine)).get("items", [])
+    elif own:
+        targets = (await api.get("/today")).get("items", [])
+    elif whose:
+        targets = (await api.get("/today", inspector=whose)).get("items", [])
     else:
         targets = []
     rows = [target_row(t, names) for t in targets]
@@ -82,12 +90,29 @@ async def today_page(request: Request, user: PageUser, all: str = "") -> Respons
     return render(
         request,
         "supervision/today.html",
-        {"day": day, "targets": rows, "plans": plans, "show_all": bool(all)},
+        {"day": day, "targets": rows, "plans": plans, "show_all": bool(all), "inspector": whose, "own": own},
     )
 
 
+async def _replaced(api: Supervision, client_id: str, plan_id: str, target_code: str) -> dict[str, Any]:
+    """The submitted inspection ``?replaces=`` names, checked before the form opens (the service
+    checks again when the correction arrives)."""
+    old = await api.get(f"/inspections/{seg(client_id)}")
+    if str(old.get("plan_id")) != str(plan_id) or old.get("target_code") != target_code:
+        raise InvalidInput.field("replaces", "被更正的检查不是该计划、该对象的检查")
+    if old.get("state") != "submitted":
+        raise InvalidInput.field("replaces", "只能更正已提交的检查；未提交的检查请直接修改草稿")
+    if old.get("replaced_by"):
+        raise Conflict(f"检查 {client_id} 已被 {old['replaced_by']} 更正，请更正最新的版本")
+    return dict(old)
+
+
 @router.get("/supervision/inspect/{plan_id}/{target_code}")
-async def inspect_page(request: Request, user: PageUser, plan_id: str, target_code: str) -> Response:
+async def inspect_page(
+    request: Request, user: PageUser, plan_id: str, target_code: str, replaces: str = ""
+) -> Response:
+    """One target's checklist. ``?replaces=<client_id>`` (更正此检查 on an inspection's page): the
+    form opens with that inspection's answers and sends a new version naming it."""
     require(user, INSPECT_ROLES)
     api = Supervision(request, user)
     plan, targets = await asyncio.gather(
@@ -96,6 +121,7 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
     target = next((t for t in targets if str(t.get("target_code")) == target_code), None)
     if target is None:
         raise NotFound(f"督导计划中没有检查对象“{target_code}”")
+    old = await _replaced(api, replaces, plan_id, target_code) if replaces else None
     checklist = plan.get("checklist") or {}
     items = []
     for item in checklist.get("items") or []:
@@ -115,9 +141,16 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
         "plan_name": plan.get("name", ""),
         "target_code": target_code,
         "target_name": target_name(target),
+        "county_code": target.get("county_code"),
         "items": [{"id": i["id"], "type": i["type"], "required": i["required"], "max": i["max"]} for i in items],
         # already inspected: what the tablet sends now is a correction naming the one it replaces
-        "replaces": target.get("inspection"),
+        "replaces": old["client_id"] if old else target.get("inspection"),
+        # a correction asked for from the inspection's page starts from its answers (not its
+        # photos: those stay with the original; the correction takes its own)
+        "prefill": [
+            {"item_id": a.get("item_id"), "value": a.get("value"), "note": a.get("note")}
+            for a in (old or {}).get("answers") or []
+        ],
     }
     return render(
         request,
@@ -128,6 +161,9 @@ async def inspect_page(request: Request, user: PageUser, plan_id: str, target_co
             "checklist": checklist,
             "items": items,
             "meta_json": json.dumps(meta, ensure_ascii=False),
+            "correcting": old,
+            "finding_categories": list(FINDING_CATEGORIES.items()),
+            "severities": list(SEVERITIES.items()),
         },
     )
 

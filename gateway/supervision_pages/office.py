@@ -38,6 +38,7 @@ from services.common.errors import AppError, InvalidInput
 router = APIRouter()
 
 PLAN_READERS = READ_ROLES | {"inspector"}
+CORRECT_ROLES = frozenset({"inspector", "office", "admin"})  # who may enter inspections (the service checks again)
 TABS = [
     ("/supervision/plans", "督导计划", PLAN_READERS),
     ("/supervision/inspections", "检查记录", PLAN_READERS),
@@ -420,4 +421,12 @@ async def inspection_page(request: Request, user: PageUser, client_id: str) -> R
         a["label"] = item.get("label") or a.get("item_id")
         a["type"] = item.get("type", "")
         a["photos"] = [photos[pid] for pid in a.get("photo_ids") or [] if pid in photos]
-    return render(request, "supervision/inspection.html", ctx(user, ins=ins, plan=plan))
+    correct_href = None
+    if ins.get("state") == "submitted" and not ins.get("replaced_by") and user.role in CORRECT_ROLES:
+        # 更正: the tablet form of the same target, filled with these answers, sent as a new
+        # version that names this one (the service keeps both; a submitted one is never edited)
+        correct_href = (
+            f"/supervision/inspect/{seg(ins.get('plan_id'))}/{seg(ins.get('target_code'))}"
+            f"?replaces={seg(ins.get('client_id'))}"
+        )
+    return render(request, "supervision/inspection.html", ctx(user, ins=ins, plan=plan, correct_href=correct_href))

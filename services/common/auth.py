@@ -35,6 +35,7 @@ class Caller(BaseModel):
     unit_code: str | None = None
     county_code: str | None = None
     team_code: str | None = None
+    username: str = Field(default="", description="a signed-in user's login name (empty for an API key)")
     permissions: list[str] = []
     rid: str = ""
     exp: int = 0

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from services.common.workdays import WorkCalendar
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """``async``: a plain attribute read; as a sync dependency it cost every route a thread hop."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -38,7 +39,7 @@ def storage_of(state: Any) -> FileStorage:
     return storage
 
 
-def get_storage(request: Request) -> FileStorage:
+async def get_storage(request: Request) -> FileStorage:
     return storage_of(request.app.state)
 
 

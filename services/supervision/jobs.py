@@ -60,8 +60,10 @@ def _shanghai() -> Any:
 
 
 def enqueue_thumbnail(session: Session, state: Any, photo_row_id: int) -> None:
+    """Called once per photo row, in the transaction that inserts it: a plain insert (no dedupe key,
+    which cost an upsert and a look-up per photo; the job itself skips a photo that has one)."""
     runner = runner_of(state)
-    runner.enqueue(session, "thumbnail", {"photo": photo_row_id}, dedupe_key=f"thumb:{photo_row_id}")
+    runner.enqueue(session, "thumbnail", {"photo": photo_row_id})
 
 
 def enqueue_report(session: Session, state: Any, report_id: int) -> str:

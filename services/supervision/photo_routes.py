@@ -10,13 +10,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from services.common.auth import Caller
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
-from services.supervision.deps import WRITE_ERRORS, storage_of
+from services.supervision.deps import WRITE_ERRORS
 from services.supervision.inspections.schemas import PhotoPublic
 from services.supervision.jobs import enqueue_thumbnail
 
@@ -70,16 +69,12 @@ async def store_photo(
     """Receive the body and keep the photo: 201 the first time, 200 for a resend, 409 for other bytes."""
     position = photo_store.position_of(place.latitude, place.longitude, place.accuracy_m, place.taken_at)
     state = request.app.state
-    stored, sent_sha = await photo_store.receive_photo(request, state.settings.max_photo_size, f"{photo_id}.jpg")
-    status, row = await run_in_threadpool(
-        photo_store.record_photo,
-        state.engine,
-        storage_of(state),
+    status, row = await photo_store.store_photo(
+        request,
+        state.settings.max_photo_size,
         owner_kind=owner_kind,
         owner_id=owner_id,
         photo_id=photo_id,
-        stored=stored,
-        sent_sha=sent_sha,
         caller=caller,
         position=position,
         on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),

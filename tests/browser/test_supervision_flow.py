@@ -287,6 +287,127 @@ def test_offline_inspection_with_two_photos_reaches_the_server_once(
     assert sizes == [(640, 480), (1707, 2560)], sizes
 
 
+def test_offline_free_finding_with_a_photo_reaches_the_server_once(platform: dict[str, Any], browser: Any) -> None:
+    """另报问题 on the tablet, offline: a free finding with a photo is kept in the draft (a reload
+    brings it back), queued with the inspection and, once online, sent after it: one finding with
+    its photo, however often the queue retried."""
+    from playwright.sync_api import expect
+
+    needs_photo_kernel()
+    context = browser.new_context(
+        base_url=platform["url"],
+        locale="zh-CN",
+        viewport={"width": 768, "height": 1024},
+        geolocation={"latitude": 28.681, "longitude": 115.891, "accuracy": 15},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        login(page, "tablet")
+        page.goto("/supervision/today")
+        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+        page.locator(".sv-target").first.locator("a").click()
+        expect(page.locator("#inspection[data-ready]")).to_be_visible()
+
+        context.set_offline(True)
+        page.locator('.sv-item[data-item="bins"] .sv-choice', has_text="是").click()
+        page.locator('.sv-item[data-item="quality"] .sv-choice', has_text="8").click()
+        page.locator('.sv-item[data-item="overflow"] [data-step="1"]').click()
+        page.locator('.sv-item[data-item="photo"] [data-photo-input]').set_input_files(
+            [{"name": "site.jpg", "mimeType": "image/jpeg", "buffer": jpeg(640, 480, (40, 120, 200))}]
+        )
+        page.locator("[data-add-finding]").click()
+        free = page.locator(".sv-free-finding")
+        expect(free).to_have_count(1)
+        free.locator("[data-f-category]").select_option("illegal_dumping")
+        free.locator("[data-f-severity]").select_option("major")
+        free.locator("[data-f-description]").fill("围墙外偷倒建筑垃圾")
+        free.locator("[data-photo-input]").set_input_files(
+            [{"name": "dump.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600, (120, 90, 60))}]
+        )
+        expect(free.locator(".sv-thumb")).to_have_count(1)
+        expect(page.locator("[data-saved]")).to_contain_text("草稿已保存")
+
+        page.reload()
+        expect(page.locator("#inspection[data-ready]")).to_be_visible()
+        free = page.locator(".sv-free-finding")
+        expect(free).to_have_count(1)
+        expect(free.locator("[data-f-category]")).to_have_value("illegal_dumping")
+        expect(free.locator("[data-f-description]")).to_have_value("围墙外偷倒建筑垃圾")
+        expect(free.locator(".sv-thumb")).to_have_count(1)
+
+        page.get_by_role("button", name="提交检查").click()
+        expect(page.locator("[data-saved]")).to_contain_text("已保存到待发送")
+        expect(page.locator("#outbox [data-outbox-count]")).to_have_text("（1 条检查，2 张照片）")
+        context.set_offline(False)
+        expect(page.locator("#outbox [data-outbox-count]")).to_have_text("（无）", timeout=30_000)
+    finally:
+        context.close()
+
+    api = platform["api"]
+    inspections = api.get("/inspections", params={"plan": platform["plan"]["id"]}).json()["items"]
+    assert len(inspections) == 1 and inspections[0]["state"] == "submitted"
+    findings = api.get("/findings", params={"category": "illegal_dumping"}).json()["items"]
+    assert len(findings) == 1, findings
+    finding = api.get(f"/findings/{findings[0]['id']}").json()
+    assert finding["description"] == "围墙外偷倒建筑垃圾" and finding["severity"] == "major"
+    assert len(finding["photos"]) == 1
+
+
+def test_correct_this_inspection_starts_from_its_answers(platform: dict[str, Any], browser: Any) -> None:
+    """更正此检查 on a submitted inspection's page opens the tablet form filled with its answers;
+    what is sent is a new version naming the one it replaces."""
+    from playwright.sync_api import expect
+
+    needs_photo_kernel()
+    api, plan = platform["api"], platform["plan"]
+    code = api.get(f"/plans/{plan['id']}/targets").json()["items"][0]["target_code"]
+    body = {
+        "plan_id": plan["id"],
+        "target_code": code,
+        "answers": [
+            {"item_id": "bins", "value": False, "note": "桶盖破损"},
+            {"item_id": "quality", "value": 5},
+            {"item_id": "overflow", "value": 1},
+            {"item_id": "photo", "photo_ids": ["o1"]},
+        ],
+    }
+    assert api.put("/inspections/orig-1", json=body).status_code == 201
+    photo = jpeg(320, 240, (10, 200, 10))
+    assert api.put("/inspections/orig-1/photos/o1", content=photo).status_code == 201
+    assert api.post("/inspections/orig-1/submit").status_code == 200
+    context = browser.new_context(base_url=platform["url"], locale="zh-CN", viewport={"width": 768, "height": 1024})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        login(page, "tablet")
+        page.goto("/supervision/inspections/orig-1")
+        page.get_by_role("link", name="更正此检查").click()
+        expect(page.locator("#inspection[data-ready]")).to_be_visible()
+        expect(page.locator("#correction-note")).to_contain_text("正在更正检查")
+        expect(page.locator('.sv-item[data-item="bins"] input[value="no"]')).to_be_checked()
+        expect(page.locator('.sv-item[data-item="bins"] .sv-note')).to_have_value("桶盖破损")
+        expect(page.locator('.sv-item[data-item="quality"] input[value="5"]')).to_be_checked()
+        page.locator('.sv-item[data-item="quality"] .sv-choice', has_text="9").click()
+        page.locator('.sv-item[data-item="photo"] [data-photo-input]').set_input_files(
+            [{"name": "again.jpg", "mimeType": "image/jpeg", "buffer": jpeg(320, 240, (200, 10, 10))}]
+        )
+        expect(page.locator(".sv-thumb")).to_have_count(1)
+        page.get_by_role("button", name="提交检查").click()
+        expect(page.locator("#outbox [data-outbox-count]")).to_have_text("（无）", timeout=30_000)
+    finally:
+        context.close()
+
+    old = api.get("/inspections/orig-1").json()
+    assert old["replaced_by"], old
+    new = api.get(f"/inspections/{old['replaced_by']}").json()
+    assert new["replaces"] == "orig-1" and new["state"] == "submitted"
+    answers = {a["item_id"]: a for a in new["answers"]}
+    assert answers["bins"]["value"] is False and answers["bins"]["note"] == "桶盖破损"
+    assert answers["quality"]["value"] == 9
+
+
 VIEWPORTS = [{"width": 768, "height": 1024}, {"width": 1280, "height": 900}]
 
 

@@ -18,6 +18,7 @@ from services.common.storage import (
     DEFAULT_MAX_SIZE,
     DOCX,
     KEY_RE,
+    MIB,
     OCTET_STREAM,
     XLSX,
     EmptyFile,
@@ -286,6 +287,41 @@ def test_local_write_leaves_no_temporary_file(tmp_path: Path) -> None:
     assert list((tmp_path / ".tmp").iterdir()) == []
     assert (tmp_path / stored.key).read_bytes() == b"%PDF-1.4"
     assert stored.key.endswith(".pdf")
+
+
+def test_local_write_is_on_disk_when_the_key_is_handed_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is synced under its final name, then its directory and every directory made for it
+    (the new ``aa/`` and ``aa/bb/`` entries), so a key never outlives a crash; and its bytes were sent
+    on to the disk while it was written (each MiB), not all at the end."""
+    import services.common.storage as storage_module
+
+    synced: list[str] = []
+    started: list[tuple[int, int]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", fsync)
+    kicks = getattr(storage_module, "_START_WRITEBACK", None) is not None
+    if kicks:
+        monkeypatch.setattr(storage_module, "_START_WRITEBACK", lambda fd, off, n, flags: started.append((off, n)))
+    storage = LocalStorage(tmp_path)
+    data = b"%PDF-1.4\n" + b"0" * (2 * MIB + 100)
+    stored = storage.put(data, original_name="a.pdf")
+
+    final = (tmp_path / stored.key).resolve()
+    assert synced[:2] == [str(final), str(final.parent)]
+    assert sorted(synced[2:]) == sorted([str(final.parent.parent), str(tmp_path.resolve())])
+    assert final.read_bytes() == data
+    if kicks:
+        assert started == [(0, MIB), (MIB, MIB)]
+    # a second file in the same directories: the file and its directory only
+    synced.clear()
+    other = storage.put(b"%PDF-1.4 other", original_name="b.pdf")
+    if other.key[:5] == stored.key[:5]:
+        assert synced == [str((tmp_path / other.key).resolve()), str(final.parent)]
 
 
 # --- S3 only ---------------------------------------------------------------------------------------

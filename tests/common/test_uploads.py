@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 
 from services.common.errors import install_error_handlers
 from services.common.sniffing import PHOTO_TYPES, possible_types, sniff_type
-from services.common.storage import KEY_RE, MIB, FileStorage, LocalStorage
+from services.common.storage import KEY_RE, MIB, FileStorage, LocalStorage, PendingFile
 from services.common.uploads import DOCUMENT_TYPES, receive_body, receive_upload
 from tests.support.file_samples import REFUSED, SAMPLES, make_storage_fixture, objects, ole
 
@@ -314,6 +314,73 @@ async def test_raw_body_refusals(storage: FileStorage) -> None:
     assert big.status_code == declared.status_code == 422
     assert "超过大小上限 1 MB" in big.json()["message"]
     assert objects(storage) == []
+
+
+async def test_a_batch_still_being_written_is_awaited_by_the_commit(storage: FileStorage) -> None:
+    """The commit's thread waits for the batch in flight (the loop does not): the stored file is
+    every byte, in order, with the hash of the whole."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096  # over 1 MiB: written from a worker thread
+        yield b"tail" * 1000
+
+    data = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096 + b"tail" * 1000
+    async with client(make_app(storage, max_size=2 * MIB)) as c:
+        response = await c.put("/photo", content=pieces())
+
+    assert response.status_code == 200, response.text
+    stored = response.json()
+    assert stored["sha256"] == hashlib.sha256(data).hexdigest() and stored["size"] == len(data)
+    assert storage.open(stored["key"]) == data
+
+
+async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) -> None:
+    """``then(stored)`` (the row naming the file) runs right after the commit in the same worker thread:
+    one thread hop per photo; if it raises, the file it was given is deleted again."""
+    import threading
+
+    data = SAMPLES["png"][0]
+    seen: list[tuple[str, str]] = []
+    commits: list[str] = []
+    original_commit = PendingFile.commit
+
+    def commit(self, **kw):  # type: ignore[no-untyped-def]
+        commits.append(threading.current_thread().name)
+        return original_commit(self, **kw)
+
+    def keep(stored):  # type: ignore[no-untyped-def]
+        seen.append((threading.current_thread().name, stored.key))
+        return {"row": stored.sha256}
+
+    def refuse(stored):  # type: ignore[no-untyped-def]
+        seen.append((threading.current_thread().name, stored.key))
+        raise ValueError("no row")
+
+    app = FastAPI()
+
+    @app.put("/keep")
+    async def put_keep(request: Request) -> dict:
+        return await receive_body(request, storage, then=keep)
+
+    @app.put("/refuse")
+    async def put_refuse(request: Request) -> dict:
+        try:
+            await receive_body(request, storage, then=refuse)
+        except ValueError:
+            return {"refused": True}
+        return {"refused": False}
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(PendingFile, "commit", commit)
+        async with client(app) as c:
+            kept = await c.put("/keep", content=data)
+            refused = await c.put("/refuse", content=data)
+
+    assert kept.json() == {"row": hashlib.sha256(data).hexdigest()}
+    assert refused.json() == {"refused": True}
+    assert [name for name, _ in seen] == commits  # the same worker thread as the commit, each time
+    assert commits[0] != threading.current_thread().name
+    assert objects(storage) == [seen[0][1]]  # the refused one's file is gone
 
 
 # --- sniffing itself -------------------------------------------------------------------------------

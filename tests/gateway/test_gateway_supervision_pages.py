@@ -90,6 +90,30 @@ def test_inspector_today_lists_todays_targets_and_opens_the_form(sv_gw: Any) -> 
     assert len(re.findall(r'class="sv-target-link" href="/supervision/inspect/', every)) == 4
 
 
+def test_today_is_the_signed_in_inspectors_own_and_the_office_may_name_one(sv_gw: Any) -> None:
+    """The service learns the inspector from the signed token (their login name, not the display
+    name): the page and the tablet's /api/v1 call need no ``?inspector=``; the office names one."""
+    plan = make_plan(sv_gw)
+    gw = sv_gw.gw
+    expected = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()
+    assert expected["items"]
+    links = sorted(f"/supervision/inspect/{plan['id']}/{t['target_code']}" for t in expected["items"])
+    gw.user("u_inspector", "inspector", display_name="张督导", team_code="T01")
+    assert gw.login("u_inspector").status_code == 303
+    api = gw.client.get("/api/v1/supervision/today", headers={"Sec-Fetch-Site": "same-origin"})
+    assert api.status_code == 200, api.text
+    assert api.json()["inspector"] == "u_inspector"
+    assert sorted(t["target_code"] for t in api.json()["items"]) == sorted(t["target_code"] for t in expected["items"])
+    page = gw.client.get("/supervision/today")
+    assert sorted(re.findall(r'class="sv-target-link" href="(/supervision/inspect/\d+/[^"]+)"', page.text)) == links
+    gw.client.cookies.clear()
+    gw.login_as("office")
+    office = gw.client.get("/supervision/today", params={"inspector": "u_inspector"})
+    assert office.status_code == 200, office.text
+    assert sorted(re.findall(r'class="sv-target-link" href="(/supervision/inspect/\d+/[^"]+)"', office.text)) == links
+    assert "督导员用户名" in gw.client.get("/supervision/today").text  # the office is asked whose list
+
+
 def test_inspect_page_for_a_target_outside_the_plan_is_a_chinese_404(sv_gw: Any) -> None:
     plan = make_plan(sv_gw)
     sv_gw.gw.login_as("inspector", team_code="T01")
@@ -596,3 +620,95 @@ def test_every_page_answers_each_role_without_a_server_error(sv_gw: Any, role: s
         assert set(answers.values()) == {200}, answers
     if role in ("county", "unit"):
         assert answers["/supervision/my"] == 200 and answers["/supervision/plans"] == 403
+
+
+def test_correct_this_inspection_opens_the_form_filled_and_sends_a_new_version(sv_gw: Any) -> None:
+    """更正此检查 on a submitted inspection's page: the tablet form of the same target, filled with
+    its answers, whose sending makes a new version naming it; the old one offers it no more."""
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    gw = sv_gw.gw
+    csrf = gw.login_as("inspector", team_code="T01")
+    code = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()["items"][0][
+        "target_code"
+    ]
+    body = {
+        "plan_id": plan["id"],
+        "target_code": code,
+        "answers": [{"item_id": "bins", "value": False, "note": "桶破损"}],
+    }
+    assert tablet_put(gw, csrf, "c-old", body).status_code == 201
+    submit = {"X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin"}
+    assert gw.client.post("/api/v1/supervision/inspections/c-old/submit", headers=submit).status_code == 200
+
+    page = gw.client.get("/supervision/inspections/c-old")
+    match = re.search(r'href="([^"]+)" data-correct', page.text)
+    assert match, page.text
+    href = html.unescape(match.group(1))
+    assert href == f"/supervision/inspect/{plan['id']}/{code}?replaces=c-old"
+    form = gw.client.get(href)
+    assert form.status_code == 200, form.text
+    assert "正在更正检查" in form.text
+    meta_attr = re.search(r"data-inspection='([^']+)'", form.text)
+    assert meta_attr
+    meta = json.loads(html.unescape(meta_attr.group(1)))
+    assert meta["replaces"] == "c-old"
+    assert meta["prefill"] == [{"item_id": "bins", "value": False, "note": "桶破损"}]
+
+    fixed = {**body, "answers": [{"item_id": "bins", "value": True}], "replaces": meta["replaces"]}
+    assert tablet_put(gw, csrf, "c-new", fixed).status_code == 201
+    assert gw.client.post("/api/v1/supervision/inspections/c-new/submit", headers=submit).status_code == 200
+    old = gw.client.get("/supervision/inspections/c-old").text
+    assert "data-correct" not in old and "已被" in old and "c-new" in old
+    assert "data-correct" in gw.client.get("/supervision/inspections/c-new").text
+    stale = gw.client.get(href)  # correcting the outdated version is refused, in Chinese
+    assert stale.status_code == 409 and "已被 c-new 更正" in stale.text
+    elsewhere = gw.client.get(f"/supervision/inspect/{plan['id']}/{code}?replaces=nope")
+    assert elsewhere.status_code == 404
+
+
+def test_the_tablet_form_offers_free_findings_sent_with_their_tablet_id(sv_gw: Any) -> None:
+    """另报问题 on the tablet form (a template the page's script clones, categories and severities
+    in Chinese, the target's county in the form's meta), and the queue's path through /api/v1: the
+    finding's photo PUT under the inspection, then POST /findings with its id as Idempotency-Key
+    (the proxy passes it on), twice: one finding, with the photo."""
+    plan = make_plan(sv_gw, checklist=SIMPLE)
+    gw = sv_gw.gw
+    csrf = gw.login_as("inspector", team_code="T01")
+    target = sv_gw.service.get("/today", params={"inspector": "u_inspector"}, headers=sv_gw.headers()).json()["items"][
+        0
+    ]
+    code = target["target_code"]
+    form = gw.client.get(f"/supervision/inspect/{plan['id']}/{code}")
+    assert form.status_code == 200
+    assert 'id="free-finding-template"' in form.text and "data-add-finding" in form.text
+    assert "偷倒" in form.text and "严重" in form.text
+    meta_attr = re.search(r"data-inspection='([^']+)'", form.text)
+    assert meta_attr and json.loads(html.unescape(meta_attr.group(1)))["county_code"] == target["county_code"]
+
+    body = {"plan_id": plan["id"], "target_code": code, "answers": [{"item_id": "bins", "value": True}]}
+    assert tablet_put(gw, csrf, "c-free", body).status_code == 201
+    headers = {"X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin"}
+    photo = gw.client.put(
+        "/api/v1/supervision/inspections/c-free/photos/ff-1",
+        content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+        headers={**headers, "Content-Type": "image/jpeg"},
+    )
+    assert photo.status_code == 201, photo.text
+    assert gw.client.post("/api/v1/supervision/inspections/c-free/submit", headers=headers).status_code == 200
+    finding = {
+        "plan_id": plan["id"],
+        "target_code": code,
+        "county_code": target["county_code"],
+        "category": "illegal_dumping",
+        "severity": "major",
+        "description": "围墙外偷倒建筑垃圾",
+        "inspection": "c-free",
+        "photo_ids": ["ff-1"],
+    }
+    keyed = {**headers, "Idempotency-Key": "6f1d2c3b-ff"}
+    first = gw.client.post("/api/v1/supervision/findings", json=finding, headers=keyed)
+    assert first.status_code == 201, first.text
+    again = gw.client.post("/api/v1/supervision/findings", json=finding, headers=keyed)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    got = sv_gw.service.get(f"/findings/{first.json()['id']}", headers=sv_gw.headers()).json()
+    assert [p["photo_id"] for p in got["photos"]] == ["ff-1"]

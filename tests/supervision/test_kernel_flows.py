@@ -193,3 +193,65 @@ def test_escalation_once_a_day_with_two_runners(client, as_, app, engine):
     assert types.count("sortline.supervision.rectification.overdue") == 1
     order = client.get(f"/rectifications/{oid}", headers=as_("office")).json()
     assert order["escalation_level"] == 1 and order["deadline"] == "2026-10-15"  # 3 working days after the 12th
+
+
+def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch, engine):
+    """A photo's PUT hands work to a worker thread once (storing the file, fsync, and its row), not
+    once for the settings dependency, once for the file and once more for the row: each hop costs a
+    wake-up of both threads, which on a busy machine outweighs the work."""
+    import anyio.to_thread
+
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def run_sync(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    r = _put(client, as_, "p1", jpeg())
+    assert r.status_code == 201, r.text
+    # on PostgreSQL the look-up before the body (run_read) goes to the thread pool too, by design
+    assert len(hops) == (1 if engine.dialect.name == "sqlite" else 2), hops
+    assert sum("_commit" in h for h in hops) == 1, hops
+
+
+def test_free_finding_with_photos_is_idempotent_under_the_tablets_id(client, as_, draft, engine):
+    """A free finding (另报问题) made on the tablet carries photos like an answer: they are PUT
+    under the inspection (same rule), then the finding is POSTed under its tablet id as
+    Idempotency-Key: a resend answers the same finding and makes nothing; other content is a 409."""
+    from services.supervision.models import finding_t
+
+    assert _put(client, as_, "f1-a", jpeg(colour="green")).status_code == 201
+    assert _put(client, as_, "f1-a", jpeg(colour="green")).status_code == 200  # resent photo: same rule
+    body = {
+        "plan_id": draft["plan_id"],
+        "target_code": draft["target_code"],
+        "county_code": "360102",
+        "category": "illegal_dumping",
+        "severity": "major",
+        "description": "东门外有偷倒的建筑垃圾",
+        "inspection": "c1",
+        "photo_ids": ["f1-a"],
+    }
+    key = as_("inspector", **{"Idempotency-Key": "0c7e2d5a-free-finding-1"})
+    first = client.post("/findings", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    again = client.post("/findings", json=body, headers=key)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    other = client.post("/findings", json=body | {"description": "另一处"}, headers=key)
+    assert other.status_code == 409
+    got = client.get(f"/findings/{first.json()['id']}", headers=as_("office")).json()
+    assert [p["photo_id"] for p in got["photos"]] == ["f1-a"]
+    with engine.connect() as conn:
+        assert len(conn.execute(select(finding_t).where(finding_t.c.category == "illegal_dumping")).all()) == 1
+
+
+def test_photo_put_refuses_before_the_body_another_teams_or_an_unknown_inspection(client, as_, draft):
+    other = as_("inspector2", **{"Content-Type": "image/jpeg"})
+    r = client.put("/inspections/c1/photos/p1", content=jpeg(), headers=other)
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert _put(client, as_, "p1", jpeg()).status_code == 201  # the team's own inspector may
+    r = client.put("/inspections/nope/photos/p1", content=jpeg(), headers=as_("inspector"))
+    assert r.status_code == 404
+    assert client.put("/inspections/c1/photos/p2", content=jpeg(), headers=as_("county")).status_code == 403

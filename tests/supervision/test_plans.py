@@ -186,3 +186,28 @@ def test_window_without_workdays(client, as_, window):
     }
     r = client.post("/plans", json=body, headers=as_("office"))
     assert r.status_code == 422 and "没有工作日" in r.json()["message"]
+
+
+def test_day_list_is_the_signed_in_inspectors_own(client, as_, settings):
+    """Without ``?inspector=`` the list is the caller's own: the token carries the login name
+    (``username``), which is not the display name; the office names an inspector, an API key must."""
+    from services.common.auth import Caller, sign_token
+
+    make_team(client, as_)
+    plan = make_plan(client, as_, sample=4, per_day=1, starts_on="2026-11-02", ends_on="2026-11-13")
+    targets = client.get(f"/plans/{plan['id']}/targets", headers=as_("office")).json()["items"]
+    theirs = [t for t in targets if t["inspector"] == "inspector"]
+    assert theirs, "the schedule should give the inspector targets"
+    day = theirs[0]["scheduled_on"]
+    expected = sorted(t["target_code"] for t in theirs if t["scheduled_on"] == day)
+    caller = Caller(sub="user:7", name="张督导", username="inspector", role="inspector", team_code="T01")
+    mine = {"Authorization": f"Bearer {sign_token(caller, settings.service_token_secret)}"}
+
+    own = client.get(f"/today?day={day}", headers=mine)
+    assert own.status_code == 200, own.text
+    assert own.json()["inspector"] == "inspector"
+    assert sorted(t["target_code"] for t in own.json()["items"]) == expected
+    office = client.get(f"/today?inspector=inspector&day={day}", headers=as_("office")).json()
+    assert sorted(t["target_code"] for t in office["items"]) == expected
+    nobody = client.get(f"/today?day={day}", headers=as_("office"))
+    assert nobody.status_code == 422 and nobody.json()["details"][0]["field"] == "inspector"

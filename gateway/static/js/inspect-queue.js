@@ -11,6 +11,7 @@
 
   var DB_NAME = "sortline-inspect";
   var API = "/api/v1/supervision/inspections/";
+  var FINDINGS_API = "/api/v1/supervision/findings";
   var RETRY_MS = 30000;
   var dbPromise = null;
   var listeners = [];
@@ -158,8 +159,8 @@
       });
   }
 
-  function send(method, url, body, contentType, retried) {
-    var headers = { "X-CSRF-Token": csrfToken(), "Accept": "application/json" };
+  function send(method, url, body, contentType, retried, extra) {
+    var headers = Object.assign({ "X-CSRF-Token": csrfToken(), "Accept": "application/json" }, extra || {});
     if (contentType) headers["Content-Type"] = contentType;
     return fetch(url, { method: method, body: body, headers: headers, credentials: "same-origin" })
       .then(function (resp) {
@@ -172,7 +173,7 @@
       .then(function (answer) {
         if (answer.status !== 403 || retried) return answer;
         return refreshCsrf().then(function (fresh) {
-          return fresh ? send(method, url, body, contentType, true) : answer;
+          return fresh ? send(method, url, body, contentType, true, extra) : answer;
         });
       });
   }
@@ -245,14 +246,61 @@
       .then(function (ok) {
         if (!ok) return false;
         return send("POST", base + "/submit", null, null).then(function (a) {
-          if (a.status === 200 || a.status === 201) return deleteRecord(rec.client_id).then(function () { return true; });
+          if (a.status === 200 || a.status === 201) return true;
           if (a.status === 409) {
             // e.g. a photo the server lost: send every photo again (same ids: no duplicate) next time.
             rec.sent.photos = {};
           }
           return refused(rec, a, "提交");
         });
+      })
+      .then(function (ok) { return ok ? sendFindings(rec) : false; })
+      .then(function (ok) { return ok ? deleteRecord(rec.client_id).then(function () { return true; }) : false; });
+  }
+
+  // Free findings (另报问题) made during the inspection: sent after it, each under its own tablet id
+  // (Idempotency-Key: a resend makes nothing new); their photos went with the inspection's.
+  function findingBody(rec, f) {
+    var p = rec.payload;
+    return {
+      plan_id: p.plan_id, target_code: p.target_code, target_name: rec.target_name || "", county_code: rec.county_code,
+      category: f.category, severity: f.severity || "minor", description: f.description,
+      inspection: rec.client_id, photo_ids: (rec.photo_ids || {})["finding:" + f.id] || [],
+      latitude: p.latitude, longitude: p.longitude, allow_duplicate: !!f.allow_duplicate,
+    };
+  }
+
+  function sendFindings(rec) {
+    rec.sent.findings = rec.sent.findings || {};
+    var chain = Promise.resolve(true);
+    (rec.findings || []).forEach(function (f) {
+      chain = chain.then(function (okSoFar) {
+        if (!okSoFar || rec.sent.findings[f.id]) return okSoFar;
+        var body = JSON.stringify(findingBody(rec, f));
+        return send("POST", FINDINGS_API, body, "application/json", false, { "Idempotency-Key": f.id }).then(function (a) {
+          if (a.status === 200 || a.status === 201) {
+            rec.sent.findings[f.id] = true;
+            return putRecord(rec).then(function () { return true; });
+          }
+          if (a.status === 409 && a.data && a.data.error === "likely_duplicate") {
+            rec.duplicate_finding = f.id;
+            return stop(rec, "duplicate", "另报问题：" + messageOf(a, "疑似重复") + "。如确认不是同一问题，可选择“仍要新建”。");
+          }
+          return refused(rec, a, "另报问题");
+        });
       });
+    });
+    return chain;
+  }
+
+  // The inspector confirmed that the likely duplicate is another problem: send it anyway.
+  function sendDuplicate(clientId) {
+    return getRecord(clientId).then(function (rec) {
+      (rec.findings || []).forEach(function (f) { if (f.id === rec.duplicate_finding) f.allow_duplicate = true; });
+      rec.status = "queued";
+      rec.error = "";
+      return putRecord(rec).then(function () { return flush(); });
+    });
   }
 
   function refused(rec, answer, what) {
@@ -328,7 +376,7 @@
 
   // --- the 待发送 list -----------------------------------------------------------------------
   var STATUS = {
-    queued: "等待发送", waiting: "等待网络", sending: "发送中", conflict: "编号冲突", error: "被拒绝",
+    queued: "等待发送", waiting: "等待网络", sending: "发送中", conflict: "编号冲突", error: "被拒绝", duplicate: "疑似重复",
   };
 
   function el(tag, className, text) {
@@ -357,7 +405,8 @@
             var li = el("li", "sv-outbox-item sv-state-" + rec.status);
             li.setAttribute("data-client-id", rec.client_id);
             li.appendChild(el("strong", "", rec.target_name || rec.payload.target_code));
-            li.appendChild(el("span", "muted small", " " + (rec.plan_name || "") + " · " + photos.length + " 张照片（已发送 " + sentPhotos + "）"));
+            var freeCount = (rec.findings || []).length;
+            li.appendChild(el("span", "muted small", " " + (rec.plan_name || "") + " · " + photos.length + " 张照片（已发送 " + sentPhotos + "）" + (freeCount ? " · 另报问题 " + freeCount + " 个" : "")));
             li.appendChild(el("span", "badge sv-badge-" + rec.status, STATUS[rec.status] || rec.status));
             if (rec.error) li.appendChild(el("p", "sv-outbox-error small", rec.error));
             if (rec.status === "conflict") {
@@ -365,6 +414,12 @@
               again.type = "button";
               again.addEventListener("click", function () { resendAsNew(rec.client_id); });
               li.appendChild(again);
+            }
+            if (rec.status === "duplicate") {
+              var anyway = el("button", "btn btn-small", "仍要新建");
+              anyway.type = "button";
+              anyway.addEventListener("click", function () { sendDuplicate(rec.client_id); });
+              li.appendChild(anyway);
             }
             list.appendChild(li);
           });

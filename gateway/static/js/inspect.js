@@ -194,9 +194,56 @@
       return body;
     }
 
+    // --- free findings (另报问题): kept in the draft, their photos under "finding:<id>" -----------
+    var freeList = $("[data-free-findings]", form);
+    var freeTpl = document.getElementById("free-finding-template");
+
+    function addFreeFinding(f) {
+      var node = freeTpl.content.firstElementChild.cloneNode(true);
+      node.setAttribute("data-item", "finding:" + f.id);
+      node.setAttribute("data-finding", f.id);
+      $("[data-f-category]", node).value = f.category || "";
+      $("[data-f-severity]", node).value = f.severity || "minor";
+      $("[data-f-description]", node).value = f.description || "";
+      $("[data-f-remove]", node).addEventListener("click", function () {
+        var key = "finding:" + f.id;
+        (rec.photo_ids[key] || []).forEach(function (pid) { Q.deletePhoto(pid); });
+        delete rec.photo_ids[key];
+        node.remove();
+        save();
+      });
+      freeList.appendChild(node);
+    }
+
+    function readFindings() {
+      return $all("[data-finding]", freeList).map(function (node) {
+        return {
+          id: node.getAttribute("data-finding"),
+          category: $("[data-f-category]", node).value,
+          severity: $("[data-f-severity]", node).value || "minor",
+          description: $("[data-f-description]", node).value.trim(),
+        };
+      });
+    }
+
+    function validFindings() {
+      var ok = true;
+      $all("[data-finding]", freeList).forEach(function (node) {
+        var err = $("[data-item-error]", node);
+        var missing = !$("[data-f-category]", node).value || !$("[data-f-description]", node).value.trim();
+        err.hidden = !missing;
+        err.textContent = missing ? "请选择问题类别并填写问题描述" : "";
+        node.classList.toggle("has-error", missing);
+        if (missing) ok = false;
+      });
+      return ok;
+    }
+
     function save() {
       saving = saving.then(function () {
         rec.payload = payload();
+        if (freeList) rec.findings = readFindings();
+        rec.county_code = meta.county_code;
         return Q.putRecord(rec).then(function () {
           savedText.textContent = "草稿已保存在本机 " + fmtTime(new Date().toISOString());
         });
@@ -276,6 +323,7 @@
         position = rec.position;
         showPosition(position.latitude.toFixed(5) + ", " + position.longitude.toFixed(5) + "（精度 ±" + Math.round(position.accuracy_m) + " 米，" + fmtTime(position.taken_at) + "）");
       }
+      if (freeList) (rec.findings || []).forEach(addFreeFinding);
       var answers = (rec.payload && rec.payload.answers) || [];
       answers.forEach(function (a) {
         var item = meta.items.filter(function (i) { return i.id === a.item_id; })[0];
@@ -293,7 +341,15 @@
       rec = {
         client_id: Q.newId(), draft_key: draftKey, owner: Q.currentUser(), status: "draft", plan_id: meta.plan_id, plan_name: meta.plan_name,
         target_name: meta.target_name, started_at: new Date().toISOString(), photo_ids: {}, position: null,
+        findings: [], county_code: meta.county_code,
       };
+      // 更正此检查: start from the answers of the inspection being corrected
+      (meta.prefill || []).forEach(function (a) {
+        var item = meta.items.filter(function (i) { return i.id === a.item_id; })[0];
+        if (item) writeValue(item, a.value);
+        var box = itemBox(a.item_id);
+        if (box && a.note) $(".sv-note", box).value = a.note;
+      });
       rec.payload = payload();
       return Q.putRecord(rec);
     }
@@ -318,6 +374,13 @@
         save();
       });
       if (!rec.position) locate(withPosition);
+      var addFinding = $("[data-add-finding]", form);
+      if (addFinding && freeList) {
+        addFinding.addEventListener("click", function () {
+          addFreeFinding({ id: Q.newId(), category: "", severity: "minor", description: "" });
+          save();
+        });
+      }
       form.setAttribute("data-ready", "1");
     });
     $all("[data-locate]").forEach(function (b) { b.addEventListener("click", function () { locate(withPosition); }); });
@@ -326,7 +389,8 @@
       e.preventDefault();
       formError.hidden = true;
       if (!rec) return;
-      if (!validate()) {
+      var findingsOk = freeList ? validFindings() : true;
+      if (!validate() || !findingsOk) {
         formError.textContent = "还有检查项未填写，请查看标红的项目。";
         formError.hidden = false;
         var first = $(".sv-item.has-error", form);

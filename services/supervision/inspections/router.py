@@ -74,9 +74,14 @@ def get_inspection(client_id: ClientId, caller: CallerDep, session: ReadSessionD
 
 
 def _photo_owner(db: Connection, caller: Caller, client_id: str, photo_id: str) -> int:
-    """The inspection's row id — 404/409 before any bytes (a new photo on a submitted inspection)."""
+    """The inspection's row id — 404/409 before any bytes (a new photo on a submitted inspection).
+
+    One narrow query (id, state, the plan's team) rather than the whole row and its plan: this
+    runs before every photo's body is read."""
     scope.require_inspector(caller)
-    row, _ = service.visible(db, caller, client_id)
+    row = service.photo_owner(db, client_id)
+    if row is None or not scope.sees_team(caller, row["team_code"]):
+        raise not_found("检查", client_id)
     if row["state"] == "submitted" and photo_store.photo(db, service.OWNER, row["id"], photo_id) is None:
         raise conflict("检查已提交，不能再添加照片；如需更正请提交新版本", code="inspection_submitted")
     return int(row["id"])

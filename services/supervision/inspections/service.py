@@ -41,6 +41,16 @@ def get_row(db: Any, client_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
+def photo_owner(db: Any, client_id: str) -> dict[str, Any] | None:
+    """What a photo's PUT needs of its inspection: id, state and the plan's team (one query)."""
+    row = db.execute(
+        select(inspection_t.c.id, inspection_t.c.state, plan_t.c.team_code)
+        .join(plan_t, plan_t.c.id == inspection_t.c.plan_id)
+        .where(inspection_t.c.client_id == client_id)
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
 def visible(session: Session | Connection, caller: Caller, client_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The inspection and its plan, if the caller may see them (404 otherwise)."""
     scope.require_reader(caller)

@@ -171,7 +171,9 @@ def list_targets(
 def today(
     caller: CallerDep,
     session: ReadSessionDep,
-    inspector: Annotated[str | None, Query(description="督导员用户名（网关用户名）", examples=["inspector"])] = None,
+    inspector: Annotated[
+        str | None, Query(description="督导员用户名；不填为当前登录用户本人", examples=["inspector"])
+    ] = None,
     day: Annotated[date | None, Query(description="日期，默认今天（北京时间）")] = None,
 ) -> Response:
     return JSONBody(service.my_day(session, caller, inspector, day))

@@ -282,12 +282,14 @@ def list_targets(
 def my_day(session: Session, caller: Caller, inspector: str | None, day: date | None) -> dict[str, Any]:
     """An inspector's list for a day (today by default).
 
-    The signed token carries no username, so the pages name the inspector (their gateway
-    username); an inspector may ask for any member of their own team (team scope), the office
-    for anyone.
+    Without ``inspector`` it is the caller's own list: the signed token carries the signed-in
+    user's login name (``Caller.username``). An inspector may ask for any member of their own
+    team (team scope), the office for anyone; an API key has no list of its own and names one.
     """
     scope.require_reader(caller)
-    who = inspector or caller.name
+    who = inspector or caller.username
+    if not who:
+        raise invalid("inspector", "请指定督导员（用户名）")
     if caller.role == "inspector":
         team = repo.team(session, caller.team_code or "")
         if team is None or who not in team["members"]:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import Forbidden
+from services.common.idempotency import IdempotentWriteDep
 from services.common.responses import JSONBody
 from services.supervision import photos as photo_store
 from services.supervision import scope
@@ -94,7 +95,11 @@ def finding_duplicates(
 
 
 @api.post(
-    "/findings", "新建问题（并下发整改通知）；疑似重复时 409，确认后设 allow_duplicate", FindingPublic, status_code=201
+    "/findings",
+    "新建问题（并下发整改通知）；疑似重复时 409，确认后设 allow_duplicate；"
+    "带 Idempotency-Key（平板生成的问题编号）时相同内容重发不重复新建",
+    FindingPublic,
+    status_code=201,
 )
 def create_finding(
     request: Request,
@@ -102,9 +107,10 @@ def create_finding(
     session: SessionDep,
     settings: SettingsDep,
     body: Annotated[FindingIn, Body(openapi_examples={"overflow": {"summary": "满溢", "value": FINDING_EXAMPLE}})],
+    write: IdempotentWriteDep,
 ) -> Response:
-    payload = service.create_finding(session, settings, LazyCalendar(request.app.state), caller, body)
-    return JSONBody(payload, status_code=201)
+    written = service.create_finding(session, settings, LazyCalendar(request.app.state), caller, body, write)
+    return JSONBody(written.body, status_code=written.status_code)
 
 
 @api.get("/findings/{finding_id}", "查看问题（含照片）", FindingPublic)

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Conflict, ErrorDetail, Forbidden
+from services.common.idempotency import IdempotentWrite, Written
 from services.common.pagination import clamp_limit
 from services.supervision import photos as photo_store
 from services.supervision import scope
@@ -245,10 +247,28 @@ def _emit_issued(
     )
 
 
-def create_finding(session: Session, settings: Settings, cal: Any, caller: Caller, body: FindingIn) -> dict[str, Any]:
+def create_finding(
+    session: Session,
+    settings: Settings,
+    cal: Any,
+    caller: Caller,
+    body: FindingIn,
+    write: IdempotentWrite | None = None,
+) -> Written:
     """A free finding. A likely duplicate (open, same target and category) is a 409 naming it,
-    unless ``allow_duplicate``."""
+    unless ``allow_duplicate``. With an ``Idempotency-Key`` (the tablet's id of the finding) a
+    resend of the same body answers the first finding again and makes nothing; another body
+    under the key is a 409 (the tablet's offline queue, as for inspections and photos)."""
     scope.require_inspector(caller)
+
+    def make() -> Written:
+        # as JSON (times as ISO text): the idempotency record keeps this answer for a resend
+        return Written(orjson.loads(orjson.dumps(_create_finding(session, settings, cal, caller, body))), created=True)
+
+    return write.run(session, body, make) if write is not None else make()
+
+
+def _create_finding(session: Session, settings: Settings, cal: Any, caller: Caller, body: FindingIn) -> dict[str, Any]:
     from services.supervision.inspections import service as inspections
     from services.supervision.plans import repository as plans_repo
 
