@@ -130,7 +130,6 @@ async def _list_context(request: Request, user: Principal, services: Services, s
         "q": state["q"],
         "sort": state["sort"],
         "limit": int(state["size"]),
-        "count": "true",
     }
     notice = None
     # The county choices and the page come from two registry calls: make them side by side.
@@ -182,8 +181,9 @@ async def _list_context(request: Request, user: Principal, services: Services, s
         "first_url": _url(spec.path, shown) if trail else None,
         "export_url": _url(f"{spec.path}/export", export_params),
         "export_csv_url": _url(f"{spec.path}/export", {**export_params, "format": "csv"}),
-        "total": page.total,
-        "total_estimated": page.total_estimated,
+        # How many match comes a moment later from ``count_url`` (one more query that the page
+        # itself need not wait for).
+        "count_url": _url(f"{spec.path}/count", {k: shown[k] for k in _count_keys(spec) if shown.get(k)}),
         "streets": await streets_task,
         "oob_filters": is_htmx(request),
         "import_url": f"/registry/imports?kind={spec.kind}",
@@ -199,6 +199,28 @@ async def _list_context(request: Request, user: Principal, services: Services, s
             state[k] for k in state if k not in ("size", "sort") and not (k == "county" and own_county(user))
         ),
     }
+
+
+def _count_keys(spec: KindSpec) -> tuple[str, ...]:
+    """The list state that decides how many records match (not the page, size or order)."""
+    return ("county", "street", "import_job", "q", *(f.name for f in spec.filters))
+
+
+async def count_fragment(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
+    """``共 N 个设施 · `` for the list's filters (``约`` when the registry estimates), loaded by the page."""
+    state = list_state(spec, user, request)
+    query: dict[str, str | int | None] = {
+        "county": state["county"],
+        "street": state["street"] or None,
+        "import_job": state["import_job"] or None,
+        **{f.name: state[f.name] for f in spec.filters},
+        "q": state["q"],
+        "limit": 1,
+        "count": "true",
+    }
+    page = await services.registry.records(spec.kind, query)
+    ctx = {"spec": spec, "total": page.total, "total_estimated": page.total_estimated}
+    return render(request, "registry/_count.html", ctx)
 
 
 async def _streets(services: Services, spec: KindSpec, county: str) -> list[Division]:
@@ -486,6 +508,9 @@ def _add_routes(spec: KindSpec) -> None:
     async def _list(request: Request, user: PageUser, services: ServicesDep) -> Response:
         return await list_page(request, user, services, await bound_spec(services, kind))
 
+    async def _count(request: Request, user: PageUser, services: ServicesDep) -> Response:
+        return await count_fragment(request, user, services, await bound_spec(services, kind))
+
     async def _new(request: Request, user: PageUser, services: ServicesDep) -> Response:
         return await new_form(request, user, services, await bound_spec(services, kind))
 
@@ -506,6 +531,7 @@ def _add_routes(spec: KindSpec) -> None:
 
     name = spec.kind
     router.add_api_route(path, _list, methods=["GET"], name=f"{name}_list")
+    router.add_api_route(f"{path}/count", _count, methods=["GET"], name=f"{name}_count")
     router.add_api_route(f"{path}/new", _new, methods=["GET"], name=f"{name}_new")
     router.add_api_route(f"{path}/new", _create, methods=["POST"], name=f"{name}_create")
     router.add_api_route(path + "/{code:rcode}", _detail, methods=["GET"], name=f"{name}_detail")

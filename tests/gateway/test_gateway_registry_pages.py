@@ -435,20 +435,27 @@ def _facility(gw: Gateway, csrf: str, name: str, street: str) -> None:
     assert resp.status_code == 303, resp.text
 
 
+def counted(gw: Gateway, page: str) -> str:
+    """The count the list page loads a moment after it (``#records-total``'s ``hx-get``)."""
+    url = html.unescape(re.search(r'id="records-total" hx-get="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    resp = gw.client.get(url, headers=HX)
+    assert resp.status_code == 200, resp.text
+    return resp.text
+
+
 def test_lists_count_filter_by_street_and_export_both_formats(office: tuple[Gateway, str]) -> None:
     gw, csrf = office
     for n, street in enumerate(["360102001", "360102002", "360102001", "360103001"]):
         _facility(gw, csrf, f"桶组{n}", street)
     everything = gw.client.get("/registry/facilities", params={"size": "20"}).text
-    assert (
-        re.search(r"共 <strong>4</strong> 个设施", everything) and "约" not in everything.split("records-count")[1][:80]
-    )
+    total = counted(gw, everything)
+    assert re.search(r"共 <strong>4</strong> 个设施", total) and "约" not in total
     assert 'name="street"' in everything and "先选择县区" in everything  # no county yet: no streets to pick
 
     east = gw.client.get("/registry/facilities", params={"county": "360102"}).text
     assert "公园街道" in east and "董家窑街道" in east and "南浦街道" not in east.split("flt-street-field")[1][:600]
     park = gw.client.get("/registry/facilities", params={"county": "360102", "street": "360102001"}, headers=HX)
-    assert len(codes_in(park.text)) == 2 and re.search(r"共 <strong>2</strong> 个设施", park.text)
+    assert len(codes_in(park.text)) == 2 and re.search(r"共 <strong>2</strong> 个设施", counted(gw, park.text))
     assert 'hx-swap-oob="true"' in park.text and 'value="360102001" selected' in park.text  # the streets follow
     moved = gw.client.get("/registry/facilities", params={"county": "360103", "street": "360102001"}, headers=HX)
     assert len(codes_in(moved.text)) == 1 and "南浦街道" in moved.text  # another county drops the street
@@ -465,7 +472,7 @@ def test_lists_count_filter_by_street_and_export_both_formats(office: tuple[Gate
     assert len(csv.strip().splitlines()) == 3  # the header and the street's two facilities
 
     vehicles = gw.client.get("/registry/vehicles").text
-    assert 'name="street"' not in vehicles and "共 <strong>0</strong> 辆车辆" in vehicles
+    assert 'name="street"' not in vehicles and "共 <strong>0</strong> 辆车辆" in counted(gw, vehicles)
 
 
 def test_an_estimated_count_reads_as_such(office: tuple[Gateway, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -474,5 +481,5 @@ def test_an_estimated_count_reads_as_such(office: tuple[Gateway, str], monkeypat
 
     gw, _csrf = office
     monkeypatch.setattr(repository, "count_records", lambda *_a, **_k: (123_456, True))
-    page = gw.client.get("/registry/facilities", headers=HX).text
+    page = counted(gw, gw.client.get("/registry/facilities", headers=HX).text)
     assert re.search(r"共 <abbr[^>]*>约</abbr> <strong>123,456</strong> 个设施", page), page[:400]
