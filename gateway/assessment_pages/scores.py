@@ -64,6 +64,7 @@ def forecast_view(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]
     # The units with the most points at risk first; only the shown ones are shaped (a province
     # has hundreds).
     all_units = sorted(data.get("by_unit", []), key=lambda u: (-_num(u.get("at_risk")), str(u.get("unit_code"))))
+    unit_count = max(int(data.get("units") or 0), len(all_units))  # the service may send the first ones only
     units = []
     for u in all_units[:BY_UNIT_ROWS]:
         code = str(u.get("unit_code") or "")
@@ -89,7 +90,7 @@ def forecast_view(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]
         "total": score_block(data, "全部"),
         "by_category": by_category,
         "by_unit": units,
-        "units_more": max(0, len(all_units) - BY_UNIT_ROWS),
+        "units_more": max(0, unit_count - BY_UNIT_ROWS),
         "risks": risks,
     }
 
@@ -102,7 +103,8 @@ async def forecast(request: Request, user: PageUser) -> Response:
     view = None
     if quarter:
         data, names = await asyncio.gather(
-            call(request, user, "GET", f"/quarters/{quarter}/forecast"), unit_names(request, user)
+            call(request, user, "GET", f"/quarters/{quarter}/forecast", params={"unit_limit": BY_UNIT_ROWS}),
+            unit_names(request, user),
         )
         view = forecast_view(data, names)
     context = {"quarters": qs, "quarter": quarter, "f": view, "office": user.role in OFFICE_ROLES}
