@@ -51,6 +51,10 @@ def test_forecast_lists_the_units_most_at_risk(agw: AssessmentGateway, monkeypat
     html = agw.client.get(f"/assessment/forecast?quarter={agw.quarter}").text
     assert _units_in(html) == [u["unit_code"] for u in ranked[:2]]
     assert f"另有 {len(ranked) - 2} 个单位风险分值较低" in html
+    link = f"/assessment/forecast?quarter={agw.quarter}&amp;units=all"
+    assert f'<a href="{link}">显示全部</a>' in html
+    every = agw.client.get(link.replace("&amp;", "&")).text
+    assert _units_in(every) == [u["unit_code"] for u in ranked] and "另有" not in every
 
 
 def test_review_unit_filter_loads_its_options_when_used(agw: AssessmentGateway) -> None:
