@@ -122,59 +122,83 @@ def heat_class(share: float | None) -> str:
 COUNTS = ("total", "approved", "submitted", "overdue")
 
 
+def _unit_cells(categories: list[str], row: dict[str, Any], quarter: str, unit: str) -> list[dict[str, Any]]:
+    cells = []
+    for cat, cell in zip(categories, row.get("cells", []), strict=False):
+        if not cell:
+            cells.append({"category": cat, "total": 0, "heat": "heat-none", "share": "", "href": ""})
+            continue
+        cells.append(
+            {
+                "category": cat,
+                "total": cell.get("total", 0),
+                "approved": cell.get("approved", 0),
+                "overdue": cell.get("overdue", 0),
+                "share": fmt_share(cell.get("share")),
+                "heat": heat_class(cell.get("share")),
+                "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit, "category": cat}),
+            }
+        )
+    return cells
+
+
+def _row_counts(row: dict[str, Any]) -> dict[str, int]:
+    if "total" in row:  # the service counts each unit's row
+        return {k: int(row.get(k) or 0) for k in COUNTS}
+    counts = dict.fromkeys(COUNTS, 0)
+    for cell in row.get("cells", []):
+        if cell:
+            for k in COUNTS:
+                counts[k] += int(cell.get(k) or 0)
+    return counts
+
+
 def board_view(data: dict[str, Any], quarter: str, page: int = 1) -> dict[str, Any]:
-    """The service's board (units x categories, each cell counts and share approved): totals over
-    every unit, units sorted weakest first, and the cells with colours and links built for one
-    page of ``BOARD_ROWS`` units only (a province has hundreds)."""
+    """The service's board (units x categories, each cell counts and share approved) as one page
+    of ``BOARD_ROWS`` units, weakest first, with the totals over every unit. The service answers
+    the page itself when asked ``order=weakest&offset&limit`` (its ``totals`` and ``units`` then
+    say what the whole board holds); a full board (no ``totals``) is ranked here."""
     categories = [str(c) for c in data.get("categories", [])]
-    sums = dict.fromkeys(COUNTS, 0)
-    ranked: list[tuple[float, int, str, dict[str, Any], dict[str, int]]] = []
-    for row in data.get("rows", []):
-        counts = dict.fromkeys(COUNTS, 0)
-        for cell in row.get("cells", []):
-            if cell:
-                for k in COUNTS:
-                    counts[k] += int(cell.get(k) or 0)
-        for k in COUNTS:
-            sums[k] += counts[k]
-        share = counts["approved"] / counts["total"] if counts["total"] else 0.0
-        ranked.append((share, -counts["overdue"], str(row.get("unit_code", "")), row, counts))
-    ranked.sort(key=lambda r: r[:3])
-    pages = max(1, -(-len(ranked) // BOARD_ROWS))
-    page = min(max(page, 1), pages)
+    if isinstance(data.get("totals"), dict):
+        totals = data["totals"]
+        sums = {k: int(totals.get(k) or 0) for k in COUNTS}
+        units = int(data.get("units") or 0)
+        pages = max(1, -(-units // BOARD_ROWS))
+        page = min(max(page, 1), pages)
+        shown = [(str(r.get("unit_code", "")), r, _row_counts(r)) for r in data.get("rows", [])]
+    else:
+        sums = dict.fromkeys(COUNTS, 0)
+        ranked: list[tuple[float, int, str, dict[str, Any], dict[str, int]]] = []
+        for row in data.get("rows", []):
+            counts = _row_counts(row)
+            for k in COUNTS:
+                sums[k] += counts[k]
+            share = counts["approved"] / counts["total"] if counts["total"] else 0.0
+            ranked.append((share, -counts["overdue"], str(row.get("unit_code", "")), row, counts))
+        ranked.sort(key=lambda r: r[:3])
+        units = len(ranked)
+        pages = max(1, -(-units // BOARD_ROWS))
+        page = min(max(page, 1), pages)
+        window = ranked[(page - 1) * BOARD_ROWS : page * BOARD_ROWS]
+        shown = [(unit, row, counts) for _s, _l, unit, row, counts in window]
     rows = []
-    for share, _late, unit, row, counts in ranked[(page - 1) * BOARD_ROWS : page * BOARD_ROWS]:
-        cells = []
-        for cat, cell in zip(categories, row.get("cells", []), strict=False):
-            if not cell:
-                cells.append({"category": cat, "total": 0, "heat": "heat-none", "share": "", "href": ""})
-                continue
-            cells.append(
-                {
-                    "category": cat,
-                    "total": cell.get("total", 0),
-                    "approved": cell.get("approved", 0),
-                    "overdue": cell.get("overdue", 0),
-                    "share": fmt_share(cell.get("share")),
-                    "heat": heat_class(cell.get("share")),
-                    "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit, "category": cat}),
-                }
-            )
+    for unit, row, counts in shown:
+        unit_share = counts["approved"] / counts["total"] if counts["total"] else None
         rows.append(
             {
                 "unit_code": unit,
                 "unit_name": row.get("unit_name") or unit,
-                "cells": cells,
+                "cells": _unit_cells(categories, row, quarter, unit),
                 **counts,
-                "share": fmt_share(share if counts["total"] else None),
-                "heat": heat_class(share if counts["total"] else None),
+                "share": fmt_share(unit_share),
+                "heat": heat_class(unit_share),
                 "href": url("/assessment/tasks", {"quarter": quarter, "unit": unit}),
             }
         )
     return {
         "categories": categories,
         "rows": rows,
-        "units": len(ranked),
+        "units": units,
         "page": page,
         "pages": pages,
         **sums,
@@ -182,15 +206,34 @@ def board_view(data: dict[str, Any], quarter: str, page: int = 1) -> dict[str, A
     }
 
 
+async def board_data(request: Request, user: Principal, quarter_id: str, page: int) -> dict[str, Any]:
+    """One page of the board from the service, weakest units first (the last page when ``page``
+    is past it)."""
+    path = f"/quarters/{seg(quarter_id)}/board"
+
+    async def fetch(p: int) -> dict[str, Any]:
+        params = {"order": "weakest", "offset": (p - 1) * BOARD_ROWS, "limit": BOARD_ROWS}
+        data: dict[str, Any] = await call(request, user, "GET", path, params=params)
+        return data
+
+    data = await fetch(max(page, 1))
+    units = int(data.get("units") or 0)
+    last = max(1, -(-units // BOARD_ROWS))
+    if page > last and units:
+        data = await fetch(last)
+    return data
+
+
 @router.get("/assessment/quarters/{quarter_id}/board")
 async def board_page(request: Request, quarter_id: str, user: PageUser) -> Response:
     require(user, OFFICE_ROLES)
+    raw = request.query_params.get("page", "1")
+    wanted = int(raw) if raw.isdigit() else 1
     data, quarter = await asyncio.gather(
-        call(request, user, "GET", f"/quarters/{seg(quarter_id)}/board"),
+        board_data(request, user, quarter_id, wanted),
         call(request, user, "GET", f"/quarters/{seg(quarter_id)}"),
     )
-    raw = request.query_params.get("page", "1")
-    view = board_view(data, quarter_id, int(raw) if raw.isdigit() else 1)
+    view = board_view(data, quarter_id, wanted)
     page, pages = view["page"], view["pages"]
     base = f"/assessment/quarters/{seg(quarter_id)}/board"
     context = {

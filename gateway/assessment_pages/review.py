@@ -26,7 +26,8 @@ from services.common.errors import AppError
 
 router = APIRouter()
 
-QUEUE_CAP = 100  # shown at once, oldest first: the rest follows as these are reviewed
+QUEUE_CAP = 50  # shown at once, oldest first: the rest follows as these are reviewed (a reviewer works
+# from the top; each row costs the page ~30 µs to render)
 REASON_MAX = 1000
 
 
@@ -69,7 +70,9 @@ async def queue_context(
         "current": current,
         "latest": current["revisions"][0] if current and current["revisions"] else None,
         "position": position,
-        "units": sorted(names.items()),
+        # only the chosen unit: the full list comes from /assessment/review/unit-options when used
+        "units": [(filters["unit"], names.get(filters["unit"], filters["unit"]))] if filters["unit"] else [],
+        "selected": filters["unit"],
         "categories": sorted({r["category"] for r in rows if r["category"]} | {filters["category"]} - {""}),
         "self_url": url("/assessment/review", {**filters, "quarter": quarter}),
     }
@@ -81,6 +84,16 @@ async def review_queue(request: Request, user: PageUser) -> Response:
     wanted = request.query_params.get("task", "")
     context = await queue_context(request, user, _filters(request), int(wanted) if wanted.isdigit() else None)
     return render(request, "assessment/review.html", context, block="queue")
+
+
+@router.get("/assessment/review/unit-options")
+async def unit_options(request: Request, user: PageUser) -> Response:
+    """The unit filter's options (every unit, the chosen one selected), loaded when the list is
+    first used."""
+    require(user, OFFICE_ROLES)
+    names = await unit_names(request, user)
+    context = {"units": sorted(names.items()), "selected": _filters(request)["unit"]}
+    return render(request, "assessment/_unit_options.html", context)
 
 
 @router.post("/assessment/review/{task_id:int}")

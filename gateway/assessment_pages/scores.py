@@ -59,13 +59,15 @@ def score_block(raw: dict[str, Any], label: str = "") -> dict[str, Any]:
     }
 
 
-def forecast_view(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+def forecast_view(data: dict[str, Any], names: dict[str, str], unit_rows: int | None = BY_UNIT_ROWS) -> dict[str, Any]:
     by_category = [score_block(c, str(c.get("category") or c.get("name") or "")) for c in data.get("by_category", [])]
     # The units with the most points at risk first; only the shown ones are shaped (a province
     # has hundreds).
     all_units = sorted(data.get("by_unit", []), key=lambda u: (-_num(u.get("at_risk")), str(u.get("unit_code"))))
+    unit_count = max(int(data.get("units") or 0), len(all_units))  # the service may send the first ones only
     units = []
-    for u in all_units[:BY_UNIT_ROWS]:
+    shown = all_units if unit_rows is None else all_units[:unit_rows]
+    for u in shown:
         code = str(u.get("unit_code") or "")
         units.append({**score_block(u, u.get("unit_name") or names.get(code, code)), "code": code})
     risks = []
@@ -89,7 +91,7 @@ def forecast_view(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]
         "total": score_block(data, "全部"),
         "by_category": by_category,
         "by_unit": units,
-        "units_more": max(0, len(all_units) - BY_UNIT_ROWS),
+        "units_more": max(0, unit_count - len(shown)),
         "risks": risks,
     }
 
@@ -99,12 +101,14 @@ async def forecast(request: Request, user: PageUser) -> Response:
     require(user, SCORE_ROLES)
     qs = await list_quarters(request, user)
     quarter = current_quarter(qs, request.query_params.get("quarter"))
+    every, rows = request.query_params.get("units") == "all", BY_UNIT_ROWS  # 显示全部: every unit
     view = None
     if quarter:
         data, names = await asyncio.gather(
-            call(request, user, "GET", f"/quarters/{quarter}/forecast"), unit_names(request, user)
+            call(request, user, "GET", f"/quarters/{quarter}/forecast", params=None if every else {"unit_limit": rows}),
+            unit_names(request, user),
         )
-        view = forecast_view(data, names)
+        view = forecast_view(data, names, None if every else rows)
     context = {"quarters": qs, "quarter": quarter, "f": view, "office": user.role in OFFICE_ROLES}
     return render(request, "assessment/forecast.html", context)
 

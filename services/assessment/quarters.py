@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services.assessment import catalogues, errors, repository
+from services.assessment import catalogues, errors, readcache, repository
 from services.assessment.config import Settings
 from services.assessment.models import Quarter, QuarterItem, Task, outbox
 from services.assessment.ports import CalendarPort, RegistryPort
@@ -243,13 +243,47 @@ def item_settings(session: Session, quarter_id: str) -> dict[str, Any]:
     return {"quarter": quarter_id, "items": items}
 
 
-def board(session: Session, caller: Caller, registry: RegistryPort, quarter_id: str) -> dict[str, Any]:
+BOARD_ORDERS = ("unit", "weakest")
+COUNT_KEYS = ("total", "approved", "submitted", "overdue")
+
+
+def board(
+    session: Session,
+    caller: Caller,
+    registry: RegistryPort,
+    quarter_id: str,
+    *,
+    order: str = "unit",
+    offset: int = 0,
+    limit: int | None = None,
+) -> dict[str, Any]:
     """The heat map: units x categories, each cell the share of approved tasks (and the counts).
 
     Counted in the database (one row per unit and category); the categories in the order their
-    first task was made."""
+    first task was made. Each row also carries its unit's counts and share; ``totals`` sums every
+    unit and ``units`` counts them. ``order="weakest"`` lists the units lowest share approved first
+    (then most overdue, then code), ``offset``/``limit`` cut one page of rows. Kept per data version
+    (see readcache)."""
     get(session, quarter_id)
+    if order not in BOARD_ORDERS:
+        raise InvalidInput.field("order", "排序应为 unit 或 weakest", order)
     today = clock.today()
+    scope = (caller.role, caller.unit_code, caller.county_code, bool(caller.is_city_wide))
+    full = readcache.cached(
+        session, ("board", quarter_id, today, scope), lambda: _board(session, caller, registry, quarter_id, today)
+    )
+    rows = full["weakest"] if order == "weakest" else full["rows"]
+    end = None if limit is None else offset + limit
+    return {
+        "quarter": quarter_id,
+        "categories": full["categories"],
+        "rows": rows[offset:end] if offset or end is not None else rows,
+        "units": len(rows),
+        "totals": full["totals"],
+    }
+
+
+def _board(session: Session, caller: Caller, registry: RegistryPort, quarter_id: str, today: date) -> dict[str, Any]:
     cells: dict[tuple[str, str], dict[str, int]] = {}
     first_id: dict[str, int] = {}
     for unit_code, category, total, approved, submitted, overdue, first in repository.board_counts(
@@ -266,13 +300,25 @@ def board(session: Session, caller: Caller, registry: RegistryPort, quarter_id: 
     categories = sorted(first_id, key=first_id.__getitem__)
     names = {u["code"]: u["name"] for u in registry.units()}
     rows = []
+    totals = dict.fromkeys(COUNT_KEYS, 0)
     for code in sorted({u for u, _ in cells}):
         row_cells = []
+        counts = dict.fromkeys(COUNT_KEYS, 0)
         for category in categories:
             c = cells.get((code, category))
+            if c is not None:
+                for k in COUNT_KEYS:
+                    counts[k] += c[k]
             row_cells.append(None if c is None else c | {"share": round(c["approved"] / c["total"], 4)})
-        rows.append({"unit_code": code, "unit_name": names.get(code, code), "cells": row_cells})
-    return {"quarter": quarter_id, "categories": categories, "rows": rows}
+        for k in COUNT_KEYS:
+            totals[k] += counts[k]
+        share = round(counts["approved"] / counts["total"], 4) if counts["total"] else None
+        rows.append(
+            {"unit_code": code, "unit_name": names.get(code, code), "cells": row_cells, **counts, "share": share}
+        )
+    weakest = sorted(rows, key=lambda r: (r["share"] or 0.0, -r["overdue"], r["unit_code"]))
+    share = round(totals["approved"] / totals["total"], 4) if totals["total"] else None
+    return {"categories": categories, "rows": rows, "weakest": weakest, "totals": {**totals, "share": share}}
 
 
 RESPONSIBILITY_COLUMNS = [

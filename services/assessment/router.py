@@ -231,8 +231,20 @@ def item_settings(quarter_id: str, caller: CallerDep, session: ReadSessionDep) -
 
 
 @on_quarters.get("/quarters/{quarter_id}/board", "季度看板：单位 × 评估类别，每格为已通过任务的占比", Board)
-def quarter_board(quarter_id: str, caller: CallerDep, session: ReadSessionDep, ports: PortsDep) -> Response:
-    return JSONBody(quarters.board(session, caller, ports.registry, quarter_id))
+def quarter_board(
+    quarter_id: str,
+    caller: CallerDep,
+    session: ReadSessionDep,
+    ports: PortsDep,
+    order: Annotated[
+        Literal["unit", "weakest"], Query(description="unit：按单位编码；weakest：已通过占比最低的单位在前")
+    ] = "unit",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="只返回这么多单位（分页）")] = None,
+) -> Response:
+    return JSONBody(
+        quarters.board(session, caller, ports.registry, quarter_id, order=order, offset=offset, limit=limit)
+    )
 
 
 @on_quarters.get("/quarters/{quarter_id}/responsibilities", "责任清单（json，或 format=xlsx 导出）")
@@ -254,8 +266,16 @@ def responsibilities(
 @on_scores.get(
     "/quarters/{quarter_id}/forecast", "得分预测：已得、待审、风险、已失分，按类别、单位，及最该盯的失分点", Forecast
 )
-def quarter_forecast(quarter_id: str, caller: CallerDep, session: ReadSessionDep, ports: PortsDep) -> Response:
-    return JSONBody(scores.forecast(session, caller, ports.registry, quarter_id))
+def quarter_forecast(
+    quarter_id: str,
+    caller: CallerDep,
+    session: ReadSessionDep,
+    ports: PortsDep,
+    unit_limit: Annotated[
+        int | None, Query(ge=1, le=1000, description="by_unit 只给风险分最多的这么多单位（风险分降序）")
+    ] = None,
+) -> Response:
+    return JSONBody(scores.forecast(session, caller, ports.registry, quarter_id, unit_limit=unit_limit))
 
 
 # ---------------------------------------------------------------------------------------- tasks

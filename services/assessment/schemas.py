@@ -429,6 +429,7 @@ class Forecast(Bucket):
     expected: float
     by_category: list[CategoryBucket]
     by_unit: list[UnitBucket]
+    units: int = Field(0, description="有任务的单位总数（by_unit 用 unit_limit 截取前）")
     top_risks: list[Risk]
     items: list[dict[str, Any]]
     computed_at: datetime
@@ -510,6 +511,19 @@ class BoardRow(BaseModel):
     unit_code: str
     unit_name: str
     cells: list[BoardCell | None] = Field(description="与 categories 一一对应；该单位在此类别没有任务时为 null")
+    total: int = Field(0, description="该单位的任务数（各类别合计）")
+    approved: int = 0
+    submitted: int = 0
+    overdue: int = 0
+    share: float | None = Field(None, description="该单位已通过任务占比（0-1）")
+
+
+class BoardTotals(BaseModel):
+    total: int
+    approved: int
+    submitted: int
+    overdue: int
+    share: float | None
 
 
 class Board(BaseModel):
@@ -534,6 +548,8 @@ class Board(BaseModel):
     quarter: str
     categories: list[str]
     rows: list[BoardRow]
+    units: int = Field(0, description="单位总数（分页前）")
+    totals: BoardTotals | None = Field(None, description="全部单位的合计")
 
 
 class RankingRow(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services.assessment import errors, quarters, repository
+from services.assessment import errors, quarters, readcache, repository
 from services.assessment.models import NationalResult, Quarter, outbox
 from services.assessment.ports import RegistryPort, metric_value
 from services.assessment.scoring import score_item
@@ -43,12 +43,35 @@ BUCKETS = {"approved": "secured", "submitted": "pending_review"}  # any other st
 TOP_RISKS = 20
 
 
-def forecast(session: Session, caller: Caller, registry: RegistryPort | None, quarter_id: str) -> dict[str, Any]:
-    """Counted in the database: the tasks per (item, unit, state), and only the few tasks that
-    make the top risks are read one by one."""
+def forecast(
+    session: Session, caller: Caller, registry: RegistryPort | None, quarter_id: str, unit_limit: int | None = None
+) -> dict[str, Any]:
+    """The quarter's forecast, kept per data version (see readcache; a metric item's registry
+    figure is read again on every request and a changed one recomputes). ``units`` counts the
+    units; ``unit_limit`` keeps in ``by_unit`` only that many, most points at risk first."""
     if not caller.is_city_wide:
         raise errors.not_allowed("查看得分预测")
     quarter = quarters.get(session, quarter_id)
+
+    def unchanged(kept: dict[str, Any]) -> bool:
+        metrics = kept["metrics"]
+        return not metrics or metric_values(registry, quarter_id, metrics) == kept["values"]
+
+    kept = readcache.cached(
+        session,
+        ("forecast", quarter_id, clock.today()),
+        lambda: _forecast(session, quarter, registry, quarter_id),
+        unchanged,
+    )
+    result = dict(kept["result"])
+    if unit_limit is not None:
+        result["by_unit"] = kept["by_risk"][:unit_limit]
+    return result
+
+
+def _forecast(session: Session, quarter: Quarter, registry: RegistryPort | None, quarter_id: str) -> dict[str, Any]:
+    """Counted in the database: the tasks per (item, unit, state), and only the few tasks that
+    make the top risks are read one by one."""
     items = {i.code: i for i in repository.scoring_items(session, quarter.catalogue_id)}
     judged = repository.quarter_items(session, quarter_id)
     metrics = {
@@ -107,17 +130,21 @@ def forecast(session: Session, caller: Caller, registry: RegistryPort | None, qu
         item_rows.append(
             {"code": code, "name": item.name, "category": item.category, "metric": metric_info} | _rounded(parts)
         )
-    return {
+    unit_rows = [{"unit_code": k} | _rounded(v) for k, v in sorted(by_unit.items())]
+    result = {
         "quarter": quarter_id,
         "state": quarter.state,
         **_rounded(totals),
         "expected": round(totals["secured"] + totals["pending_review"] + totals["at_risk"], 2),
         "by_category": [{"category": k} | _rounded(v) for k, v in by_category.items()],
-        "by_unit": [{"unit_code": k} | _rounded(v) for k, v in sorted(by_unit.items())],
+        "by_unit": unit_rows,
+        "units": len(unit_rows),
         "top_risks": top_risks(session, quarter_id, items, risk_share, groups),
         "items": item_rows,
         "computed_at": clock.now(),
     }
+    by_risk = sorted(unit_rows, key=lambda u: (-float(u["at_risk"]), str(u["unit_code"])))
+    return {"result": result, "by_risk": by_risk, "metrics": metrics, "values": values}
 
 
 def top_risks(

@@ -57,3 +57,19 @@ def test_each_filter_keeps_exactly_its_tasks(
     ):
         got = client.get("/review-queue", params={param: value}, headers=as_("office")).json()["items"]
         assert _ids(got) == expected, (param, value)
+
+
+def test_review_queue_items_are_the_task_list_rows(
+    client: TestClient, as_: Callable[[str], dict[str, str]], engine: Engine, storage: LocalStorage, quarter: str
+) -> None:
+    """The queue reads core rows, the task list ORM tasks: the same fields and values."""
+    with session_scope(engine) as session:
+        ids = session.execute(select(Task.id).where(Task.unit_code.in_(["U05", "U02"]))).scalars().all()  # type: ignore[attr-defined]
+    for tid in ids:
+        with session_scope(engine) as session:
+            unit = session.get(Task, tid).unit_code  # type: ignore[union-attr]
+        _submit(engine, storage, "unit_u05" if unit == "U05" else "unit", tid, (PDF, "a.pdf"))
+    listed = client.get("/tasks", params={"state": "submitted", "limit": 500}, headers=as_("office")).json()["items"]
+    queue = client.get("/review-queue", headers=as_("office")).json()["items"]
+    assert len(queue) == len(ids) >= 2
+    assert sorted(queue, key=lambda t: t["id"]) == sorted(listed, key=lambda t: t["id"])

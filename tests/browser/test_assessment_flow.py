@@ -286,6 +286,15 @@ def test_evidence_flow(page: Page, tmp_path: Path) -> None:
     decide(page, "通过")
     expect(page.get_by_role("heading", name="审核完毕")).to_be_visible()
     assert secured(page) == before + 2
+    # The queue's unit filter: its options load when it is first used; choosing one filters.
+    page.goto("/assessment/review")
+    units = page.locator("#flt-unit")
+    expect(units.locator("option")).to_have_count(1)
+    units.focus()
+    expect(units.locator(f'option[value="{UNIT}"]')).to_have_count(1)
+    units.select_option(UNIT)
+    expect(page).to_have_url(re.compile(f"unit={UNIT}"))
+    expect(page.locator("#queue")).to_be_visible()
     page.goto("/assessment/quarters/2026Q4/board")
     expect(page.locator("#heatmap")).to_contain_text("100%")
     no_horizontal_scroll(page)
