@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def pid_of(run_pid: int, app: str) -> int:
     return matches[0]
 
 
-def wait_for(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(check: Callable[[], object], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -29,12 +29,13 @@ def test_back_off_doubles_up_to_the_cap_and_starts_afresh_after_a_stable_run(mon
     monkeypatch.setattr(cli.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(cli, "_spawn", spawn)
     first, other = FakeProc(), FakeProc()
-    sup = cli.Supervisor({"assessment": first, "registry": other}, {"assessment": ["x"], "registry": ["y"]},
+    procs: dict[str, Any] = {"assessment": first, "registry": other}
+    sup = cli.Supervisor(procs, {"assessment": ["x"], "registry": ["y"]},
                          max_delay=8, stable_after=60)  # fmt: skip
 
     def crash_and_measure() -> float:
         """Kill the current assessment process; seconds until the supervisor starts a new one."""
-        sup.procs["assessment"].returncode = -9  # type: ignore[attr-defined]
+        sup.procs["assessment"].returncode = -9
         before = len(spawned)
         started = now[0]
         sup.check()
@@ -70,7 +71,8 @@ def test_a_command_that_cannot_start_is_retried(monkeypatch, capsys) -> None:
     monkeypatch.setattr(cli, "_spawn", spawn)
     dead = FakeProc()
     dead.returncode = 1
-    sup = cli.Supervisor({"gateway": dead}, {"gateway": ["z"]})
+    procs: dict[str, Any] = {"gateway": dead}
+    sup = cli.Supervisor(procs, {"gateway": ["z"]})
     for _ in range(20):
         sup.check()
         now[0] += 0.5

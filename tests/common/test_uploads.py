@@ -344,15 +344,15 @@ async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) ->
     commits: list[str] = []
     original_commit = PendingFile.commit
 
-    def commit(self, **kw):  # type: ignore[no-untyped-def]
+    def commit(self, **kw):
         commits.append(threading.current_thread().name)
         return original_commit(self, **kw)
 
-    def keep(stored):  # type: ignore[no-untyped-def]
+    def keep(stored):
         seen.append((threading.current_thread().name, stored.key))
         return {"row": stored.sha256}
 
-    def refuse(stored):  # type: ignore[no-untyped-def]
+    def refuse(stored):
         seen.append((threading.current_thread().name, stored.key))
         raise ValueError("no row")
 

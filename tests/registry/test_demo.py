@@ -124,11 +124,10 @@ def test_seeded_records_carry_their_registration_in_the_history(make_db: Callabl
     with engine.connect() as conn:
         site = conn.execute(select(site_t.c.code).where(site_t.c.status == "active").limit(1)).scalar_one()
         gone = conn.execute(select(site_t.c.code).where(site_t.c.status == "decommissioned").limit(1)).scalar_one()
-        per_kind = dict(
-            conn.execute(
-                select(history_t.c.kind, func.count()).where(history_t.c.action == "created").group_by(history_t.c.kind)
-            ).all()
-        )
+        rows = conn.execute(
+            select(history_t.c.kind, func.count()).where(history_t.c.action == "created").group_by(history_t.c.kind)
+        ).all()
+        per_kind = {str(kind): int(n) for kind, n in rows}
     assert per_kind == {"site": counts["sites"], "facility": 150, "vehicle": counts["vehicles"]}
     settings = Settings()
     client = TestClient(create_app(settings, engine))
