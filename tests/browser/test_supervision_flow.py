@@ -395,6 +395,8 @@ def test_correct_this_inspection_starts_from_its_answers(platform: dict[str, Any
         )
         expect(page.locator(".sv-thumb")).to_have_count(1)
         page.get_by_role("button", name="提交检查").click()
+        # Queued first (the outbox shows 无 before the record enters it too), then sent.
+        expect(page.locator("#inspection[data-queued]")).to_be_attached()
         expect(page.locator("#outbox [data-outbox-count]")).to_have_text("（无）", timeout=30_000)
     finally:
         context.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from html import unescape
 from typing import Any
 
 import pytest
@@ -152,7 +153,10 @@ def test_clean_file_confirmed_creates_the_records(gw: Gateway) -> None:
     )  # fmt: skip
     assert len(gw.client.get("/api/v1/registry/vehicles", headers={"X-CSRF-Token": csrf}).json()["items"]) == 3
     imported = gw.client.get(link.group(1)).text
-    assert "共 <strong>2</strong> 辆车辆" in imported and "只显示一次导入登记的车辆" in imported
+    count_url = re.search(r'id="records-total" hx-get="([^"]+)"', imported)
+    assert count_url and "import_job=" in count_url.group(1)  # the count follows the import's filter
+    count = gw.client.get(unescape(count_url.group(1)), headers={"HX-Request": "true"}).text
+    assert "共 <strong>2</strong> 辆车辆" in count and "只显示一次导入登记的车辆" in imported
     assert "赣A54321" in imported and "赣AD12345" in imported and "赣AF99999" not in imported
     export = gw.client.get(f"/registry/vehicles/export?format=csv&import_job={url.rsplit('/', 1)[1]}")
     assert len(export.content.decode("utf-8-sig").strip().splitlines()) == 3
