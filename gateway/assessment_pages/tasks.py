@@ -5,10 +5,12 @@ evidence files passed through from the service."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from gateway.assessment_pages.common import (
@@ -27,8 +29,10 @@ from gateway.assessment_pages.common import (
 )
 from gateway.assessment_pages.views import current_quarter, quarter_view, task_detail, task_row
 from gateway.deps import PageUser, check_csrf, session_principal
+from gateway.integration.inbound import receipt_events
 from gateway.render import SECURITY_HEADERS, render
 from gateway.security import Principal
+from services.common import clock
 from services.common.errors import AppError, InvalidInput, Unauthorized
 
 router = APIRouter()
@@ -95,8 +99,24 @@ async def task_list(request: Request, user: PageUser) -> Response:
 
 
 async def _task(request: Request, user: Principal, task_id: int) -> dict[str, Any]:
-    task, names = await asyncio.gather(call(request, user, "GET", f"/tasks/{task_id}"), unit_names(request, user))
-    return task_detail(task, names)
+    task, names, receipts = await asyncio.gather(
+        call(request, user, "GET", f"/tasks/{task_id}"),
+        unit_names(request, user),
+        run_in_threadpool(receipt_events, request.app.state.engine, "assessment", str(task_id)),
+    )
+    detail = task_detail(task, names)
+    if receipts:  # the OA's read receipts of this to-do join the history, newest first
+        detail["events"] = sorted([*detail["events"], *receipts], key=lambda e: _instant(e["at"]), reverse=True)
+    return detail
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return clock.as_utc(value)
+    try:
+        return clock.as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _task_context(user: Principal, task: dict[str, Any]) -> dict[str, Any]:

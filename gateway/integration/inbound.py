@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.deps import ApiCaller, request_id, require_roles
 from gateway.integration.models import ExternalIdentity, InboundDocument, ReadReceipt
+from gateway.models import User
 from gateway.render import render
 from gateway.security import Principal
 from services.common import clock
@@ -169,6 +170,21 @@ def receipts_for(db: Session, flowid: str) -> list[ReadReceipt]:
     return list(
         db.exec(select(ReadReceipt).where(ReadReceipt.subject == flowid).order_by(col(ReadReceipt.read_at))).all()
     )
+
+
+def receipt_events(engine: Any, service: str, subject: str) -> list[dict[str, Any]]:
+    """The OA's read receipts of one to-do (flowid ``service:subject``, as the weaver adapter sends it)
+    as entries of a history: who read it (our user's name when the OA login is linked) and when."""
+    with Session(engine) as db:
+        receipts = receipts_for(db, f"{service}:{subject}"[:100])
+        users = {u.id: u for u in db.exec(select(User).where(col(User.id).in_([r.user_id for r in receipts]))).all()}
+    out = []
+    for r in receipts:
+        user = users.get(r.user_id) if r.user_id is not None else None
+        who = (user.display_name or user.username) if user else r.oa_login
+        out.append({"at": clock.as_utc(r.read_at).isoformat(), "action": "oa_read", "label": "OA 已阅", "actor": who,
+                    "reason": "", "to_state": ""})  # fmt: skip
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

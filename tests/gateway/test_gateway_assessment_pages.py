@@ -294,3 +294,35 @@ def test_responsibility_list_export_and_filtered_tasks(agw: AssessmentGateway) -
     assert len(rows) == 2 and "过度包装" not in page.text
     page = agw.client.get("/assessment/tasks", params={"quarter": "2026Q4", "category": "推动源头减量"})
     assert len(re.findall(r'data-task="(\d+)"', page.text)) == 2  # U05 and the county
+
+
+def test_the_oas_read_receipt_shows_in_the_tasks_history(agw: AssessmentGateway) -> None:
+    """The OA confirms a to-do was read (``POST /api/v1/integration/read-receipts``, flowid
+    ``assessment:<task id>``): the task's history shows who read it, newest first."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session, select
+
+    from gateway.integration.models import ExternalIdentity, ReadReceipt
+    from gateway.models import User
+
+    csrf = agw.as_user("a_office", "office")
+    tid = task_id(agw, csrf, "U03", "1.1")
+    agw.as_user("a_unit", "unit", unit_code="U03")
+    with Session(agw.engine) as db:
+        liaison = db.exec(select(User).where(User.username == "a_unit")).one()
+        liaison.display_name = "王联络员"
+        assert liaison.id is not None
+        db.add(ExternalIdentity(provider="oa", external_id="wang.oa", user_id=liaison.id))
+        db.add(ReadReceipt(subject=f"assessment:{tid}", oa_login="wang.oa", user_id=liaison.id,
+                           read_at=datetime(2030, 1, 2, 3, 4, tzinfo=UTC)))  # fmt: skip
+        db.add(ReadReceipt(subject=f"assessment:{tid + 1}", oa_login="li.oa", read_at=datetime.now(UTC)))
+        db.commit()
+    agw.as_user("a_office", "office")
+    page = agw.client.get(f"/assessment/tasks/{tid}").text
+    history = page.split('id="hist-title"')[1]
+    assert "OA 已阅" in history and "王联络员" in history and "li.oa" not in history
+    first = re.search(
+        r'<li class="history-item">\s*<div class="history-head"><span class="badge badge-info">([^<]+)', history
+    )
+    assert first and first.group(1) == "OA 已阅"  # the newest entry (read in 2030) comes first
