@@ -7,12 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway import render
-from gateway.assessment_pages import catalogues, controls, home, quarters, review, scores, tasks
+from gateway.assessment_pages import catalogue_controls, catalogues, controls, home, quarters, review, scores, tasks
 from gateway.assessment_pages.common import OFFICE_ROLES, RESPONDER_ROLES, SCORE_ROLES
 from gateway.render import NavItem
 
 router = APIRouter(include_in_schema=False)
-for module in (tasks, review, quarters, scores, catalogues, home, controls):
+for module in (tasks, review, quarters, scores, catalogues, home, controls, catalogue_controls):
     router.include_router(module.router)
 
 # The top navigation: one entry per role's main page; the pages link the rest (assessment tabs).

@@ -12,7 +12,8 @@ from services.assessment import archive, autoevidence, rankings
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.background import ARCHIVE_JOB, runner_of
 from services.assessment.routing import tag_routes
-from services.assessment.schemas import ArchiveStatus, Ranking, RatingBody, SubmissionPublic
+from services.assessment.schemas import SubmissionPublic
+from services.assessment.score_schemas import ArchiveStatus, Ranking, RatingBody
 from services.common import clock
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope

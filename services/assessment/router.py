@@ -13,22 +13,17 @@ from services.assessment.app_state import Ports, get_ports
 from services.assessment.routing import tag_routes
 from services.assessment.schemas import (
     AliasBody,
-    Board,
     CatalogueDetail,
     CatalogueList,
     CataloguePublic,
     CompareReport,
     DueBody,
-    Forecast,
     ItemBody,
     JudgementBody,
     QuarterList,
     QuarterOpen,
     QuarterPublic,
     QuarterState,
-    ResultBody,
-    ResultList,
-    ResultPublic,
     ReviewBody,
     SubmissionPublic,
     TaskDetail,
@@ -36,6 +31,7 @@ from services.assessment.schemas import (
     TaskPage,
     TaskPublic,
 )
+from services.assessment.score_schemas import Board, Forecast, ResultBody, ResultList, ResultPublic
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.responses import JSONBody

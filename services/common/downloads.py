@@ -33,7 +33,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from services.common.errors import NotFound
-from services.common.storage import CHUNK_SIZE, OCTET_STREAM, FileStorage, display_name
+from services.common.filenames import display_name
+from services.common.storage import CHUNK_SIZE, OCTET_STREAM, FileStorage
 
 # Shown in the page with ``inline=True``; anything else (Office files, OFD, zip) is always an attachment.
 INLINE_TYPES = frozenset(

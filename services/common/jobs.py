@@ -60,18 +60,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     or_,
     select,
     text,
@@ -84,13 +75,13 @@ from sqlmodel import Session
 from services.common import clock, schedules
 from services.common.db import read_engine
 from services.common.job_context import LIVE_WORKERS, JobContext, JobInfo, JobTimeout, worker_gone
+from services.common.job_tables import JOB_TABLE, SCHEDULE_TABLE, JobTables, job_tables
 from services.common.schedules import Schedule, ScheduleContext, dialect_insert, parse_cadence
 from services.common.storage import FileStorage
 
 log = logging.getLogger(__name__)
+__all__ = ["JOB_TABLE", "SCHEDULE_TABLE", "JobRunner", "JobTables", "job_tables"]
 
-JOB_TABLE = "job"
-SCHEDULE_TABLE = "job_schedule"
 STATES = ("queued", "running", "done", "failed")
 MAX_BACKOFF = timedelta(hours=1)
 INTERRUPTED = "任务执行中断（执行进程已停止），且已无重试次数"
@@ -99,49 +90,6 @@ DEFAULT_WORKERS = 2
 DEFAULT_TIMEOUT_S = 3600.0
 _CLAIM_LOCK = 0x5072_4A6F  # pg_advisory_xact_lock key of the claim transaction
 TIMED_OUT = "任务超过时限 {seconds} 秒，已停止"
-
-
-class JobTables(NamedTuple):
-    job: Table
-    schedule: Table
-
-
-def job_tables(metadata: MetaData) -> JobTables:
-    """Define ``job`` and ``job_schedule`` in a service's own metadata."""
-    job = Table(
-        JOB_TABLE,
-        metadata,
-        Column("id", String(32), primary_key=True),
-        Column("kind", String(64), nullable=False),
-        Column("payload", JSON, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("dedupe_key", String(200), nullable=True, unique=True),
-        Column("attempts", Integer, nullable=False),
-        Column("max_attempts", Integer, nullable=False),
-        Column("run_after", DateTime(timezone=True), nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("started_at", DateTime(timezone=True), nullable=True),
-        Column("heartbeat_at", DateTime(timezone=True), nullable=True),
-        Column("finished_at", DateTime(timezone=True), nullable=True),
-        Column("worker", String(128), nullable=True),
-        Column("progress_done", Integer, nullable=False),
-        Column("progress_total", Integer, nullable=True),
-        Column("result", JSON, nullable=True),
-        Column("result_key", String(500), nullable=True),
-        Column("error", Text, nullable=True),
-        Index("ix_job_state_run_after", "state", "run_after"),
-    )
-    schedule = Table(
-        SCHEDULE_TABLE,
-        metadata,
-        Column("name", String(64), primary_key=True),
-        Column("cadence", String(32), nullable=False),
-        Column("next_run_at", DateTime(timezone=True), nullable=False),
-        Column("last_due_at", DateTime(timezone=True), nullable=True),
-        Column("last_run_at", DateTime(timezone=True), nullable=True),
-        Column("last_error", Text, nullable=True),
-    )
-    return JobTables(job, schedule)
 
 
 @dataclass

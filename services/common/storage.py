@@ -11,21 +11,21 @@ the whole, seekable content before anything is stored. Reading: ``open``, ``iter
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
 import re
-import sys
 import tempfile
-import unicodedata
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, Protocol, cast
+from typing import IO, BinaryIO, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from services.common.disk import START_WRITEBACK, SYNC_FILE_RANGE_WRITE, WRITEBACK_STEP, fsync_dir, make_dirs
+from services.common.filenames import display_name, format_size
 
 MIB = 1024 * 1024
 DEFAULT_MAX_SIZE = 50 * MIB
@@ -69,9 +69,6 @@ EXTENSIONS = {
 KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(\.[a-z0-9]{1,5})?")
 # Characters that mislead on screen or break a download's file name: path separators, Windows-reserved
 # punctuation. Control and format characters (e.g. U+202E, which reverses the text) are removed as well.
-_UNSAFE_NAME_CHARS = set('/\\<>:"|?*')
-MAX_NAME_LENGTH = 200
-UNNAMED = "未命名文件"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,38 +131,6 @@ class FileStorage(Protocol):
         """Remove the file; removing a missing file is not an error."""
 
     def exists(self, key: str) -> bool: ...
-
-
-def format_size(size: int) -> str:
-    """``52428800`` → ``"50 MB"``, for messages."""
-    if size >= MIB and size % MIB == 0:
-        return f"{size // MIB} MB"
-    if size >= MIB:
-        return f"{size / MIB:.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} 字节"
-
-
-def display_name(name: str) -> str:
-    """The client's file name made safe to show: no directories, no control characters, bounded length."""
-    name = unicodedata.normalize("NFC", name)
-    name = re.split(r"[/\\]", name)[-1]
-    name = "".join(
-        " " if ch in _UNSAFE_NAME_CHARS or unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
-        for ch in name
-        if unicodedata.category(ch) not in ("Cf", "Co", "Cs", "Cn")
-    )
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    if not name:
-        return UNNAMED
-    if len(name) > MAX_NAME_LENGTH:
-        stem, dot, ext = name.rpartition(".")
-        if dot and stem and len(ext) <= 10:
-            name = stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext
-        else:
-            name = name[:MAX_NAME_LENGTH]
-    return name
 
 
 def _looks_like_text(head: bytes, truncated: bool) -> bool:
@@ -389,51 +354,6 @@ class LocalStorage(_StorageBase):
         self._path(key).unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    # Makes the rename itself durable; not every platform lets a directory be opened.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _make_dirs(path: Path, root: Path) -> list[Path]:
-    """``mkdir -p`` under ``root``; the directories it made, outermost first."""
-    missing: list[Path] = []
-    while path != root and not path.is_dir():
-        missing.append(path)
-        path = path.parent
-    made = []
-    for directory in reversed(missing):
-        # made by another upload meanwhile: synced here all the same (that one may not be done yet)
-        directory.mkdir(exist_ok=True)
-        made.append(directory)
-    return made
-
-
-def _writeback_starter() -> Callable[[int, int, int, int], object] | None:
-    """Linux ``sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)``: start writing a range out
-    without waiting for it (Python's ``os`` lacks it before 3.14's); ``None`` elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return cast("Callable[[int, int, int, int], object]", fn)
-
-
-_START_WRITEBACK = _writeback_starter()
-SYNC_FILE_RANGE_WRITE = 2
-WRITEBACK_STEP = MIB
-
-
 class _LocalPending(PendingFile):
     def __init__(self, storage: LocalStorage, file: IO[bytes], tmp: Path, limit: int) -> None:
         super().__init__(file, limit)
@@ -445,9 +365,9 @@ class _LocalPending(PendingFile):
         """As ``PendingFile.write``; besides, each MiB written is sent on to the disk at once (not
         waited for), so the fsync at the end finds little left to write (it took about half as long)."""
         super().write(chunk)
-        if _START_WRITEBACK is not None and self.size - self._kicked >= WRITEBACK_STEP:
+        if START_WRITEBACK is not None and self.size - self._kicked >= WRITEBACK_STEP:
             self.file.flush()
-            _START_WRITEBACK(self.file.fileno(), self._kicked, self.size - self._kicked, SYNC_FILE_RANGE_WRITE)
+            START_WRITEBACK(self.file.fileno(), self._kicked, self.size - self._kicked, SYNC_FILE_RANGE_WRITE)
             self._kicked = self.size
 
     def _store(self, key: str, content_type: str) -> None:
@@ -458,14 +378,14 @@ class _LocalPending(PendingFile):
         # out, the bytes and the name are on disk. A crash before that may leave a partial file under
         # a key nobody was given (as it could leave the temporary file): no record ever names it.
         final = self._storage._path(key)
-        new_dirs = _make_dirs(final.parent, self._storage.root)
+        new_dirs = make_dirs(final.parent, self._storage.root)
         os.chmod(self._tmp, 0o640)
         os.replace(self._tmp, final)
         try:
             os.fsync(self.file.fileno())
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
             for made in new_dirs:  # a directory made for this file: its own entry in its parent
-                _fsync_dir(made.parent)
+                fsync_dir(made.parent)
         except BaseException:
             final.unlink(missing_ok=True)
             raise

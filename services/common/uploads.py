@@ -17,7 +17,7 @@ worker thread while the next batch is parsed (at most two batches in memory per 
 while the body arrives: a declared ``Content-Length`` over the bound is refused before reading, a file passing
 ``max_size`` is refused at that byte, a file whose first kilobyte is none of the accepted kinds is refused
 there. The type is decided by content (``services.common.sniffing``),
-never by the name or the client's ``Content-Type``; the name is cleaned (``storage.display_name``) and never
+never by the name or the client's ``Content-Type``; the name is cleaned (``filenames.display_name``) and never
 becomes a path (keys are generated). Every refusal is an ``InvalidInput`` naming the form field, in Chinese;
 on any failure (refusal, client gone, storage error) the files already stored by this request are deleted
 and the one being written is discarded, so nothing half-stored remains.

@@ -26,7 +26,8 @@ from services.common.tabular.base import (
     TEXT_FORMAT,
     Column,
 )
-from services.common.tabular.reading import _check_columns, _number_text
+from services.common.tabular.cells import _number_text
+from services.common.tabular.reading import _check_columns
 from services.common.tabular.templates import _HEADER_FILL, _HEADER_FONT, _auto_width, _safe_text, _sheet_title
 
 

@@ -26,7 +26,8 @@ from services.common.tabular.base import (
     TEXT_FORMAT,
     Column,
 )
-from services.common.tabular.reading import _check_columns, _value_text
+from services.common.tabular.cells import _value_text
+from services.common.tabular.reading import _check_columns
 
 # --------------------------------------------------------------------------------------------------
 # Writing

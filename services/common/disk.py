@@ -1,0 +1,58 @@
+"""Durable writes on a local disk (the local file storage): directory fsyncs, ``mkdir -p`` that
+reports what it made, and Linux's ``sync_file_range`` to start write-out while a body still arrives."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+MIB = 1024 * 1024
+
+
+def fsync_dir(path: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a directory be opened.
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def make_dirs(path: Path, root: Path) -> list[Path]:
+    """``mkdir -p`` under ``root``; the directories it made, outermost first."""
+    missing: list[Path] = []
+    while path != root and not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    made = []
+    for directory in reversed(missing):
+        # made by another upload meanwhile: synced here all the same (that one may not be done yet)
+        directory.mkdir(exist_ok=True)
+        made.append(directory)
+    return made
+
+
+def _writeback_starter() -> Callable[[int, int, int, int], object] | None:
+    """Linux ``sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)``: start writing a range out
+    without waiting for it (Python's ``os`` lacks it before 3.14's); ``None`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return cast("Callable[[int, int, int, int], object]", fn)
+
+
+START_WRITEBACK = _writeback_starter()
+SYNC_FILE_RANGE_WRITE = 2
+WRITEBACK_STEP = MIB
