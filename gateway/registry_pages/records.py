@@ -122,15 +122,7 @@ async def _list_context(request: Request, user: Principal, services: Services, s
     state = list_state(spec, user, request)
     cursor = request.query_params.get("cursor", "")
     trail = [c for c in request.query_params.get("trail", "").split(".") if c]
-    query: dict[str, str | int | None] = {
-        "county": state["county"],
-        "street": state["street"] or None,
-        "import_job": state["import_job"] or None,
-        **{f.name: state[f.name] for f in spec.filters},
-        "q": state["q"],
-        "sort": state["sort"],
-        "limit": int(state["size"]),
-    }
+    query = {**_matching(spec, state), "sort": state["sort"], "limit": int(state["size"])}
     notice = None
     # The county choices and the page come from two registry calls: make them side by side.
     counties_task = asyncio.ensure_future(counties(services, user))
@@ -201,6 +193,17 @@ async def _list_context(request: Request, user: Principal, services: Services, s
     }
 
 
+def _matching(spec: KindSpec, state: dict[str, str]) -> dict[str, str | int | None]:
+    """The registry's list filters for the list state: what decides which records match."""
+    return {
+        "county": state["county"],
+        "street": state["street"] or None,
+        "import_job": state["import_job"] or None,
+        **{f.name: state[f.name] for f in spec.filters},
+        "q": state["q"],
+    }
+
+
 def _count_keys(spec: KindSpec) -> tuple[str, ...]:
     """The list state that decides how many records match (not the page, size or order)."""
     return ("county", "street", "import_job", "q", *(f.name for f in spec.filters))
@@ -209,16 +212,7 @@ def _count_keys(spec: KindSpec) -> tuple[str, ...]:
 async def count_fragment(request: Request, user: Principal, services: Services, spec: KindSpec) -> Response:
     """``共 N 个设施 · `` for the list's filters (``约`` when the registry estimates), loaded by the page."""
     state = list_state(spec, user, request)
-    query: dict[str, str | int | None] = {
-        "county": state["county"],
-        "street": state["street"] or None,
-        "import_job": state["import_job"] or None,
-        **{f.name: state[f.name] for f in spec.filters},
-        "q": state["q"],
-        "limit": 1,
-        "count": "true",
-    }
-    page = await services.registry.records(spec.kind, query)
+    page = await services.registry.records(spec.kind, {**_matching(spec, state), "limit": 1, "count": "true"})
     ctx = {"spec": spec, "total": page.total, "total_estimated": page.total_estimated}
     return render(request, "registry/_count.html", ctx)
 
