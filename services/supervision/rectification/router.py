@@ -13,7 +13,7 @@ from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import Forbidden
 from services.common.idempotency import IdempotentWriteDep
 from services.common.responses import JSONBody
-from services.supervision import photos as photo_store
+from services.supervision import photo_repository as photo_repo
 from services.supervision import scope
 from services.supervision.deps import Cursor, LazyCalendar, Limit, SettingsDep, routes
 from services.supervision.errors import conflict
@@ -160,7 +160,7 @@ def transition(
 def _order_for_photo(request: Request, caller: Caller, order_id: int, photo_id: str) -> None:
     with session_scope(request.app.state.read_engine) as session:
         order = service.visible_order(session, caller, order_id)
-        exists = photo_store.photo(session, "rectification", order_id, photo_id) is not None
+        exists = photo_repo.photo(session, "rectification", order_id, photo_id) is not None
     if not (scope.is_party(caller, order) or caller.role in ("admin", "office")):
         raise Forbidden("只有责任单位可以上传整改照片")
     if order["state"] != "accepted" and not exists:
