@@ -16,7 +16,7 @@ import io
 import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 
@@ -172,27 +172,17 @@ def _seed(
             plans.publish_checklist(session, OFFICE, created["id"])
             checklist_ids[template["target_kind"]] = created["id"]
             counts["checklists"] += 1
+    env = _Env(engine, settings, storage, cal, registry, counts)
+    residential = checklist_ids["site:residential"]
     # round 1: finished about two months ago
     start1 = _workday_on_or_after(cal, today - timedelta(days=70))
     end1 = cal.add_workdays(start1, 9)
-    clock.set_now(_at(start1 - timedelta(days=3)))
-    with session_scope(engine) as session:
-        first = plans.create_plan(
-            session,
-            OFFICE,
-            _plan_in(
-                "2026年第三轮居民小区督导检查（示例）", start1, end1, "T01", checklist_ids["site:residential"], 2, 3
-            ),
-            cal,
-            registry,
-        )
-    counts["plans"] += 1
-    _inspect_round(engine, settings, storage, cal, first["id"], upto=end1, fail_every=3, counts=counts, drafts=False)
-    _work_orders(engine, storage, cal, first["id"], finished=True, today=end1 + timedelta(days=20))
+    plan1 = _plan_in("2026年第三轮居民小区督导检查（示例）", start1, end1, "T01", residential, 2, 3)
+    first = _round(env, plan1, made_on=start1 - timedelta(days=3), upto=end1, orders_until=end1 + timedelta(days=20))
     clock.set_now(_at(end1 + timedelta(days=21)))
     with session_scope(engine) as session:
-        plans.finish_plan(session, OFFICE, first["id"])
-        report = reports.request_report(session, OFFICE, first["id"], ReportIn(), COUNTY_NAMES, lambda s, rid: "demo")
+        plans.finish_plan(session, OFFICE, first)
+        report = reports.request_report(session, OFFICE, first, ReportIn(), COUNTY_NAMES, lambda s, rid: "demo")
     reports.build_report(engine, storage, settings, report["id"])
     with session_scope(engine) as session:
         reports.publish_report(session, OFFICE, report["id"])
@@ -202,25 +192,39 @@ def _seed(
     # round 2: in progress, today in the middle of its window
     start2 = _back_workdays(cal, today, 4)
     end2 = cal.add_workdays(today, 3)
-    clock.set_now(_at(start2 - timedelta(days=2)))
-    with session_scope(engine) as session:
-        second = plans.create_plan(
-            session,
-            OFFICE,
-            _plan_in(
-                "2026年第四轮居民小区督导检查（示例）", start2, end2, "T01", checklist_ids["site:residential"], 10, 2, 3
-            ),
-            cal,
-            registry,
-        )
-    counts["plans"] += 1
-    _inspect_round(engine, settings, storage, cal, second["id"], upto=today, fail_every=2, counts=counts, drafts=True)
-    _work_orders(engine, storage, cal, second["id"], finished=False, today=today)
+    plan2 = _plan_in("2026年第四轮居民小区督导检查（示例）", start2, end2, "T01", residential, 10, 2, 3)
+    _round(env, plan2, made_on=start2 - timedelta(days=2), upto=today, orders_until=today, in_progress=True)
     clock.set_now(None)
     escalation.daily(engine, settings, cal, today)
     with engine.connect() as conn:
         counts["orders"] = count(conn, rect_t)
     _enforcement(engine, today)
+
+
+class _Env(NamedTuple):
+    engine: Engine
+    settings: Settings
+    storage: FileStorage
+    cal: Any
+    registry: DemoRegistry
+    counts: dict[str, int]
+
+
+def _round(env: _Env, plan: PlanIn, *, made_on: date, upto: date, orders_until: date, in_progress: bool = False) -> int:
+    """A round: its plan made on ``made_on``, its targets inspected up to ``upto`` (one in three
+    failing; in progress one in two, with today's drafts), its orders moved along up to
+    ``orders_until``. Returns the plan's id."""
+    engine, settings, storage, cal, registry, counts = env
+    clock.set_now(_at(made_on))
+    with session_scope(engine) as session:
+        plan_id = int(plans.create_plan(session, OFFICE, plan, cal, registry)["id"])
+    counts["plans"] += 1
+    fail_every = 2 if in_progress else 3
+    _inspect_round(
+        engine, settings, storage, cal, plan_id, upto=upto, fail_every=fail_every, counts=counts, drafts=in_progress
+    )
+    _work_orders(engine, storage, cal, plan_id, finished=not in_progress, today=orders_until)
+    return plan_id
 
 
 def _back_workdays(cal: Any, d: date, n: int) -> date:
@@ -405,13 +409,8 @@ def _work_orders(engine: Engine, storage: FileStorage, cal: Any, plan_id: int, *
 
 def _backdate(engine: Engine, order_id: int, cal: Any, today: date, workdays_overdue: int) -> None:
     """Put an order's deadline ``workdays_overdue`` working days before today (the demo's past)."""
-    d = today
-    for _ in range(workdays_overdue):
-        d -= timedelta(days=1)
-        while not cal.is_workday(d):
-            d -= timedelta(days=1)
     with engine.begin() as conn:
-        rectification_repo.update_order(conn, order_id, {"deadline": d})
+        rectification_repo.update_order(conn, order_id, {"deadline": _back_workdays(cal, today, workdays_overdue)})
 
 
 def _enforcement(engine: Engine, today: date) -> None:
