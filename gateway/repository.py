@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from gateway.models import ApiKey, LoginEvent, LoginUnknownName, User, UserSession
@@ -37,6 +39,13 @@ def users_by_username(db: Session) -> list[User]:
 
 def usernames(db: Session) -> set[str]:
     return set(db.exec(select(User.username)).all())
+
+
+def active_user_scopes(conn: Connection) -> list[tuple[int, str, str | None, str | None, str | None]]:
+    """(id, role, unit_code, county_code, team_code) of every active user."""
+    t = User.__table__  # type: ignore[attr-defined]
+    query = sa.select(t.c.id, t.c.role, t.c.unit_code, t.c.county_code, t.c.team_code).where(t.c.is_active.is_(True))
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in conn.execute(query).all()]
 
 
 def first_admin(db: Session) -> User | None:
