@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from gateway import repository
 from gateway.deps import PageUser, settings_of
-from gateway.models import User
 from gateway.render import render
 from gateway.security import (
     Principal,
@@ -53,7 +53,7 @@ def change_password(
     confirm_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     _own_user(user)
-    row = db.get(User, user.id)
+    row = repository.user_by_id(db, user.id)
     if row is None or not row.is_active:
         raise Forbidden("账户不可用")
     errors: dict[str, str] = {}

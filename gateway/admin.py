@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.responses import Response
 
+from gateway import repository
 from gateway.deps import require_roles
 from gateway.models import ApiKey, User
 from gateway.render import NavItem, register_nav, render
@@ -46,7 +47,7 @@ Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
 def _users(db: Session, scopes: ScopeCatalog) -> list[dict[str, Any]]:
-    rows = db.exec(select(User).order_by(User.username)).all()
+    rows = repository.users_by_username(db)
     return [
         {
             "user": u,
@@ -154,7 +155,7 @@ def add_user(
     unit, county, team = validate_scope(role, unit_code, county_code, team_code)
     if scopes is not None:
         scopes.check_known(role, unit, county, team)
-    if db.exec(select(User).where(User.username == username)).first() is not None:
+    if repository.user_by_username(db, username) is not None:
         raise InvalidInput.field("username", "用户名已存在")
     user = User(
         username=username,
@@ -174,7 +175,7 @@ def add_user(
 
 
 def _user_or_404(db: Session, user_id: int) -> User:
-    user = db.get(User, user_id)
+    user = repository.user_by_id(db, user_id)
     if user is None:
         raise NotFound("用户不存在")
     return user
@@ -227,7 +228,7 @@ def reset_password(request: Request, user_id: int, _admin: Admin, db: SessionDep
 
 
 def _keys(db: Session) -> list[ApiKey]:
-    return list(db.exec(select(ApiKey).order_by(ApiKey.id.desc())).all())  # type: ignore[union-attr]
+    return repository.api_keys_by_id(db, newest_first=True)
 
 
 def _keys_page(
@@ -295,7 +296,7 @@ def create_apikey_page(
 
 @router.post("/apikeys/{key_id}/revoke")
 def revoke_apikey_page(request: Request, key_id: int, _admin: Admin, db: SessionDep, scopes: ScopesDep) -> Response:
-    row = db.get(ApiKey, key_id)
+    row = repository.api_key_by_id(db, key_id)
     if row is None:
         raise NotFound("API 密钥不存在")
     revoked = revoke_api_key(db, key_id)
