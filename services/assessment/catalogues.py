@@ -52,10 +52,7 @@ def item_public(item: CatalogueItem) -> dict[str, Any]:
 
 
 def get(session: Session, catalogue_id: int) -> Catalogue:
-    cat = session.get(Catalogue, catalogue_id)
-    if cat is None:
-        raise errors.catalogue_not_found(catalogue_id)
-    return cat
+    return repository.found(session, Catalogue, catalogue_id, errors.catalogue_not_found)
 
 
 def detail(session: Session, catalogue_id: int) -> dict[str, Any]:
@@ -290,7 +287,7 @@ def set_alias(session: Session, caller: Caller, registry: RegistryPort, alias: s
     units = directory(session, registry)
     if unit_code not in units.units:
         raise InvalidInput.field("unit_code", f"登记台账中没有成员单位 {unit_code}", unit_code)
-    row = session.get(UnitAlias, alias) or UnitAlias(alias=alias, unit_code=unit_code)
+    row = repository.row(session, UnitAlias, alias) or UnitAlias(alias=alias, unit_code=unit_code)
     row.unit_code = unit_code
     session.add(row)
     return {"alias": alias, "unit_code": unit_code}

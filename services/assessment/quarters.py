@@ -69,10 +69,7 @@ def public(q: Quarter) -> dict[str, Any]:
 
 
 def get(session: Session, quarter_id: str) -> Quarter:
-    q = session.get(Quarter, quarter_id)
-    if q is None:
-        raise errors.quarter_not_found(quarter_id)
-    return q
+    return repository.found(session, Quarter, quarter_id, errors.quarter_not_found)
 
 
 def listing(session: Session) -> dict[str, Any]:
@@ -92,7 +89,7 @@ def open_quarter(
     """Open a quarter: one task per (item evidence x responsible unit), due on the default date."""
     require_role(caller, "admin", "office")
     parse_quarter(quarter_id)
-    if session.get(Quarter, quarter_id) is not None:
+    if repository.row(session, Quarter, quarter_id) is not None:
         raise Conflict(f"季度 {quarter_id} 已开启", code="quarter_exists")
     cat = catalogues.get(session, catalogue_id)
     if cat.status != "published":

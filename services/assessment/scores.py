@@ -237,10 +237,10 @@ def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str
         raise InvalidInput.field("tier", "档次应为 第一档、第二档 或 第三档", body["tier"])
     if body["rank"] > body["class_size"]:
         raise InvalidInput.field("rank", "名次不能大于同类城市数", body["rank"])
-    row = session.get(NationalResult, quarter_id) or NationalResult(
+    row = repository.row(session, NationalResult, quarter_id) or NationalResult(
         quarter_id=quarter_id, score=0, rank=1, class_name="", class_size=1, tier="", lost_by_category={}
     )
-    quarter = session.get(Quarter, quarter_id)
+    quarter = repository.row(session, Quarter, quarter_id)
     forecast_score = body.get("forecast_score")
     if forecast_score is None and quarter is not None and quarter.forecast_snapshot:
         forecast_score = quarter.forecast_snapshot.get("expected")
@@ -269,9 +269,7 @@ def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str
 
 def delete_result(session: Session, caller: Caller, quarter_id: str) -> None:
     require_role(caller, "admin", "office")
-    row = session.get(NationalResult, quarter_id)
-    if row is None:
-        raise errors.not_found("国检结果", quarter_id, "result_not_found")
+    row = repository.found(session, NationalResult, quarter_id, errors.result_not_found)
     session.delete(row)
     outbox.emit(session, "national_result", "deleted", quarter_id, {"quarter": quarter_id})
 
