@@ -32,6 +32,7 @@ from services.assessment.units import UnitDirectory
 from services.assessment.workflow import STATE_LABELS
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.db import session_scope
 from services.common.errors import Conflict
 from services.common.tabular import Column, stream_xlsx
@@ -237,17 +238,9 @@ def request_archive(session: Session, caller: Caller, quarter_id: str) -> Archiv
 
 
 def status_public(row: Archive) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "quarter": row.quarter_id,
-        "state": row.state,
-        "size": row.size,
-        "sha256": row.sha256,
-        "files": row.files,
-        "error": row.error,
-        "created_at": row.created_at,
-        "finished_at": row.finished_at,
-    }
+    return {"id": row.id, "quarter": row.quarter_id} | values_of(
+        row, "state", "size", "sha256", "files", "error", "created_at", "finished_at"
+    )
 
 
 def latest(session: Session, quarter_id: str, *, done: bool = False) -> Archive:

@@ -16,6 +16,7 @@ from services.assessment.ports import CalendarPort, RegistryPort
 from services.assessment.workflow import QUARTER_STATES, STATE_LABELS
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.errors import Conflict, InvalidInput
 from services.common.tabular import Column, stream_xlsx
 
@@ -56,16 +57,11 @@ def due_warning(calendar: CalendarPort, due: date) -> str | None:
 
 
 def public(q: Quarter) -> dict[str, Any]:
-    return {
-        "id": q.id,
-        "catalogue_id": q.catalogue_id,
-        "state": q.state,
-        "state_label": QUARTER_STATES.get(q.state, q.state),
-        "default_due": q.default_due,
-        "opened_at": q.opened_at,
-        "opened_by": q.opened_by,
-        "locked_at": q.locked_at,
-    }
+    return (
+        values_of(q, "id", "catalogue_id", "state")
+        | {"state_label": QUARTER_STATES.get(q.state, q.state)}
+        | values_of(q, "default_due", "opened_at", "opened_by", "locked_at")
+    )
 
 
 def get(session: Session, quarter_id: str) -> Quarter:

@@ -20,6 +20,7 @@ from services.assessment.ports import RegistryPort, metric_value
 from services.assessment.scoring import score_item
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -214,20 +215,12 @@ def snapshot(session: Session, caller: Caller, registry: RegistryPort | None, qu
 # National results (国检结果) and the trend
 
 
+# What a national result holds beyond its quarter, as entered (PUT) and shown.
+RESULT_FIELDS = ("score", "rank", "class_name", "class_size", "tier", "lost_by_category", "forecast_score", "note")
+
+
 def result_public(r: NationalResult) -> dict[str, Any]:
-    return {
-        "quarter": r.quarter_id,
-        "score": r.score,
-        "rank": r.rank,
-        "class_name": r.class_name,
-        "class_size": r.class_size,
-        "tier": r.tier,
-        "lost_by_category": r.lost_by_category,
-        "forecast_score": r.forecast_score,
-        "note": r.note,
-        "entered_by": r.entered_by,
-        "entered_at": r.entered_at,
-    }
+    return {"quarter": r.quarter_id} | values_of(r, *RESULT_FIELDS, "entered_by", "entered_at")
 
 
 def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from services.assessment.ports import CalendarPort
 from services.assessment.workflow import STATE_LABELS, apply, can_see, is_overdue, record
 from services.common import clock
 from services.common.auth import Caller
+from services.common.columns import values_of
 from services.common.errors import ErrorDetail, InvalidInput
 from services.common.pagination import clamp_limit
 from services.common.storage import StoredFile
@@ -94,15 +95,11 @@ def get_task(session: Session, caller: Caller, task_id: int, *, for_update: bool
 
 
 def file_public(f: EvidenceFile) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "name": f.original_name,
-        "size": f.size,
-        "content_type": f.content_type,
-        "sha256": f.sha256,
-        "uploaded_at": f.uploaded_at,
-        "url": f"/files/{f.id}",
-    }
+    return (
+        {"id": f.id, "name": f.original_name}
+        | values_of(f, "size", "content_type", "sha256", "uploaded_at")
+        | {"url": f"/files/{f.id}"}
+    )
 
 
 def revisions(session: Session, task_id: int) -> list[dict[str, Any]]:
@@ -115,12 +112,7 @@ def revisions(session: Session, task_id: int) -> list[dict[str, Any]]:
 
 
 def submission_public(s: Submission, files: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "task_id": s.task_id,
-        "revision": s.revision,
-        "effective_date": s.effective_date,
-        "note": s.note,
+    return values_of(s, "id", "task_id", "revision", "effective_date", "note") | {
         "submitted_by": s.submitted_by_name or s.submitted_by,
         "submitted_at": s.submitted_at,
         "system": s.system,
