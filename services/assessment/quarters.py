@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
 from services.assessment import catalogues, errors, readcache, repository
+from services.assessment.catalogue_io import COLUMNS_BY_KEY as CATALOGUE_COLUMNS
 from services.assessment.config import Settings
 from services.assessment.models import Quarter, QuarterItem, Task, outbox
 from services.assessment.ports import CalendarPort, RegistryPort
@@ -314,16 +316,21 @@ def _board(session: Session, caller: Caller, registry: RegistryPort, quarter_id:
     return {"categories": categories, "rows": rows, "weakest": weakest, "totals": {**totals, "share": share}}
 
 
+def _catalogue_column(key: str, as_key: str, **changes: Any) -> Column:
+    """The catalogue file's column ``key`` (its header) as the responsibility list's ``as_key``."""
+    return replace(CATALOGUE_COLUMNS[key], key=as_key, **changes)
+
+
 RESPONSIBILITY_COLUMNS = [
-    Column("item_code", "序号", width=8),
-    Column("category", "评估类别", width=16),
-    Column("item_name", "评估项目", width=30),
-    Column("evidence", "档案资料", width=36),
-    Column("unit_name", "责任单位", width=20),
+    _catalogue_column("code", "item_code"),
+    _catalogue_column("category", "category"),
+    _catalogue_column("item", "item_name"),
+    _catalogue_column("evidence", "evidence", width=36),
+    _catalogue_column("units", "unit_name", width=20),
     Column("role", "牵头/配合", width=10),
     Column("due_date", "截止日期", date=True),
     Column("state", "状态", width=10),
-    Column("points", "分值", width=8),
+    _catalogue_column("points", "points"),
 ]
 
 

@@ -87,15 +87,15 @@ class ResultBody(BaseModel):
     class_name: str = Field(min_length=1, max_length=32)
     class_size: int = Field(ge=1)
     tier: str
-    lost_by_category: dict[str, float] = {}
-    forecast_score: float | None = None
-    note: str | None = None
+    lost_by_category: dict[str, float] = Field({}, description="各评估类别的失分")
+    forecast_score: float | None = Field(None, description="本季度的预测得分（不填时取季度锁定时的预测）")
+    note: str | None = Field(None, description="说明（如通报的文号）")
 
 
 class ResultPublic(ResultBody):
     quarter: str
-    entered_by: str
-    entered_at: datetime
+    entered_by: str = Field(description="录入人")
+    entered_at: datetime = Field(description="录入时间")
 
 
 class TrendPoint(BaseModel):
