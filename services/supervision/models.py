@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from services.common.columns import IdKey, json_value, timestamp
+from services.common.columns import json_value, timestamp
 from services.common.db import new_registry
 from services.common.service_tables import kernel_tables
 
@@ -21,11 +21,12 @@ class SupervisionTable(SQLModel, registry=new_registry()):
     """Base of every table model of this service (its own metadata)."""
 
 
-class Team(SupervisionTable, IdKey, table=True):
+class Team(SupervisionTable, table=True):
     """督导组: a leader and inspectors (gateway usernames) covering some counties."""
 
     __tablename__ = "team"
 
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=16, unique=True)
     name: str = Field(max_length=64)
     leader: str = Field(max_length=64)
@@ -35,7 +36,7 @@ class Team(SupervisionTable, IdKey, table=True):
     updated_at: datetime = timestamp()
 
 
-class Checklist(SupervisionTable, IdKey, table=True):
+class Checklist(SupervisionTable, table=True):
     """A checklist template version; a published version never changes."""
 
     __tablename__ = "checklist"
@@ -44,6 +45,7 @@ class Checklist(SupervisionTable, IdKey, table=True):
         Index("ix_checklist_target_kind_id", "target_kind", "id"),
     )
 
+    id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40)
     version: int = 1
     name: str = Field(max_length=128)
@@ -55,12 +57,13 @@ class Checklist(SupervisionTable, IdKey, table=True):
     published_at: datetime | None = timestamp(nullable=True)
 
 
-class Plan(SupervisionTable, IdKey, table=True):
+class Plan(SupervisionTable, table=True):
     """督导计划: one round of inspections."""
 
     __tablename__ = "plan"
     __table_args__ = (Index("ix_plan_team_code_id", "team_code", "id"),)
 
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=128)
     starts_on: date
     ends_on: date
@@ -74,13 +77,14 @@ class Plan(SupervisionTable, IdKey, table=True):
     finished_at: datetime | None = timestamp(nullable=True)
 
 
-class PlanTarget(SupervisionTable, IdKey, table=True):
+class PlanTarget(SupervisionTable, table=True):
     __tablename__ = "plan_target"
     __table_args__ = (
         UniqueConstraint("plan_id", "target_code"),
         Index("ix_plan_target_inspector_scheduled_on_id", "inspector", "scheduled_on", "id"),
     )
 
+    id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id")
     target_code: str = Field(max_length=40)
     kind: str = Field(max_length=48)
@@ -92,7 +96,7 @@ class PlanTarget(SupervisionTable, IdKey, table=True):
     inspector: str = Field(max_length=64)
 
 
-class Inspection(SupervisionTable, IdKey, table=True):
+class Inspection(SupervisionTable, table=True):
     """One inspection of one target, identified by the tablet's id (``client_id``)."""
 
     __tablename__ = "inspection"
@@ -101,6 +105,7 @@ class Inspection(SupervisionTable, IdKey, table=True):
         Index("ix_inspection_inspector_id", "inspector", "id"),
     )
 
+    id: int | None = Field(default=None, primary_key=True)
     client_id: str = Field(max_length=64, unique=True)
     plan_id: int = Field(foreign_key="plan.id")
     target_code: str = Field(max_length=40)
@@ -121,12 +126,13 @@ class Inspection(SupervisionTable, IdKey, table=True):
     score: float | None = None
 
 
-class Photo(SupervisionTable, IdKey, table=True):
+class Photo(SupervisionTable, table=True):
     """A photo of an inspection, a rectification (after-photos) or an enforcement record."""
 
     __tablename__ = "photo"
     __table_args__ = (UniqueConstraint("owner_kind", "owner_id", "photo_id"),)
 
+    id: int | None = Field(default=None, primary_key=True)
     owner_kind: str = Field(max_length=16)
     owner_id: int
     photo_id: str = Field(max_length=64)
@@ -144,7 +150,7 @@ class Photo(SupervisionTable, IdKey, table=True):
     uploaded_by: str = Field(max_length=64)
 
 
-class Finding(SupervisionTable, IdKey, table=True):
+class Finding(SupervisionTable, table=True):
     """A problem found at a target; becomes a rectification order."""
 
     __tablename__ = "finding"
@@ -157,6 +163,7 @@ class Finding(SupervisionTable, IdKey, table=True):
         Index("ix_finding_target_code_category_state", "target_code", "category", "state"),
     )
 
+    id: int | None = Field(default=None, primary_key=True)
     plan_id: int | None = Field(default=None, foreign_key="plan.id")
     inspection_id: int | None = Field(default=None, foreign_key="inspection.id")
     item_id: str | None = Field(default=None, max_length=40)
@@ -177,7 +184,7 @@ class Finding(SupervisionTable, IdKey, table=True):
     created_at: datetime = timestamp()
 
 
-class Rectification(SupervisionTable, IdKey, table=True):
+class Rectification(SupervisionTable, table=True):
     """整改通知: one per finding, with its responsible party, deadline and state."""
 
     __tablename__ = "rectification"
@@ -191,6 +198,7 @@ class Rectification(SupervisionTable, IdKey, table=True):
         Index("ix_rectification_team_code_id", "team_code", "id"),
     )
 
+    id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="finding.id", unique=True)
     plan_id: int | None = Field(default=None, foreign_key="plan.id")
     team_code: str | None = Field(default=None, max_length=16)
@@ -217,12 +225,13 @@ class Rectification(SupervisionTable, IdKey, table=True):
     updated_at: datetime = timestamp()
 
 
-class RectificationEvent(SupervisionTable, IdKey, table=True):
+class RectificationEvent(SupervisionTable, table=True):
     """Every transition of an order, who made it and why."""
 
     __tablename__ = "rectification_event"
     __table_args__ = (Index("ix_rectification_event_rectification_id_id", "rectification_id", "id"),)
 
+    id: int | None = Field(default=None, primary_key=True)
     rectification_id: int = Field(foreign_key="rectification.id")
     action: str = Field(max_length=24)
     from_state: str | None = Field(default=None, max_length=16)
@@ -233,12 +242,13 @@ class RectificationEvent(SupervisionTable, IdKey, table=True):
     at: datetime = timestamp()
 
 
-class Escalation(SupervisionTable, IdKey, table=True):
+class Escalation(SupervisionTable, table=True):
     """督办 record: an overdue order raised to the next level with a new deadline."""
 
     __tablename__ = "escalation"
     __table_args__ = (UniqueConstraint("rectification_id", "level"),)
 
+    id: int | None = Field(default=None, primary_key=True)
     rectification_id: int = Field(foreign_key="rectification.id")
     level: int
     escalated_to: list[str] = json_value()
@@ -248,7 +258,7 @@ class Escalation(SupervisionTable, IdKey, table=True):
     at: datetime = timestamp()
 
 
-class EnforcementRecord(SupervisionTable, IdKey, table=True):
+class EnforcementRecord(SupervisionTable, table=True):
     """执法检查记录 of a department with enforcement powers."""
 
     __tablename__ = "enforcement_record"
@@ -257,6 +267,7 @@ class EnforcementRecord(SupervisionTable, IdKey, table=True):
         Index("ix_enforcement_record_on_date_id", "on_date", "id"),
     )
 
+    id: int | None = Field(default=None, primary_key=True)
     department: str = Field(max_length=24)
     on_date: date
     site_code: str | None = Field(default=None, max_length=40)
@@ -272,12 +283,13 @@ class EnforcementRecord(SupervisionTable, IdKey, table=True):
     updated_at: datetime = timestamp()
 
 
-class Report(SupervisionTable, IdKey, table=True):
+class Report(SupervisionTable, table=True):
     """督导检查报告 of a round, built by a background job."""
 
     __tablename__ = "report"
     __table_args__ = (Index("ix_report_plan_id_id", "plan_id", "id"),)
 
+    id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id")
     title: str = Field(max_length=200)
     state: str = Field(default="building", max_length=16)
@@ -294,12 +306,13 @@ class Report(SupervisionTable, IdKey, table=True):
     published_at: datetime | None = timestamp(nullable=True)
 
 
-class Circular(SupervisionTable, IdKey, table=True):
+class Circular(SupervisionTable, table=True):
     """通报 made from a report, in the official layout."""
 
     __tablename__ = "circular"
     __table_args__ = (Index("ix_circular_state_id", "state", "id"),)
 
+    id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id")
     number: str = Field(max_length=64, unique=True)
     title: str = Field(max_length=200)
