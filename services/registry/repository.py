@@ -28,7 +28,16 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.pagination import keyset, split_page
-from services.registry.models import division_t, facility_t, history_t, record_count_t, site_t, unit_t, vehicle_t
+from services.registry.models import (
+    counter_t,
+    division_t,
+    facility_t,
+    history_t,
+    record_count_t,
+    site_t,
+    unit_t,
+    vehicle_t,
+)
 
 _TIMESTAMPS = ("created_at", "updated_at", "decommissioned_at")
 
@@ -428,6 +437,22 @@ def take_number(session: Session | Connection, table: Table, county_code: str, k
     )
     next_value = session.execute(stmt).scalar_one()
     return int(next_value) - 1
+
+
+def raise_counters(conn: Connection, last: Mapping[tuple[str, str], int]) -> None:
+    """After seeding: each (county, kind) counter continues after its ``last`` number (never lowered)."""
+    rows = [{"county_code": c, "kind": k, "next_value": n + 1} for (c, k), n in last.items()]
+    if not rows:
+        return
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(counter_t).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["county_code", "kind"],
+        set_={"next_value": func.max(counter_t.c.next_value, stmt.excluded.next_value)}
+        if conn.dialect.name == "sqlite"
+        else {"next_value": func.greatest(counter_t.c.next_value, stmt.excluded.next_value)},
+    )
+    conn.execute(stmt)
 
 
 # --- dashboard counters (services/registry/stats.py keeps the rules) ------------------------

@@ -9,11 +9,6 @@ transaction, when it is confirmed: what changed in between is found there.
 
 from __future__ import annotations
 
-import os
-import shutil
-import sqlite3
-import tempfile
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,32 +36,6 @@ class Checked:
     errors: list[ErrorEntry] = field(default_factory=list)
 
 
-class FirstSeen:
-    """Which row of the file first had a value, for duplicates inside the file. Kept in a temporary
-    SQLite file rather than a dict, so memory stays flat however many rows the file has."""
-
-    def __init__(self) -> None:
-        folder = tempfile.mkdtemp(prefix="sortline-import-")
-        self._db = sqlite3.connect(os.path.join(folder, "seen.db"), check_same_thread=False)
-        self._db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-4096;"
-            "CREATE TABLE seen (kind INTEGER, key TEXT, row INTEGER, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
-        )
-        weakref.finalize(self, _drop_seen, self._db, folder)
-
-    def first(self, kind: int, key: str, row: int) -> int:
-        """``row`` if ``key`` is new, else the row that had it first."""
-        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (kind, key, row)).rowcount:
-            return row
-        found = self._db.execute("SELECT row FROM seen WHERE kind = ? AND key = ?", (kind, key)).fetchone()
-        return int(found[0])
-
-
-def _drop_seen(db: sqlite3.Connection, folder: str) -> None:
-    db.close()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 _EXTERNAL, _PLATE = 1, 2
 
 
@@ -80,7 +49,7 @@ class RowChecker:
         self.caller_county = caller_county
         self.headers = spec.headers
         self.divisions: dict[str, str] = repository.division_levels(conn)
-        self._seen = FirstSeen()
+        self._seen = repository.FirstSeen()
 
     # --- one row, without the database -------------------------------------------------------
 
