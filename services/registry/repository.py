@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import orjson
 from sqlalchemy import (
@@ -143,16 +143,20 @@ SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 
-def _filtered(
-    stmt: Select[Any],
-    table: Table,
-    filters: Mapping[str, Any],
-    q: str | None,
-    prefix_columns: tuple[str, ...],
-    contains_columns: tuple[str, ...],
-) -> Select[Any]:
+class Matching(TypedDict):
+    """What a record list matches: equality ``filters`` (column → value, None: any), and the search
+    text ``q`` as a prefix of the ``prefix_columns`` or a part of the ``contains_columns``."""
+
+    filters: Mapping[str, Any]
+    q: str | None
+    prefix_columns: tuple[str, ...]
+    contains_columns: tuple[str, ...]
+
+
+def _filtered(stmt: Select[Any], table: Table, match: Matching) -> Select[Any]:
     """The list's filters: equality on each given column (a street also names its county, so the
     (county_code, …) indexes serve it), and ``q`` as a prefix of the codes or a part of the names."""
+    filters, q = match["filters"], match["q"]
     for name, value in filters.items():
         if value is not None:
             stmt = stmt.where(table.c[name] == value)
@@ -162,9 +166,9 @@ def _filtered(
     if q:
         pattern = _escape_like(q)
         conditions: list[ColumnElement[bool]] = [
-            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
+            table.c[name].like(f"{pattern}%", escape="\\") for name in match["prefix_columns"]
         ]
-        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
+        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in match["contains_columns"]]
         stmt = stmt.where(or_(*conditions))
     return stmt
 
@@ -199,23 +203,15 @@ def _from_counters(session: Session | Connection, kind: str, filters: Mapping[st
     return int(session.execute(stmt).scalar_one())
 
 
-def count_records(
-    session: Session | Connection,
-    table: Table,
-    *,
-    filters: Mapping[str, Any],
-    q: str | None,
-    prefix_columns: tuple[str, ...],
-    contains_columns: tuple[str, ...],
-) -> tuple[int, bool]:
+def count_records(session: Session | Connection, table: Table, **match: Unpack[Matching]) -> tuple[int, bool]:
     """How many records match the list's filters, and whether that is an estimate. Filters the
     dashboard counters cover (county, category, kind, energy type, status) read them: exact, and the
     same cost at any size. Otherwise on PostgreSQL, when the planner expects more than
     ``ESTIMATE_PAST`` rows, its estimate (``EXPLAIN``); below that, and on SQLite, an exact count."""
-    counted = _from_counters(session, table.name, filters, q)
+    counted = _from_counters(session, table.name, match["filters"], match["q"])
     if counted is not None:
         return counted, False
-    where = _filtered(select(table.c.id), table, filters, q, prefix_columns, contains_columns)
+    where = _filtered(select(table.c.id), table, match)
     bind = session.get_bind() if isinstance(session, Session) else session
     if bind.dialect.name == "postgresql":
         compiled = where.compile(dialect=bind.dialect)
@@ -233,18 +229,15 @@ def list_records(
     session: Session | Connection,
     table: Table,
     *,
-    filters: Mapping[str, Any],
-    q: str | None,
-    prefix_columns: tuple[str, ...],
-    contains_columns: tuple[str, ...],
     cursor: str | None,
     limit: int,
     sort: str = "code",
+    **match: Unpack[Matching],
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page in the order of ``sort`` (a key of ``SORTS``). Equality filters use the
     (county_code, [category|kind,] code) indexes for the code sorts and the (county_code, key, code)
     ones for the others, so a first page and a page deep in the cursor cost the same."""
-    stmt = _filtered(select(*public_columns(table)), table, filters, q, prefix_columns, contains_columns)
+    stmt = _filtered(select(*public_columns(table)), table, match)
     names, descending = SORTS[sort]
     columns = [table.c[name] for name in names]
     stmt = keyset(stmt, columns, cursor=cursor, limit=limit, descending=descending, tag=sort)
@@ -309,6 +302,12 @@ def history_page(
 def division(session: Session | Connection, code: str) -> dict[str, Any] | None:
     row = session.execute(select(*division_t.c).where(division_t.c.code == code)).first()
     return dict(row._mapping) if row is not None else None
+
+
+def division_level(session: Session | Connection, code: str) -> str | None:
+    """The level of a registered division (None: no such division)."""
+    level: str | None = session.execute(select(division_t.c.level).where(division_t.c.code == code)).scalar()
+    return level
 
 
 def divisions_page(

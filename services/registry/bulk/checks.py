@@ -23,6 +23,7 @@ from services.registry import validation as v
 from services.registry.bulk import repository
 from services.registry.bulk.columns import Spec, parse_row
 from services.registry.models import facility_t, site_t, vehicle_t
+from services.registry.service import division_problem
 
 TABLES = {"site": site_t, "facility": facility_t, "vehicle": vehicle_t}
 
@@ -90,26 +91,11 @@ class RowChecker:
 
     def _places(self, checked: Checked, state: dict[str, Any]) -> None:
         """Divisions (as ``service._check_divisions``) and the facility category."""
-        county = state["county_code"]
-        if self.divisions.get(county) != "county":
-            self._error(checked, "county_code", v.message("county_code", f"{county} 不是已登记的县区"), county)
+        problem = division_problem(state, self.divisions.get)
+        if problem is not None:
+            field, text, value, _unregistered = problem
+            self._error(checked, field, text, value)  # the sheet's sentence drops the field's name anyway
             return
-        street, community = state.get("street_code"), state.get("community_code")
-        if community and not street:
-            street = state["street_code"] = community[:9]
-        for level, code, parent in (("street", street, county), ("community", community, street)):
-            if not code or not parent:
-                continue
-            key = v.LEVEL_FIELD[level]
-            try:
-                v.check_under(code, level, parent)
-            except ValueError as exc:
-                self._error(checked, key, str(exc), code)
-                return
-            if self.divisions.get(code) != level:
-                name = "街道（乡镇）" if level == "street" else "社区（村）"
-                self._error(checked, key, v.message(key, f"{code} 不是已登记的{name}"), code)
-                return
         if self.spec.name == "facility":
             try:
                 state["category"] = v.facility_category(state["kind"], state.get("category"))
