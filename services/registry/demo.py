@@ -124,13 +124,7 @@ def _history_row(
     kind: str, after: dict[str, Any], action: str, at: datetime, before: dict[str, Any] | None
 ) -> dict[str, Any]:
     return {
-        "kind": kind,
-        "code": after["code"],
-        "county_code": after["county_code"],
-        "action": action,
-        "actor_sub": DEMO_ACTOR[0],
-        "actor_name": DEMO_ACTOR[1],
-        "at": at,
+        **repository.history_row(kind, after, action, DEMO_ACTOR, at),
         "before": repository.jsonable(before) if before is not None else None,
         "after_json": orjson.dumps(after).decode(),
     }

@@ -248,31 +248,26 @@ def list_records(
 # --- history ---------------------------------------------------------------------------------
 
 
+def history_row(
+    kind: str, record: Mapping[str, Any], action: str, actor: tuple[str, str], at: datetime
+) -> dict[str, Any]:
+    """A history row about ``record`` (its code and county) by ``actor`` (sub, name), without its
+    before and after: the API, the import and the demo add those as each stores them."""
+    return {
+        "kind": kind,
+        "code": record["code"],
+        "county_code": record["county_code"],
+        "action": action,
+        "actor_sub": actor[0],
+        "actor_name": actor[1],
+        "at": at,
+    }
+
+
 def add_history(
-    session: Session,
-    *,
-    kind: str,
-    code: str,
-    action: str,
-    actor_sub: str,
-    actor_name: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    county_code: str | None = None,
+    session: Session, row: dict[str, Any], before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
-    session.execute(
-        insert(history_t).values(
-            kind=kind,
-            code=code,
-            county_code=county_code,
-            action=action,
-            actor_sub=actor_sub,
-            actor_name=actor_name,
-            at=clock.now(),
-            before=before,
-            after=after,
-        )
-    )
+    session.execute(insert(history_t).values(**row, before=before, after=after))
 
 
 def history_page(

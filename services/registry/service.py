@@ -249,17 +249,8 @@ def _record_change(
     after: dict[str, Any],
 ) -> None:
     """One history row and one event, in the transaction of the change."""
-    repo.add_history(
-        session,
-        kind=kind.name,
-        code=after["code"],
-        county_code=after["county_code"],
-        action=action,
-        actor_sub=caller.sub,
-        actor_name=caller.name,
-        before=before,
-        after=after,
-    )
+    row = repo.history_row(kind.name, after, action, (caller.sub, caller.name), clock.now())
+    repo.add_history(session, row, before, after)
     changed = sorted(k for k in after if before is not None and before.get(k) != after.get(k))
     data = {"code": after["code"], "county_code": after["county_code"], "record": after}
     if before is not None:
