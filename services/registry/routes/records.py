@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.responses import Response
 
-from services.common.auth import CallerDep
+from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, run_read
 from services.common.idempotency import IdempotentWriteDep, Written
 from services.common.responses import JSONBody
@@ -70,15 +71,15 @@ def add_list_route(
     ]
 
     def list_route(
-        caller: Any,
-        session: Any,
-        county: Any,
-        q: Any,
-        cursor: Any,
-        limit: Any,
-        sort: Any,
-        count: Any,
-        import_job: Any,
+        caller: Caller,
+        session: Session,
+        county: str | None,
+        q: str | None,
+        cursor: str | None,
+        limit: int,
+        sort: str,
+        count: bool,
+        import_job: str | None,
         **values: Any,
     ) -> Response:
         where = {column: values[name] for name, _, column in own}
