@@ -50,11 +50,23 @@ def field_label(field: str, labels: FieldLabels | None = None) -> str:
 
 
 class AppError(Exception):
-    """Base of every error a service raises on purpose; carries its HTTP status."""
+    """Base of every error a service raises on purpose; carries its HTTP status. A subclass names its
+    status, code and default message in its bases: ``class NotFound(AppError, status=404, ...)``."""
 
     status_code = 400
     code = "bad_request"
     default_message = "请求有误"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, message: str | None = None, **kw: Any
+    ) -> None:
+        super().__init_subclass__(**kw)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
+        if message is not None:
+            cls.default_message = message
 
     def __init__(
         self,
@@ -78,37 +90,22 @@ class AppError(Exception):
         }
 
 
-class NotFound(AppError):
-    status_code = 404
-    code = "not_found"
-    default_message = "记录不存在"
+class NotFound(AppError, status=404, code="not_found", message="记录不存在"): ...
 
 
-class Conflict(AppError):
-    status_code = 409
-    code = "conflict"
-    default_message = "与已有数据冲突"
+class Conflict(AppError, status=409, code="conflict", message="与已有数据冲突"): ...
 
 
-class Unauthorized(AppError):
-    status_code = 401
-    code = "unauthorized"
-    default_message = "未登录或凭证无效"
+class Unauthorized(AppError, status=401, code="unauthorized", message="未登录或凭证无效"): ...
 
 
-class Forbidden(AppError):
-    status_code = 403
-    code = "forbidden"
-    default_message = "没有权限执行此操作"
+class Forbidden(AppError, status=403, code="forbidden", message="没有权限执行此操作"): ...
 
 
-class InvalidInput(AppError):
+class InvalidInput(AppError, status=422, code="validation_error", message="提交的数据有误"):
     """A 422. Made by ``field()`` or ``of_details()``, its summary names each field with the Chinese
     label of the app that answers (the labels are known only there), e.g. ``name（名称）：…``."""
 
-    status_code = 422
-    code = "validation_error"
-    default_message = "提交的数据有误"
     summary_prefix: str | None = None  # set: the message is built from the details and the labels
 
     @classmethod
@@ -135,10 +132,7 @@ def key_reused() -> Conflict:
     return Conflict("该 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused")
 
 
-class ServiceUnavailable(AppError):
-    status_code = 503
-    code = "service_unavailable"
-    default_message = "服务暂不可用，请稍后再试"
+class ServiceUnavailable(AppError, status=503, code="service_unavailable", message="服务暂不可用，请稍后再试"): ...
 
 
 # --- OpenAPI documentation of the errors ------------------------------------------------------

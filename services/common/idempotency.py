@@ -21,19 +21,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -41,24 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from services.common import clock
 from services.common.auth import CallerDep
 from services.common.errors import KEY_REUSED_FLAG, Conflict, InvalidInput, key_reused
-
-IDEMPOTENCY_TABLE = "idempotency_record"
-MAX_KEY_LENGTH = 200
-
-
-def idempotency_table(metadata: MetaData) -> Table:
-    return Table(
-        IDEMPOTENCY_TABLE,
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("scope", String(128), nullable=False),
-        Column("key", String(MAX_KEY_LENGTH), nullable=False),
-        Column("request_hash", String(64), nullable=False),
-        Column("status_code", Integer, nullable=False),
-        Column("response", JSON, nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        UniqueConstraint("scope", "key"),
-    )
+from services.common.kernel_tables import MAX_KEY_LENGTH
+from services.common.kernel_tables import idempotency_table as idempotency_table
 
 
 def request_hash(method: str, path: str, body: Any) -> str:

@@ -11,48 +11,18 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    cast,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import JSON, Table, Text, bindparam, cast, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import CallerDep, require_role
 from services.common.db import ReadSessionDep
+from services.common.kernel_tables import outbox_table as outbox_table
 
-OUTBOX_TABLE = "outbox_event"
 # One number per service: PostgreSQL serialises outbox writers on it so that event order in the
 # feed is commit order and a reader never skips an event that commits late.
 _PG_LOCK_KEY = 0x50_52_54_4C
-
-
-def outbox_table(metadata: MetaData) -> Table:
-    """Define the outbox table in a service's own metadata."""
-    return Table(
-        OUTBOX_TABLE,
-        metadata,
-        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-        Column("id", String(36), nullable=False, unique=True),
-        Column("source", String(64), nullable=False),
-        Column("type", String(128), nullable=False),
-        Column("subject", String(128), nullable=False),
-        Column("time", DateTime(timezone=True), nullable=False),
-        Column("data", JSON, nullable=False),
-    )
 
 
 class CloudEvent(BaseModel):

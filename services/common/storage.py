@@ -18,6 +18,7 @@ import re
 import tempfile
 import uuid
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,8 @@ class EmptyFile(ValueError):
         super().__init__("文件为空，请重新选择文件")
 
 
-class FileStorage(Protocol):
-    """One interface for every stored file, whatever the backend."""
+class FileStorage(ABC):
+    """One interface for every stored file, whatever the backend (``LocalStorage``, ``S3Storage``)."""
 
     max_size: int
 
@@ -111,26 +112,42 @@ class FileStorage(Protocol):
         max_size: int | None = None,
     ) -> StoredFile:
         """Store ``data`` under a new key. ``content_type`` is the client's claim and is not trusted."""
+        source: BinaryIO = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
+        with self.begin(max_size=max_size) as pending:
+            while chunk := source.read(CHUNK_SIZE):
+                pending.write(chunk)
+            return pending.commit(content_type=pending.sniff(content_type), original_name=original_name)
 
+    @abstractmethod
     def begin(self, *, max_size: int | None = None) -> PendingFile:
         """A new file written piece by piece (see the module docstring); use it as a context manager."""
 
+    @abstractmethod
     def open(self, key: str) -> bytes:
         """The whole content; raises FileNotFoundError when there is no such file."""
 
+    @abstractmethod
     def iter_range(self, key: str, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (both included, as in HTTP), in chunks."""
 
+    @abstractmethod
     def size(self, key: str) -> int:
         """The size in bytes; raises FileNotFoundError when there is no such file."""
 
+    @abstractmethod
     def iter_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The content in chunks, for streaming a download."""
 
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the file; removing a missing file is not an error."""
 
-    def exists(self, key: str) -> bool: ...
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except FileNotFoundError:
+            return False
+        return True
 
 
 def _looks_like_text(head: bytes, truncated: bool) -> bool:
@@ -265,37 +282,6 @@ class PendingFile:
         self.abort()
 
 
-class _StorageBase:
-    max_size: int
-
-    def begin(self, *, max_size: int | None = None) -> PendingFile:
-        raise NotImplementedError
-
-    def size(self, key: str) -> int:
-        raise NotImplementedError
-
-    def exists(self, key: str) -> bool:
-        try:
-            self.size(key)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def put(
-        self,
-        data: bytes | BinaryIO,
-        *,
-        original_name: str,
-        content_type: str | None = None,
-        max_size: int | None = None,
-    ) -> StoredFile:
-        source: BinaryIO = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
-        with self.begin(max_size=max_size) as pending:
-            while chunk := source.read(CHUNK_SIZE):
-                pending.write(chunk)
-            return pending.commit(content_type=pending.sniff(content_type), original_name=original_name)
-
-
 def _new_key(sha256: str, content_type: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{uuid.uuid4().hex}{EXTENSIONS.get(content_type, '')}"
 
@@ -313,7 +299,7 @@ def _limit(default: int, override: int | None) -> int:
     return limit
 
 
-class LocalStorage(_StorageBase):
+class LocalStorage(FileStorage):
     """Files under one directory on local disk; each write lands whole or not at all."""
 
     def __init__(self, root: Path, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
@@ -417,7 +403,7 @@ class _Body(Protocol):
     def close(self) -> None: ...
 
 
-class S3Storage(_StorageBase):
+class S3Storage(FileStorage):
     """Files as objects in one bucket of an S3-compatible store (SeaweedFS, MinIO, a cloud's S3)."""
 
     def __init__(

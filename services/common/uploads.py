@@ -35,7 +35,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar, overload
+from typing import TypedDict, TypeVar, Unpack, overload
 from urllib.parse import unquote_to_bytes
 
 import anyio
@@ -476,29 +476,25 @@ def _decode(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
+class BodyOptions(TypedDict, total=False):
+    """How ``receive_body`` takes a body: at most ``max_size`` bytes (the storage's limit), of the
+    ``accept`` types (``PHOTO_TYPES``), named ``original_name`` (""), errors naming ``field`` ("file")."""
+
+    max_size: int | None
+    accept: frozenset[str]
+    original_name: str
+    field: str
+
+
 @overload
 async def receive_body(
-    request: Request,
-    storage: FileStorage,
-    *,
-    max_size: int | None = None,
-    accept: frozenset[str] = PHOTO_TYPES,
-    original_name: str = "",
-    field: str = "file",
-    then: None = None,
+    request: Request, storage: FileStorage, *, then: None = None, **options: Unpack[BodyOptions]
 ) -> StoredFile: ...
 
 
 @overload
 async def receive_body(
-    request: Request,
-    storage: FileStorage,
-    *,
-    max_size: int | None = None,
-    accept: frozenset[str] = PHOTO_TYPES,
-    original_name: str = "",
-    field: str = "file",
-    then: Callable[[StoredFile], T],
+    request: Request, storage: FileStorage, *, then: Callable[[StoredFile], T], **options: Unpack[BodyOptions]
 ) -> T: ...
 
 
@@ -506,11 +502,8 @@ async def receive_body(
     request: Request,
     storage: FileStorage,
     *,
-    max_size: int | None = None,
-    accept: frozenset[str] = PHOTO_TYPES,
-    original_name: str = "",
-    field: str = "file",
     then: Callable[[StoredFile], T] | None = None,
+    **options: Unpack[BodyOptions],
 ) -> StoredFile | T:
     """Store a raw request body (``PUT`` of one photo) the same way: streamed, typed by content, bounded.
 
@@ -518,13 +511,14 @@ async def receive_body(
     the database row that names the file: one thread hop for both), and its result is returned; if it
     raises, the stored file is deleted again.
     """
+    max_size = options.get("max_size")
     return await _receive_stream(
         request.stream(),
         storage,
         limit=storage.max_size if max_size is None else max_size,
-        accept=accept,
-        name=original_name,
-        field=field,
+        accept=options.get("accept", PHOTO_TYPES),
+        name=options.get("original_name", ""),
+        field=options.get("field", "file"),
         declared=request.headers.get("content-length"),
         then=then,
     )

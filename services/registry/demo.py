@@ -14,228 +14,61 @@ them). Seeding twice adds nothing (the city division marks a seeded database).
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
 
 from services.registry import numbering, repository
 from services.registry.bulk import repository as bulk_repository
 from services.registry.config import Settings
 from services.registry.models import (
-    counter_t,
     division_t,
     facility_t,
     site_t,
     unit_t,
     vehicle_t,
 )
-from services.registry.validation import PROVINCES
+from services.registry.validation import FACILITY_DEFAULT_CATEGORY, PROVINCES
 
-CITY = ("360100", "南昌市")
+# The city's data (counties, their streets, names, mixes, member units): ``demo_city.json``.
+_DATA = json.loads(Path(__file__).with_name("demo_city.json").read_text(encoding="utf-8"))
+CITY: tuple[str, str] = tuple(_DATA["city"])
 # code, name, centre (lat, lng), spread in degrees, streets (name, is_town)
 COUNTIES: list[tuple[str, str, tuple[float, float], float, list[tuple[str, bool]]]] = [
-    (
-        "360102",
-        "东湖区",
-        (28.685, 115.903),
-        0.02,
-        [("公园街道", False), ("八一桥街道", False), ("百花洲街道", False), ("滕王阁街道", False)],
-    ),
-    (
-        "360103",
-        "西湖区",
-        (28.662, 115.877),
-        0.02,
-        [("朝阳洲街道", False), ("桃源街道", False), ("十字街街道", False), ("南浦街道", False)],
-    ),
-    ("360104", "青云谱区", (28.621, 115.925), 0.02, [("洪都街道", False), ("京山街道", False), ("三家店街道", False)]),
-    (
-        "360111",
-        "青山湖区",
-        (28.682, 115.962),
-        0.03,
-        [("上海路街道", False), ("湖坊镇", True), ("京东镇", True), ("塘山镇", True)],
-    ),
-    ("360112", "新建区", (28.692, 115.815), 0.08, [("长堎镇", True), ("望城镇", True), ("生米镇", True)]),
-    (
-        "360113",
-        "红谷滩区",
-        (28.694, 115.858),
-        0.02,
-        [("红角洲街道", False), ("沙井街道", False), ("凤凰洲街道", False)],
-    ),
-    ("360121", "南昌县", (28.545, 115.944), 0.10, [("莲塘镇", True), ("向塘镇", True), ("武阳镇", True)]),
-    ("360123", "安义县", (28.844, 115.549), 0.08, [("龙津镇", True), ("鼎湖镇", True), ("石鼻镇", True)]),
-    ("360124", "进贤县", (28.377, 116.241), 0.10, [("民和镇", True), ("李渡镇", True), ("温圳镇", True)]),
+    (code, name, (centre[0], centre[1]), spread, [(street, town) for street, town in streets])
+    for code, name, centre, spread, streets in _DATA["counties"]
 ]
 # Residential coverage each county reaches (the demo shows a spread between 85 % and 95 %).
-COVERAGE = {
-    "360102": 0.95,
-    "360103": 0.93,
-    "360104": 0.90,
-    "360111": 0.88,
-    "360112": 0.86,
-    "360113": 0.94,
-    "360121": 0.87,
-    "360123": 0.85,
-    "360124": 0.86,
-}
-PLACE_WORDS = list("和平光明建设胜利幸福朝阳滨江丰和红星青云长春新华东风民主团结振兴前进永安富民文化")
-ROADS = [
-    "八一大道",
-    "洪都大道",
-    "北京西路",
-    "阳明路",
-    "井冈山大道",
-    "叠山路",
-    "象山北路",
-    "红谷中大道",
-    "丰和中大道",
-    "昌南大道",
-    "迎宾大道",
-    "解放西路",
-    "青山南路",
-    "民强路",
-    "富大有路",
-    "新洲路",
-]
-RESIDENTIAL_SUFFIX = ["花园", "小区", "苑", "家园", "新村", "公寓", "华庭", "雅居"]
-OTHER_SITES = {
-    "public_institution": ["{c}机关事务中心", "{p}街道办事处", "{c}税务局", "{c}图书馆"],
-    "public_place": ["{p}公园", "{p}广场", "{p}客运站", "{p}体育馆"],
-    "business_area": ["{p}商业街", "{p}购物中心", "{p}步行街"],
-    "education": ["{p}小学", "{p}中学", "{p}幼儿园"],
-    "medical": ["{p}社区卫生服务中心", "{c}{p}医院"],
-    "farmers_market": ["{p}农贸市场", "{p}菜市场"],
-}
-SITE_MIX = [
-    ("residential", 0.62),
-    ("public_institution", 0.1),
-    ("public_place", 0.07),
-    ("business_area", 0.06),
-    ("education", 0.08),
-    ("medical", 0.04),
-    ("farmers_market", 0.03),
-]
-FACILITY_MIX = [
-    ("bin_group", 0.55),
-    ("smart_box", 0.12),
-    ("drop_point", 0.15),
-    ("hazardous_store", 0.03),
-    ("recycling_point", 0.08),
-    ("sorting_center", 0.01),
-    ("collection_station", 0.04),
-    ("transfer_station", 0.015),
-    ("treatment_incineration", 0.0015),
-    ("treatment_kitchen", 0.0015),
-    ("treatment_landfill", 0.001),
-    ("treatment_hazardous", 0.001),
-]
-FACILITY_CATEGORY = {
-    "hazardous_store": "hazardous",
-    "recycling_point": "recyclable",
-    "sorting_center": "recyclable",
-    "treatment_incineration": "residual",
-    "treatment_kitchen": "kitchen",
-    "treatment_landfill": "residual",
-    "treatment_hazardous": "hazardous",
-}
-FACILITY_NAME = {
-    "bin_group": "四分类桶组",
-    "smart_box": "智能分类投放箱",
-    "drop_point": "集中投放点",
-    "hazardous_store": "有害垃圾暂存点",
-    "recycling_point": "可回收物回收网点",
-    "sorting_center": "分拣中心",
-    "collection_station": "垃圾收集站",
-    "transfer_station": "垃圾转运站",
-    "treatment_incineration": "生活垃圾焚烧发电厂",
-    "treatment_kitchen": "厨余垃圾处理厂",
-    "treatment_landfill": "生活垃圾填埋场",
-    "treatment_hazardous": "有害垃圾处置中心",
-}
-FACILITY_CAPACITY = {
-    "bin_group": 960.0,
-    "smart_box": 1200.0,
-    "drop_point": 2400.0,
-    "hazardous_store": 2.0,
-    "recycling_point": 5.0,
-    "sorting_center": 50.0,
-    "collection_station": 30.0,
-    "transfer_station": 300.0,
-    "treatment_incineration": 2400.0,
-    "treatment_kitchen": 800.0,
-    "treatment_landfill": 1500.0,
-    "treatment_hazardous": 20.0,
-}
-VEHICLE_CATEGORIES = [("residual", 0.35), ("kitchen", 0.25), ("recyclable", 0.2), ("bulky", 0.12), ("hazardous", 0.08)]
-ENERGY = [
-    ("diesel", 0.5),
-    ("electric", 0.25),
-    ("lng", 0.1),
-    ("hybrid", 0.05),
-    ("cng", 0.05),
-    ("gasoline", 0.03),
-    ("hydrogen", 0.02),
-]
-OPERATORS = [
-    "示范环卫有限公司",
-    "洪城环境服务有限公司",
-    "赣江城市运营有限公司",
-    "昌南环卫工程有限公司",
-    "豫章再生资源有限公司",
-]
+COVERAGE: dict[str, float] = _DATA["coverage"]
+COUNTY_WEIGHTS: list[float] = _DATA["county_weights"]  # where facilities and vehicles are, in COUNTIES' order
+PLACE_WORDS = list(_DATA["place_words"])
+ROADS: list[str] = _DATA["roads"]
+RESIDENTIAL_SUFFIX: list[str] = _DATA["residential_suffix"]
+OTHER_SITES: dict[str, list[str]] = _DATA["other_sites"]
+SITE_MIX: list[tuple[str, float]] = [(kind, weight) for kind, weight in _DATA["site_mix"]]
+FACILITY_MIX: list[tuple[str, float]] = [(kind, weight) for kind, weight in _DATA["facility_mix"]]
+FACILITY_NAME: dict[str, str] = _DATA["facility_name"]
+FACILITY_CAPACITY: dict[str, float] = _DATA["facility_capacity"]
+VEHICLE_CATEGORIES: list[tuple[str, float]] = [(kind, weight) for kind, weight in _DATA["vehicle_categories"]]
+ENERGY: list[tuple[str, float]] = [(kind, weight) for kind, weight in _DATA["energy"]]
+OPERATORS: list[str] = _DATA["operators"]
 _PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-
+# name, kind, county, duties; the county governments stand where the data says "county_governments"
 UNITS: list[tuple[str, str, str | None, str]] = [
-    (
-        "市垃圾分类办",
-        "municipal_bureau",
-        None,
-        "牵头抓总、统筹协调；组建督导组，日常督导、向领导小组报告、向成员单位通报；建立成员单位考核",
-    ),
-    ("市司法局", "municipal_bureau", None, "会同分类办起草地方性法规或政府规章"),
-    (
-        "市城管执法局",
-        "municipal_bureau",
-        None,
-        "居民小区投放设施覆盖与质量；投放-收集-运输-处理全链条；混投混放日常执法",
-    ),
-    ("市住建局", "municipal_bureau", None, "混投混放日常执法"),
-    ("市市场监管局", "municipal_bureau", None, "限制过度包装和一次性用品；经营区域（市场、商铺）设施；混投混放执法"),
-    ("市商务局", "municipal_bureau", None, "再生资源回收网络、两网融合、低值可回收物；光盘行动；经营区域设施"),
-    ("市生态环境局", "municipal_bureau", None, "有害垃圾收集、运输、处置全链条及其规则"),
-    ("市文化广电和旅游局", "municipal_bureau", None, "旅游、住宿业不主动提供一次性用品；混投混放执法"),
-    ("市邮政管理局", "municipal_bureau", None, "快递包装减量"),
-    ("市机关事务管理局", "municipal_bureau", None, "绿色办公；公共机构 100% 覆盖；与市直机关签订责任承诺书"),
-    ("市教育局", "municipal_bureau", None, "学校分类全覆盖；进校园、进课堂"),
-    ("市卫健委", "municipal_bureau", None, "医疗机构分类全覆盖"),
-    ("市发改委", "municipal_bureau", None, "与分类挂钩的收费机制；禁限一次性塑料制品"),
-    ("市民政局", "municipal_bureau", None, "居民自治中的垃圾分类"),
-    ("市委组织部", "municipal_bureau", None, "党建引领；市、区、街道、社区四级联动"),
-    ("市委宣传部", "municipal_bureau", None, "宣传发动；进机关、社区、企业、校园、课堂"),
-    ("市总工会", "other", None, "职工宣传动员"),
-    ("团市委", "other", None, "志愿服务"),
-    ("市妇联", "other", None, "家庭分类宣传"),
-    ("市供销社", "other", None, "再生资源回收网络"),
-    *[(f"{name}人民政府", "county_government", code, "辖区分类工作主体责任") for code, name, _, _, _ in COUNTIES],
-    ("市财政局", "municipal_bureau", None, "分类工作经费保障"),
-    ("市自然资源和规划局", "municipal_bureau", None, "分类设施用地规划"),
-    ("市交通运输局", "municipal_bureau", None, "收运车辆道路运输管理"),
-    ("市农业农村局", "municipal_bureau", None, "农村生活垃圾分类"),
-    ("市公安局", "municipal_bureau", None, "收运车辆通行管理"),
-    ("市水利局", "municipal_bureau", None, "河湖沿岸垃圾治理"),
-    ("市国资委", "municipal_bureau", None, "国有企业分类工作"),
-    ("市工信局", "municipal_bureau", None, "资源化利用产业"),
-    ("市统计局", "municipal_bureau", None, "分类统计口径"),
-    ("市科技局", "municipal_bureau", None, "分类技术推广"),
-    ("市人社局", "municipal_bureau", None, "分类岗位与培训"),
+    unit
+    for entry in _DATA["units"]
+    for unit in (
+        [(f"{name}人民政府", "county_government", code, "辖区分类工作主体责任") for code, name, *_ in COUNTIES]
+        if entry == "county_governments"
+        else [tuple(entry)]
+    )
 ]
 BATCH = 20_000
 
@@ -257,23 +90,16 @@ def _moment(rng: random.Random, start: date, days: int) -> datetime:
     return datetime(day.year, day.month, day.day, 1 + rng.randrange(10), rng.randrange(60), tzinfo=UTC)
 
 
-def _copy(conn: Connection, table: Table, rows: Iterable[dict[str, Any]], columns: list[str]) -> None:
-    """Bulk insert: ``COPY`` on PostgreSQL, large executemany batches elsewhere."""
-    if conn.dialect.name == "postgresql":
-        dbapi = conn.connection.driver_connection
-        cols = ", ".join(columns)
-        with dbapi.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        return
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            conn.execute(insert(table), batch)
-            batch = []
-    if batch:
-        conn.execute(insert(table), batch)
+def _registered(created: datetime, ended: datetime | None = None) -> dict[str, Any]:
+    """The last columns of a seeded record: registered at ``created``, decommissioned at ``ended``."""
+    return {
+        "status": "decommissioned" if ended else "active",
+        "external_id": None,
+        "created_at": created,
+        "updated_at": ended or created,
+        "decommissioned_at": ended,
+        "version": 2 if ended else 1,
+    }
 
 
 DEMO_ACTOR = ("system:demo", "示例数据")
@@ -298,13 +124,7 @@ def _history_row(
     kind: str, after: dict[str, Any], action: str, at: datetime, before: dict[str, Any] | None
 ) -> dict[str, Any]:
     return {
-        "kind": kind,
-        "code": after["code"],
-        "county_code": after["county_code"],
-        "action": action,
-        "actor_sub": DEMO_ACTOR[0],
-        "actor_name": DEMO_ACTOR[1],
-        "at": at,
+        **repository.history_row(kind, after, action, DEMO_ACTOR, at),
         "before": repository.jsonable(before) if before is not None else None,
         "after_json": orjson.dumps(after).decode(),
     }
@@ -316,7 +136,7 @@ def _copy_with_history(
     """Bulk insert records batch by batch, each batch followed by its history rows (the import's
     ``insert_history``), so memory stays flat at the benchmark sizes."""
     for records in _batched(rows):
-        _copy(conn, table, records, columns)
+        bulk_repository.copy_rows(conn, table, records, columns, batch=BATCH)
         history = [h for record in records for h in _history(kind, record)]
         plain = [{k: v for k, v in h.items() if k != "before"} for h in history if h["before"] is None]
         changed = [h for h in history if h["before"] is not None]
@@ -331,21 +151,6 @@ def _batched(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def _set_counters(conn: Connection, counters: dict[tuple[str, str], int]) -> None:
-    rows = [{"county_code": c, "kind": k, "next_value": n + 1} for (c, k), n in counters.items()]
-    if not rows:
-        return
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(counter_t).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["county_code", "kind"],
-        set_={"next_value": func.max(counter_t.c.next_value, stmt.excluded.next_value)}
-        if conn.dialect.name == "sqlite"
-        else {"next_value": func.greatest(counter_t.c.next_value, stmt.excluded.next_value)},
-    )
-    conn.execute(stmt)
-
-
 def demo_vehicle_count(size: int) -> int:
     """400 vehicles for the demo city (5,000 facilities), more for the benchmark sizes."""
     return 400 if size <= 5000 else size // 12
@@ -357,7 +162,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
     rng = random.Random(seed)
     counts = {"divisions": 0, "units": 0, "sites": 0, "facilities": 0, "vehicles": 0}
     with engine.begin() as conn:
-        if conn.execute(select(division_t.c.code).where(division_t.c.code == CITY[0])).first():
+        if repository.division(conn, CITY[0]) is not None:
             return counts
         counters: dict[tuple[str, str], int] = {}
 
@@ -388,7 +193,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                     full = f"{name}{'村' if town else '社区'}"
                     divisions.append({"code": code, "name": full, "level": "community", "parent_code": street})
                     communities.setdefault(county, []).append((code, street, full))
-        conn.execute(insert(division_t), divisions)
+        bulk_repository.insert_records(conn, division_t, divisions)
         counts["divisions"] = len(divisions)
 
         units = [
@@ -403,7 +208,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
             }
             for i, (name, kind, county, duties) in enumerate(UNITS, start=1)
         ]
-        conn.execute(insert(unit_t), units)
+        bulk_repository.insert_records(conn, unit_t, units)
         counts["units"] = len(units)
 
         # sites: about 110 per county, residential ones covered at the county's rate
@@ -443,12 +248,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                         "covered_since": since,
                         "sorted_collection": covered,
                         "sorted_transport": covered,
-                        "status": "decommissioned" if decommissioned else "active",
-                        "external_id": None,
-                        "created_at": created,
-                        "updated_at": ended or created,
-                        "decommissioned_at": ended,
-                        "version": 2 if decommissioned else 1,
+                        **_registered(created, ended),
                     }
                 )
                 if kind == "residential":
@@ -457,7 +257,6 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
         counts["sites"] = len(sites)
 
         # facilities: every county gets a hazardous-waste store first
-        county_weights = [0.14, 0.12, 0.1, 0.13, 0.1, 0.1, 0.13, 0.08, 0.1]
         facility_columns = [c.name for c in facility_t.c if c.name != "id"]
 
         def facilities() -> Iterable[dict[str, Any]]:
@@ -465,11 +264,11 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                 if i < len(COUNTIES):
                     county_row, kind = COUNTIES[i], "hazardous_store"
                 else:
-                    county_row = rng.choices(COUNTIES, weights=county_weights)[0]
+                    county_row = rng.choices(COUNTIES, weights=COUNTY_WEIGHTS)[0]
                     kind = _pick(rng, FACILITY_MIX)
                 county, county_name, centre, spread, _ = county_row
                 community, street, community_name = rng.choice(communities[county])
-                category = FACILITY_CATEGORY.get(kind, "mixed")
+                category = FACILITY_DEFAULT_CATEGORY.get(kind, "mixed")
                 site_code = None
                 if kind in ("bin_group", "smart_box", "drop_point") and rng.random() < 0.5:
                     site_code = rng.choice(residential_by_county[county])
@@ -493,12 +292,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                     "lat": lat,
                     "lng": lng,
                     "capacity": FACILITY_CAPACITY[kind],
-                    "status": "active",
-                    "external_id": None,
-                    "created_at": created,
-                    "updated_at": created,
-                    "decommissioned_at": None,
-                    "version": 1,
+                    **_registered(created),
                 }
 
         _copy_with_history(conn, facility_t, "facility", facilities(), facility_columns)
@@ -510,7 +304,7 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
         plates: set[str] = set()
         vehicles = []
         for _ in range(demo_vehicle_count(size)):
-            county = rng.choices(COUNTIES, weights=county_weights)[0][0]
+            county = rng.choices(COUNTIES, weights=COUNTY_WEIGHTS)[0][0]
             category = _pick(rng, VEHICLE_CATEGORIES)
             energy = _pick(rng, ENERGY)
             while True:
@@ -536,17 +330,12 @@ def seed_demo(engine: Engine, *, size: int = 5000, seed: int = 42, settings: Set
                     "road_permit_expires_on": date(2026, 1, 1) + timedelta(days=rng.randrange(900)),
                     "inspection_due_on": date(2026, 1, 1) + timedelta(days=rng.randrange(365)),
                     "gps_device_id": f"GPS{rng.randrange(10**8):08d}",
-                    "status": "active",
-                    "external_id": None,
-                    "created_at": created,
-                    "updated_at": created,
-                    "decommissioned_at": None,
-                    "version": 1,
+                    **_registered(created),
                 }
             )
         _copy_with_history(conn, vehicle_t, "vehicle", vehicles, [c.name for c in vehicle_t.c if c.name != "id"])
         counts["vehicles"] = len(vehicles)
-        _set_counters(conn, counters)
+        repository.raise_counters(conn, counters)
         # The dashboard counters, from the tables in one INSERT ... SELECT ... GROUP BY each.
         repository.recompute(conn)
     return counts

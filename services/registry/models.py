@@ -67,23 +67,41 @@ class MemberUnit(RegistryTable, table=True):
     duties: str | None = Field(default=None, sa_type=Text)
 
 
-class Site(RegistryTable, table=True):
-    """分类管理对象: a residential compound, institution, public place, market, school, hospital."""
-
-    __tablename__ = "site"
-    __table_args__ = (
+def _record_args(table: str, *keys: str, county_only: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    """A record table's external id, unique per county, and the indexes behind its list (see above):
+    (county_code, code); (county_code, key, code) for each of ``keys`` and ``county_only``; (key, code)
+    for each of ``keys``."""
+    county = [("county_code", key) for key in (*county_only, *keys)]
+    return (
         UniqueConstraint("county_code", "external_id"),
-        Index("ix_site_county_code_code", "county_code", "code"),
-        Index("ix_site_county_code_kind_code", "county_code", "kind", "code"),
-        Index("ix_site_kind_code", "kind", "code"),
-        Index("ix_site_county_code_updated_at_code", "county_code", "updated_at", "code"),
-        Index("ix_site_updated_at_code", "updated_at", "code"),
-        Index("ix_site_county_code_name_code", "county_code", "name", "code"),
-        Index("ix_site_name_code", "name", "code"),
+        *(
+            Index(f"ix_{table}_{'_'.join(columns)}_code", *columns, "code")
+            for columns in (("county_code",), *county, *((key,) for key in keys))
+        ),
     )
+
+
+class _Record(RegistryTable):
+    """The first columns of a site, facility or vehicle."""
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)
+
+
+class _RecordState(_Record):
+    """The last columns of a site, facility or vehicle. Each table class names this base first and its
+    own columns' base second (``class Site(_RecordState, _SiteColumns)``): the columns then stand as
+    code, the kind's own, then these."""
+
+    status: str = Field(default="active", max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    decommissioned_at: datetime | None = _ts(nullable=True)
+    version: int = 1
+
+
+class _SiteColumns(_Record):
     kind: str = Field(max_length=32)
     name: str = Field(max_length=128)
     county_code: str = Field(max_length=6)
@@ -96,33 +114,16 @@ class Site(RegistryTable, table=True):
     covered_since: date | None = None
     sorted_collection: bool = False
     sorted_transport: bool = False
-    status: str = Field(default="active", max_length=16)
-    external_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    decommissioned_at: datetime | None = _ts(nullable=True)
-    version: int = 1
 
 
-class Facility(RegistryTable, table=True):
-    """A sorting facility, from a bin group to a treatment plant; located in WGS-84."""
+class Site(_RecordState, _SiteColumns, table=True):
+    """分类管理对象: a residential compound, institution, public place, market, school, hospital."""
 
-    __tablename__ = "facility"
-    __table_args__ = (
-        UniqueConstraint("county_code", "external_id"),
-        Index("ix_facility_county_code_code", "county_code", "code"),
-        Index("ix_facility_county_code_category_code", "county_code", "category", "code"),
-        Index("ix_facility_county_code_kind_code", "county_code", "kind", "code"),
-        Index("ix_facility_category_code", "category", "code"),
-        Index("ix_facility_kind_code", "kind", "code"),
-        Index("ix_facility_county_code_updated_at_code", "county_code", "updated_at", "code"),
-        Index("ix_facility_updated_at_code", "updated_at", "code"),
-        Index("ix_facility_county_code_name_code", "county_code", "name", "code"),
-        Index("ix_facility_name_code", "name", "code"),
-    )
+    __tablename__ = "site"
+    __table_args__ = _record_args("site", "kind", "updated_at", "name")
 
-    id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=40, unique=True)
+
+class _FacilityColumns(_Record):
     kind: str = Field(max_length=32)
     category: str = Field(max_length=16)
     name: str = Field(max_length=128)
@@ -134,37 +135,16 @@ class Facility(RegistryTable, table=True):
     lat: float
     lng: float
     capacity: float | None = None
-    status: str = Field(default="active", max_length=16)
-    external_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    decommissioned_at: datetime | None = _ts(nullable=True)
-    version: int = 1
 
 
-class Vehicle(RegistryTable, table=True):
-    """A collection or transport vehicle. A plate is unique among active vehicles (the partial
-    unique index); a decommissioned vehicle keeps its plate in its record."""
+class Facility(_RecordState, _FacilityColumns, table=True):
+    """A sorting facility, from a bin group to a treatment plant; located in WGS-84."""
 
-    __tablename__ = "vehicle"
-    __table_args__ = (
-        UniqueConstraint("county_code", "external_id"),
-        Index("ix_vehicle_county_code_code", "county_code", "code"),
-        Index("ix_vehicle_county_code_category_code", "county_code", "category", "code"),
-        Index("ix_vehicle_county_code_updated_at_code", "county_code", "updated_at", "code"),
-        Index("ix_vehicle_updated_at_code", "updated_at", "code"),
-        Index("ix_vehicle_plate_number", "plate_number"),
-        Index(
-            "uq_vehicle_active_plate_number",
-            "plate_number",
-            unique=True,
-            postgresql_where=text("status = 'active'"),
-            sqlite_where=text("status = 'active'"),
-        ),
-    )
+    __tablename__ = "facility"
+    __table_args__ = _record_args("facility", "category", "kind", "updated_at", "name")
 
-    id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(max_length=40, unique=True)
+
+class _VehicleColumns(_Record):
     plate_number: str = Field(max_length=8)
     category: str = Field(max_length=16)
     energy_type: str = Field(max_length=16)
@@ -174,12 +154,24 @@ class Vehicle(RegistryTable, table=True):
     road_permit_expires_on: date | None = None
     inspection_due_on: date | None = None
     gps_device_id: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="active", max_length=16)
-    external_id: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    decommissioned_at: datetime | None = _ts(nullable=True)
-    version: int = 1
+
+
+class Vehicle(_RecordState, _VehicleColumns, table=True):
+    """A collection or transport vehicle. A plate is unique among active vehicles (the partial
+    unique index); a decommissioned vehicle keeps its plate in its record."""
+
+    __tablename__ = "vehicle"
+    __table_args__ = (
+        *_record_args("vehicle", "updated_at", county_only=("category",)),
+        Index("ix_vehicle_plate_number", "plate_number"),
+        Index(
+            "uq_vehicle_active_plate_number",
+            "plate_number",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
 
 
 class RecordHistory(RegistryTable, table=True):

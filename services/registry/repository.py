@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import orjson
 from sqlalchemy import (
@@ -28,7 +28,16 @@ from sqlmodel import Session
 
 from services.common import clock
 from services.common.pagination import keyset, split_page
-from services.registry.models import division_t, facility_t, history_t, record_count_t, site_t, unit_t, vehicle_t
+from services.registry.models import (
+    counter_t,
+    division_t,
+    facility_t,
+    history_t,
+    record_count_t,
+    site_t,
+    unit_t,
+    vehicle_t,
+)
 
 _TIMESTAMPS = ("created_at", "updated_at", "decommissioned_at")
 
@@ -134,16 +143,20 @@ SORTS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 
-def _filtered(
-    stmt: Select[Any],
-    table: Table,
-    filters: Mapping[str, Any],
-    q: str | None,
-    prefix_columns: tuple[str, ...],
-    contains_columns: tuple[str, ...],
-) -> Select[Any]:
+class Matching(TypedDict):
+    """What a record list matches: equality ``filters`` (column → value, None: any), and the search
+    text ``q`` as a prefix of the ``prefix_columns`` or a part of the ``contains_columns``."""
+
+    filters: Mapping[str, Any]
+    q: str | None
+    prefix_columns: tuple[str, ...]
+    contains_columns: tuple[str, ...]
+
+
+def _filtered(stmt: Select[Any], table: Table, match: Matching) -> Select[Any]:
     """The list's filters: equality on each given column (a street also names its county, so the
     (county_code, …) indexes serve it), and ``q`` as a prefix of the codes or a part of the names."""
+    filters, q = match["filters"], match["q"]
     for name, value in filters.items():
         if value is not None:
             stmt = stmt.where(table.c[name] == value)
@@ -153,9 +166,9 @@ def _filtered(
     if q:
         pattern = _escape_like(q)
         conditions: list[ColumnElement[bool]] = [
-            table.c[name].like(f"{pattern}%", escape="\\") for name in prefix_columns
+            table.c[name].like(f"{pattern}%", escape="\\") for name in match["prefix_columns"]
         ]
-        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in contains_columns]
+        conditions += [table.c[name].like(f"%{pattern}%", escape="\\") for name in match["contains_columns"]]
         stmt = stmt.where(or_(*conditions))
     return stmt
 
@@ -190,23 +203,15 @@ def _from_counters(session: Session | Connection, kind: str, filters: Mapping[st
     return int(session.execute(stmt).scalar_one())
 
 
-def count_records(
-    session: Session | Connection,
-    table: Table,
-    *,
-    filters: Mapping[str, Any],
-    q: str | None,
-    prefix_columns: tuple[str, ...],
-    contains_columns: tuple[str, ...],
-) -> tuple[int, bool]:
+def count_records(session: Session | Connection, table: Table, **match: Unpack[Matching]) -> tuple[int, bool]:
     """How many records match the list's filters, and whether that is an estimate. Filters the
     dashboard counters cover (county, category, kind, energy type, status) read them: exact, and the
     same cost at any size. Otherwise on PostgreSQL, when the planner expects more than
     ``ESTIMATE_PAST`` rows, its estimate (``EXPLAIN``); below that, and on SQLite, an exact count."""
-    counted = _from_counters(session, table.name, filters, q)
+    counted = _from_counters(session, table.name, match["filters"], match["q"])
     if counted is not None:
         return counted, False
-    where = _filtered(select(table.c.id), table, filters, q, prefix_columns, contains_columns)
+    where = _filtered(select(table.c.id), table, match)
     bind = session.get_bind() if isinstance(session, Session) else session
     if bind.dialect.name == "postgresql":
         compiled = where.compile(dialect=bind.dialect)
@@ -224,18 +229,15 @@ def list_records(
     session: Session | Connection,
     table: Table,
     *,
-    filters: Mapping[str, Any],
-    q: str | None,
-    prefix_columns: tuple[str, ...],
-    contains_columns: tuple[str, ...],
     cursor: str | None,
     limit: int,
     sort: str = "code",
+    **match: Unpack[Matching],
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page in the order of ``sort`` (a key of ``SORTS``). Equality filters use the
     (county_code, [category|kind,] code) indexes for the code sorts and the (county_code, key, code)
     ones for the others, so a first page and a page deep in the cursor cost the same."""
-    stmt = _filtered(select(*public_columns(table)), table, filters, q, prefix_columns, contains_columns)
+    stmt = _filtered(select(*public_columns(table)), table, match)
     names, descending = SORTS[sort]
     columns = [table.c[name] for name in names]
     stmt = keyset(stmt, columns, cursor=cursor, limit=limit, descending=descending, tag=sort)
@@ -246,31 +248,26 @@ def list_records(
 # --- history ---------------------------------------------------------------------------------
 
 
+def history_row(
+    kind: str, record: Mapping[str, Any], action: str, actor: tuple[str, str], at: datetime
+) -> dict[str, Any]:
+    """A history row about ``record`` (its code and county) by ``actor`` (sub, name), without its
+    before and after: the API, the import and the demo add those as each stores them."""
+    return {
+        "kind": kind,
+        "code": record["code"],
+        "county_code": record["county_code"],
+        "action": action,
+        "actor_sub": actor[0],
+        "actor_name": actor[1],
+        "at": at,
+    }
+
+
 def add_history(
-    session: Session,
-    *,
-    kind: str,
-    code: str,
-    action: str,
-    actor_sub: str,
-    actor_name: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    county_code: str | None = None,
+    session: Session, row: dict[str, Any], before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
-    session.execute(
-        insert(history_t).values(
-            kind=kind,
-            code=code,
-            county_code=county_code,
-            action=action,
-            actor_sub=actor_sub,
-            actor_name=actor_name,
-            at=clock.now(),
-            before=before,
-            after=after,
-        )
-    )
+    session.execute(insert(history_t).values(**row, before=before, after=after))
 
 
 def history_page(
@@ -300,6 +297,12 @@ def history_page(
 def division(session: Session | Connection, code: str) -> dict[str, Any] | None:
     row = session.execute(select(*division_t.c).where(division_t.c.code == code)).first()
     return dict(row._mapping) if row is not None else None
+
+
+def division_level(session: Session | Connection, code: str) -> str | None:
+    """The level of a registered division (None: no such division)."""
+    level: str | None = session.execute(select(division_t.c.level).where(division_t.c.code == code)).scalar()
+    return level
 
 
 def divisions_page(
@@ -428,6 +431,22 @@ def take_number(session: Session | Connection, table: Table, county_code: str, k
     )
     next_value = session.execute(stmt).scalar_one()
     return int(next_value) - 1
+
+
+def raise_counters(conn: Connection, last: Mapping[tuple[str, str], int]) -> None:
+    """After seeding: each (county, kind) counter continues after its ``last`` number (never lowered)."""
+    rows = [{"county_code": c, "kind": k, "next_value": n + 1} for (c, k), n in last.items()]
+    if not rows:
+        return
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(counter_t).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["county_code", "kind"],
+        set_={"next_value": func.max(counter_t.c.next_value, stmt.excluded.next_value)}
+        if conn.dialect.name == "sqlite"
+        else {"next_value": func.greatest(counter_t.c.next_value, stmt.excluded.next_value)},
+    )
+    conn.execute(stmt)
 
 
 # --- dashboard counters (services/registry/stats.py keeps the rules) ------------------------

@@ -118,6 +118,45 @@ def _county_of_new_record() -> Any:
     )
 
 
+# --- what every record kind shows ------------------------------------------------------------
+
+# A record as registered: the example of each kind's public form ends with it.
+_NEW_RECORD: dict[str, Any] = {
+    "status": "active",
+    "created_at": "2026-03-01T02:00:00Z",
+    "updated_at": "2026-03-01T02:00:00Z",
+    "decommissioned_at": None,
+    "version": 1,
+}
+
+
+class _PublicCode(BaseModel):
+    code: str
+
+
+class _PublicState(_PublicCode):
+    """The last fields of a record as shown. Each ``<Kind>Public`` names this base first and its own
+    fields' base second: the fields then stand as code, the kind's own, then these."""
+
+    status: Status
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    decommissioned_at: datetime | None
+    version: int
+
+
+class _RecordPage(BaseModel):
+    """A page of a record list; each kind's page names its items' type (the field keeps its place)."""
+
+    items: list[Any]
+    next_cursor: str | None = None
+    total: int | None = Field(default=None, description="符合筛选条件的记录数（请求带 count=true 时给出）")
+    total_estimated: bool = Field(
+        default=False, description="total 为估计值（超过 10,000 条时按数据库的估计，页面显示“约”）"
+    )
+
+
 # --- vehicles --------------------------------------------------------------------------------
 
 VEHICLE_EXAMPLE: dict[str, Any] = {
@@ -135,11 +174,7 @@ VEHICLE_PUBLIC_EXAMPLE: dict[str, Any] = {
     "code": "360102-K00001",
     **VEHICLE_EXAMPLE,
     "county_code": "360102",
-    "status": "active",
-    "created_at": "2026-03-01T02:00:00Z",
-    "updated_at": "2026-03-01T02:00:00Z",
-    "decommissioned_at": None,
-    "version": 1,
+    **_NEW_RECORD,
 }
 
 
@@ -188,10 +223,7 @@ class VehicleUpdate(_VehicleFields, _Update):
     external_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class VehiclePublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [VEHICLE_PUBLIC_EXAMPLE]})
-
-    code: str
+class _VehicleColumns(_PublicCode):
     plate_number: str
     category: str
     energy_type: str
@@ -201,23 +233,14 @@ class VehiclePublic(BaseModel):
     road_permit_expires_on: date | None
     inspection_due_on: date | None
     gps_device_id: str | None
-    status: Status
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    decommissioned_at: datetime | None
-    version: int
 
 
-TOTAL_HELP = "符合筛选条件的记录数（请求带 count=true 时给出）"
-ESTIMATED_HELP = "total 为估计值（超过 10,000 条时按数据库的估计，页面显示“约”）"
+class VehiclePublic(_PublicState, _VehicleColumns):
+    model_config = ConfigDict(json_schema_extra={"examples": [VEHICLE_PUBLIC_EXAMPLE]})
 
 
-class VehiclePage(BaseModel):
+class VehiclePage(_RecordPage):
     items: list[VehiclePublic]
-    next_cursor: str | None = None
-    total: int | None = Field(default=None, description=TOTAL_HELP)
-    total_estimated: bool = Field(default=False, description=ESTIMATED_HELP)
 
 
 # --- facilities ------------------------------------------------------------------------------
@@ -239,11 +262,7 @@ FACILITY_PUBLIC_EXAMPLE: dict[str, Any] = {
     "category": "hazardous",
     "county_code": "360102",
     "site_code": None,
-    "status": "active",
-    "created_at": "2026-03-01T02:00:00Z",
-    "updated_at": "2026-03-01T02:00:00Z",
-    "decommissioned_at": None,
-    "version": 1,
+    **_NEW_RECORD,
 }
 
 
@@ -292,10 +311,7 @@ class FacilityUpdate(_PlaceFields, _Update):
     external_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class FacilityPublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [FACILITY_PUBLIC_EXAMPLE]})
-
-    code: str
+class _FacilityColumns(_PublicCode):
     kind: str
     category: str
     name: str
@@ -307,19 +323,14 @@ class FacilityPublic(BaseModel):
     lat: float
     lng: float
     capacity: float | None
-    status: Status
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    decommissioned_at: datetime | None
-    version: int
 
 
-class FacilityPage(BaseModel):
+class FacilityPublic(_PublicState, _FacilityColumns):
+    model_config = ConfigDict(json_schema_extra={"examples": [FACILITY_PUBLIC_EXAMPLE]})
+
+
+class FacilityPage(_RecordPage):
     items: list[FacilityPublic]
-    next_cursor: str | None = None
-    total: int | None = Field(default=None, description=TOTAL_HELP)
-    total_estimated: bool = Field(default=False, description=ESTIMATED_HELP)
 
 
 # --- sites -----------------------------------------------------------------------------------
@@ -342,11 +353,7 @@ SITE_PUBLIC_EXAMPLE: dict[str, Any] = {
     "code": "360102-S000001",
     **SITE_EXAMPLE,
     "county_code": "360102",
-    "status": "active",
-    "created_at": "2026-03-01T02:00:00Z",
-    "updated_at": "2026-03-01T02:00:00Z",
-    "decommissioned_at": None,
-    "version": 1,
+    **_NEW_RECORD,
 }
 
 
@@ -390,10 +397,7 @@ class SiteUpdate(_PlaceFields, _Update):
     external_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class SitePublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [SITE_PUBLIC_EXAMPLE]})
-
-    code: str
+class _SiteColumns(_PublicCode):
     kind: str
     name: str
     county_code: str
@@ -406,19 +410,14 @@ class SitePublic(BaseModel):
     covered_since: date | None
     sorted_collection: bool
     sorted_transport: bool
-    status: Status
-    external_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    decommissioned_at: datetime | None
-    version: int
 
 
-class SitePage(BaseModel):
+class SitePublic(_PublicState, _SiteColumns):
+    model_config = ConfigDict(json_schema_extra={"examples": [SITE_PUBLIC_EXAMPLE]})
+
+
+class SitePage(_RecordPage):
     items: list[SitePublic]
-    next_cursor: str | None = None
-    total: int | None = Field(default=None, description=TOTAL_HELP)
-    total_estimated: bool = Field(default=False, description=ESTIMATED_HELP)
 
 
 # --- shared ----------------------------------------------------------------------------------

@@ -48,6 +48,12 @@ class RecordKind:
     prefix_search: tuple[str, ...]
     contains_search: tuple[str, ...]
 
+    def matching(self, filters: dict[str, Any], q: str | None) -> repo.Matching:
+        """What a list of this kind matches: the filters, and ``q`` searched in this kind's columns."""
+        return repo.Matching(
+            filters=filters, q=q, prefix_columns=self.prefix_search, contains_columns=self.contains_search
+        )
+
 
 VEHICLES = RecordKind("vehicle", "车辆", vehicle_t, ("code", "plate_number"), ())
 FACILITIES = RecordKind("facility", "设施", facility_t, ("code",), ("name",))
@@ -126,27 +132,11 @@ def list_records(
     limit = clamp_limit(limit)
     where = {"county_code": county, **filters}
     text = (q or "").strip() or None
-    items, next_cursor = repo.list_records(
-        session,
-        kind.table,
-        filters=where,
-        q=text,
-        prefix_columns=kind.prefix_search,
-        contains_columns=kind.contains_search,
-        cursor=cursor,
-        limit=limit,
-        sort=sort,
-    )
+    match = kind.matching(where, text)
+    items, next_cursor = repo.list_records(session, kind.table, cursor=cursor, limit=limit, sort=sort, **match)
     page: dict[str, Any] = {"items": items, "next_cursor": next_cursor}
     if count:
-        page["total"], page["total_estimated"] = repo.count_records(
-            session,
-            kind.table,
-            filters=where,
-            q=text,
-            prefix_columns=kind.prefix_search,
-            contains_columns=kind.contains_search,
-        )
+        page["total"], page["total_estimated"] = repo.count_records(session, kind.table, **match)
     return page
 
 
@@ -161,12 +151,15 @@ def history(
 # --- checks against the database -------------------------------------------------------------
 
 
-def _check_divisions(session: Session, state: dict[str, Any]) -> None:
-    """County registered; street under the county; community under the street (filled from it)."""
+def division_problem(state: dict[str, Any], level_of: Callable[[str], str | None]) -> tuple[str, str, str, bool] | None:
+    """The first thing wrong with a record's divisions: county registered; street under the county;
+    community under the street (a community without a street fills it in). As (field, sentence, value,
+    unregistered): an unregistered code's sentence is bare, one from ``check_under`` names the field.
+    ``level_of(code)``: the registered level of a division code (None: not registered). The import's
+    row checks share it."""
     county = state["county_code"]
-    found = repo.division(session, county)
-    if found is None or found["level"] != "county":
-        raise v.field_error("county_code", f"{county} 不是已登记的县区", county)
+    if level_of(county) != "county":
+        return "county_code", f"{county} 不是已登记的县区", county, True
     street, community = state.get("street_code"), state.get("community_code")
     if community and not street:
         street = state["street_code"] = community[:9]
@@ -177,12 +170,20 @@ def _check_divisions(session: Session, state: dict[str, Any]) -> None:
         try:
             v.check_under(code, level, parent)
         except ValueError as exc:
-            raise InvalidInput(str(exc), details=[ErrorDetail(field=field, message=str(exc), value=code)]) from None
-        row = repo.division(session, code)
-        if row is None or row["level"] != level:
-            raise v.field_error(
-                field, f"{code} 不是已登记的{'街道（乡镇）' if level == 'street' else '社区（村）'}", code
-            )
+            return field, str(exc), code, False
+        if level_of(code) != level:
+            return field, f"{code} 不是已登记的{'街道（乡镇）' if level == 'street' else '社区（村）'}", code, True
+    return None
+
+
+def _check_divisions(session: Session, state: dict[str, Any]) -> None:
+    problem = division_problem(state, lambda code: repo.division_level(session, code))
+    if problem is None:
+        return
+    field, text, value, unregistered = problem
+    if unregistered:
+        raise v.field_error(field, text, value)
+    raise InvalidInput(text, details=[ErrorDetail(field=field, message=text, value=value)])
 
 
 def _check_unique(session: Session, kind: RecordKind, state: dict[str, Any], record_id: int | None) -> None:
@@ -248,17 +249,8 @@ def _record_change(
     after: dict[str, Any],
 ) -> None:
     """One history row and one event, in the transaction of the change."""
-    repo.add_history(
-        session,
-        kind=kind.name,
-        code=after["code"],
-        county_code=after["county_code"],
-        action=action,
-        actor_sub=caller.sub,
-        actor_name=caller.name,
-        before=before,
-        after=after,
-    )
+    row = repo.history_row(kind.name, after, action, (caller.sub, caller.name), clock.now())
+    repo.add_history(session, row, before, after)
     changed = sorted(k for k in after if before is not None and before.get(k) != after.get(k))
     data = {"code": after["code"], "county_code": after["county_code"], "record": after}
     if before is not None:

@@ -12,6 +12,7 @@ from services.common.tabular.base import (
     ErrorEntry,
     Row,
     TabularError,
+    spool,
 )
 from services.common.tabular.export import stream_csv, stream_xlsx
 from services.common.tabular.reading import Table, open_table, read_table, row_errors
@@ -32,6 +33,7 @@ __all__ = [
     "read_table",
     "row_errors",
     "sheet_message",
+    "spool",
     "stream_csv",
     "stream_xlsx",
     "write_error_report",

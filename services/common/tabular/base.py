@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import IO, Literal, Protocol
 
 from services.common.errors import InvalidInput
 
@@ -36,6 +37,26 @@ CHOICES_SHEET = "下拉选项"
 CHUNK_SIZE = MIB
 SNIFF_SIZE = 64 * 1024
 SPOOL_SIZE = 8 * MIB
+
+
+def spool(data: IO[bytes], max_bytes: int, too_big: Exception) -> IO[bytes]:
+    """The rest of ``data`` copied into a temporary file (in memory up to ``SPOOL_SIZE``), at position 0,
+    for a stream that cannot seek; ``too_big`` is raised once more than ``max_bytes`` came. The caller
+    closes the file."""
+    copy: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE)  # noqa: SIM115  (the caller's)
+    try:
+        size = 0
+        while chunk := data.read(CHUNK_SIZE):
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_big
+            copy.write(chunk)
+        copy.seek(0)
+    except BaseException:
+        copy.close()
+        raise
+    return copy
+
 
 NOT_A_TABLE = "文件不是 XLSX 或 CSV 表格"
 NO_DATA = "文件中没有数据行"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import IO
+from typing import IO, TypedDict, Unpack
 
 from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
@@ -36,7 +35,6 @@ from services.common.tabular.base import (
     RESAVE,
     SNIFF_SIZE,
     SPARE_ROWS,
-    SPOOL_SIZE,
     Column,
     ErrorEntry,
     RawRow,
@@ -45,6 +43,7 @@ from services.common.tabular.base import (
     TabularError,
     _Source,
     log,
+    spool,
 )
 from services.common.tabular.cells import (
     _cell_text,
@@ -178,15 +177,25 @@ class Table:
         self.close()
 
 
+Upload = bytes | IO[bytes]  # the file's bytes, or a stream read from its current position
+
+
+class Limits(TypedDict, total=False):
+    """How much a table may hold: ``max_rows`` data rows (``DEFAULT_MAX_ROWS``), ``max_bytes`` in the
+    file (``DEFAULT_MAX_BYTES``)."""
+
+    max_rows: int
+    max_bytes: int
+
+
 def open_table(
-    data: bytes | IO[bytes],
+    data: Upload,
     filename: str,
     columns: Sequence[Column],
     *,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     skip_example: bool = True,
+    **limits: Unpack[Limits],
 ) -> Table:
     """Open an uploaded XLSX or CSV (told apart by content, not by name) and check its header.
 
@@ -196,6 +205,7 @@ def open_table(
     it in a worker thread from async code. ``filename`` only sharpens messages (e.g. an encrypted file).
     """
     _check_columns(columns)
+    max_rows, max_bytes = limits.get("max_rows", DEFAULT_MAX_ROWS), limits.get("max_bytes", DEFAULT_MAX_BYTES)
     source_file, owned = _seekable(data, max_bytes)
     closers = [source_file] if owned else []
     source: _Source | None = None
@@ -217,16 +227,9 @@ def open_table(
         raise
 
 
-def read_table(
-    data: bytes | IO[bytes],
-    filename: str,
-    columns: Sequence[Column],
-    *,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> Iterator[Row]:
+def read_table(data: Upload, filename: str, columns: Sequence[Column], **limits: Unpack[Limits]) -> Iterator[Row]:
     """The data rows of an uploaded table; format and header errors raise here, row-count errors while iterating."""
-    return open_table(data, filename, columns, max_rows=max_rows, max_bytes=max_bytes).rows()
+    return open_table(data, filename, columns, **limits).rows()
 
 
 def _check_columns(columns: Sequence[Column]) -> None:
@@ -264,19 +267,7 @@ def _seekable(data: bytes | IO[bytes], max_bytes: int) -> tuple[IO[bytes], bool]
         return data, False
     if start > 0 and end - start > max_bytes:
         raise too_big
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_SIZE)  # noqa: SIM115  (closed by the Table)
-    try:
-        size = 0
-        while chunk := data.read(CHUNK_SIZE):
-            size += len(chunk)
-            if size > max_bytes:
-                raise too_big
-            spool.write(chunk)
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    return spool, True
+    return spool(data, max_bytes, too_big), True  # closed by the Table
 
 
 def _sniff(head: bytes, f: IO[bytes], filename: str) -> TableFormat:

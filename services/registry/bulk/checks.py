@@ -9,11 +9,6 @@ transaction, when it is confirmed: what changed in between is found there.
 
 from __future__ import annotations
 
-import os
-import shutil
-import sqlite3
-import tempfile
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +23,7 @@ from services.registry import validation as v
 from services.registry.bulk import repository
 from services.registry.bulk.columns import Spec, parse_row
 from services.registry.models import facility_t, site_t, vehicle_t
+from services.registry.service import division_problem
 
 TABLES = {"site": site_t, "facility": facility_t, "vehicle": vehicle_t}
 
@@ -39,32 +35,6 @@ class Checked:
     row: Row
     state: dict[str, Any] | None
     errors: list[ErrorEntry] = field(default_factory=list)
-
-
-class FirstSeen:
-    """Which row of the file first had a value, for duplicates inside the file. Kept in a temporary
-    SQLite file rather than a dict, so memory stays flat however many rows the file has."""
-
-    def __init__(self) -> None:
-        folder = tempfile.mkdtemp(prefix="sortline-import-")
-        self._db = sqlite3.connect(os.path.join(folder, "seen.db"), check_same_thread=False)
-        self._db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-4096;"
-            "CREATE TABLE seen (kind INTEGER, key TEXT, row INTEGER, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
-        )
-        weakref.finalize(self, _drop_seen, self._db, folder)
-
-    def first(self, kind: int, key: str, row: int) -> int:
-        """``row`` if ``key`` is new, else the row that had it first."""
-        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (kind, key, row)).rowcount:
-            return row
-        found = self._db.execute("SELECT row FROM seen WHERE kind = ? AND key = ?", (kind, key)).fetchone()
-        return int(found[0])
-
-
-def _drop_seen(db: sqlite3.Connection, folder: str) -> None:
-    db.close()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 _EXTERNAL, _PLATE = 1, 2
@@ -80,7 +50,7 @@ class RowChecker:
         self.caller_county = caller_county
         self.headers = spec.headers
         self.divisions: dict[str, str] = repository.division_levels(conn)
-        self._seen = FirstSeen()
+        self._seen = repository.FirstSeen()
 
     # --- one row, without the database -------------------------------------------------------
 
@@ -121,26 +91,11 @@ class RowChecker:
 
     def _places(self, checked: Checked, state: dict[str, Any]) -> None:
         """Divisions (as ``service._check_divisions``) and the facility category."""
-        county = state["county_code"]
-        if self.divisions.get(county) != "county":
-            self._error(checked, "county_code", v.message("county_code", f"{county} 不是已登记的县区"), county)
+        problem = division_problem(state, self.divisions.get)
+        if problem is not None:
+            field, text, value, _unregistered = problem
+            self._error(checked, field, text, value)  # the sheet's sentence drops the field's name anyway
             return
-        street, community = state.get("street_code"), state.get("community_code")
-        if community and not street:
-            street = state["street_code"] = community[:9]
-        for level, code, parent in (("street", street, county), ("community", community, street)):
-            if not code or not parent:
-                continue
-            key = v.LEVEL_FIELD[level]
-            try:
-                v.check_under(code, level, parent)
-            except ValueError as exc:
-                self._error(checked, key, str(exc), code)
-                return
-            if self.divisions.get(code) != level:
-                name = "街道（乡镇）" if level == "street" else "社区（村）"
-                self._error(checked, key, v.message(key, f"{code} 不是已登记的{name}"), code)
-                return
         if self.spec.name == "facility":
             try:
                 state["category"] = v.facility_category(state["kind"], state.get("category"))

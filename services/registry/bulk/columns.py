@@ -81,19 +81,27 @@ _COMMUNITY = Column(
 _EXTERNAL = Column("external_id", "县区系统编号", text=True, example="DH-0001", note="县区自有系统中的编号，县区内唯一")
 _ADDRESS = Column("address", "地址", example="东湖区公园街道八一大道 100 号", width=30)
 
+
+def _spec(
+    names: tuple[str, str, str], schema: type[BaseModel], own: tuple[Column, ...], external_example: str, **kw: Any
+) -> Spec:
+    """A kind's spec (``names``: name, plural, label): its ``own`` columns between the county (first)
+    and its external id (last)."""
+    name, plural, label = names
+    columns = (_COUNTY, *own, dataclasses.replace(_EXTERNAL, example=external_example))
+    return Spec(name=name, plural=plural, label=label, columns=columns, schema=schema, **kw)
+
+
 FACILITY_KINDS = _names(get_args(v.FacilityKind), v.FACILITY_KIND_NAMES)
 FACILITY_CATEGORIES = _names(get_args(v.FacilityCategory), v.CATEGORY_NAMES)
 VEHICLE_CATEGORIES = _names(get_args(v.VehicleCategory), v.CATEGORY_NAMES)
 ENERGY_TYPES = _names(get_args(v.EnergyType), ENERGY_NAMES)
 SITE_KINDS = _names(get_args(v.SiteKind), v.SITE_KIND_NAMES)
 
-FACILITIES = Spec(
-    name="facility",
-    plural="facilities",
-    label="设施",
-    schema=FacilityCreate,
-    columns=(
-        _COUNTY,
+FACILITIES = _spec(
+    ("facility", "facilities", "设施"),
+    FacilityCreate,
+    (
         _choice_column("kind", "设施类型", FACILITY_KINDS, required=True, example="有害垃圾暂存点"),
         _choice_column("category", "垃圾类别", FACILITY_CATEGORIES, example="有害垃圾", note="留空时按设施类型确定"),
         Column("name", "名称", required=True, example="公园街道有害垃圾暂存点", width=30),
@@ -104,18 +112,15 @@ FACILITIES = Spec(
         Column("lat", "纬度", required=True, example="28.6829", note="WGS-84"),
         Column("lng", "经度", required=True, example="115.8986", note="WGS-84"),
         Column("capacity", "设计能力", example="2", note="桶组/投放箱为升，站点与处理设施为吨/日"),
-        dataclasses.replace(_EXTERNAL, example="DH-F-0001"),
     ),
+    external_example="DH-F-0001",
     choices={"kind": FACILITY_KINDS, "category": FACILITY_CATEGORIES},
 )
 
-SITES = Spec(
-    name="site",
-    plural="sites",
-    label="管理对象",
-    schema=SiteCreate,
-    columns=(
-        _COUNTY,
+SITES = _spec(
+    ("site", "sites", "管理对象"),
+    SiteCreate,
+    (
         _choice_column("kind", "管理对象类型", SITE_KINDS, required=True, example="居民小区"),
         Column("name", "名称", required=True, example="滨江花园", width=24),
         dataclasses.replace(_STREET, required=True),
@@ -127,19 +132,16 @@ SITES = Spec(
         Column("covered_since", "开始分类日期", date=True, example="2021-07-01", note="已开展分类但不填时按导入当天"),
         Column("sorted_collection", "已分类收集", choices=[YES, NO], example=YES),
         Column("sorted_transport", "已分类运输", choices=[YES, NO], example=YES),
-        dataclasses.replace(_EXTERNAL, example="DH-S-0001"),
     ),
+    external_example="DH-S-0001",
     choices={"kind": SITE_KINDS},
     bools=frozenset({"covered", "sorted_collection", "sorted_transport"}),
 )
 
-VEHICLES = Spec(
-    name="vehicle",
-    plural="vehicles",
-    label="车辆",
-    schema=VehicleCreate,
-    columns=(
-        _COUNTY,
+VEHICLES = _spec(
+    ("vehicle", "vehicles", "车辆"),
+    VehicleCreate,
+    (
         Column("plate_number", "车牌号", required=True, example="赣AD12345", note="7 位普通号牌或 8 位新能源号牌"),
         _choice_column("category", "垃圾类别", VEHICLE_CATEGORIES, required=True, example="厨余垃圾"),
         _choice_column("energy_type", "能源类型", ENERGY_TYPES, required=True, example="纯电动"),
@@ -148,8 +150,8 @@ VEHICLES = Spec(
         Column("road_permit_expires_on", "道路运输证有效期至", date=True, example="2027-06-30"),
         Column("inspection_due_on", "下次年检日期", date=True, example="2026-09-30"),
         Column("gps_device_id", "车载定位终端编号", text=True, example="GPS-0001"),
-        dataclasses.replace(_EXTERNAL, example="NC-0001"),
     ),
+    external_example="NC-0001",
     choices={"category": VEHICLE_CATEGORIES, "energy_type": ENERGY_TYPES},
 )
 

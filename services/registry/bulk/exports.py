@@ -40,16 +40,7 @@ def records(
     cursor: str | None = None
     with engine.connect() as conn:
         while True:
-            items, cursor = repo.list_records(
-                conn,
-                kind.table,
-                filters=filters,
-                q=q,
-                prefix_columns=kind.prefix_search,
-                contains_columns=kind.contains_search,
-                cursor=cursor,
-                limit=PAGE,
-            )
+            items, cursor = repo.list_records(conn, kind.table, cursor=cursor, limit=PAGE, **kind.matching(filters, q))
             for item in items:
                 row = export_row(spec, item)
                 row["status"] = STATUS_NAMES.get(row["status"], row["status"])

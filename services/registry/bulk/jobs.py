@@ -219,13 +219,20 @@ class Importer:
 
     # --- validation ------------------------------------------------------------------------
 
-    def validate(self, job_id: str, ctx: JobContext) -> None:
+    def _take(self, job_id: str, status: str, ctx: JobContext) -> dict[str, Any] | None:
+        """The job, marked as this worker's, if it is still ``status`` (None: nothing to do)."""
         with self.reader.connect() as conn:
             job = repository.load_job(conn, job_id)
-        if job is None or job["status"] != "validating":
-            return
+        if job is None or job["status"] != status:
+            return None
         with self.engine.begin() as conn:
             repository.set_job(conn, job_id, runner=ctx.worker_id)
+        return job
+
+    def validate(self, job_id: str, ctx: JobContext) -> None:
+        job = self._take(job_id, "validating", ctx)
+        if job is None:
+            return
         spec = SPECS[job["kind"]]
         processed = errors = valid = stored = 0
         pending: list[dict[str, Any]] = []
@@ -302,12 +309,9 @@ class Importer:
     # --- writing ---------------------------------------------------------------------------
 
     def write(self, job_id: str, ctx: JobContext) -> None:
-        with self.reader.connect() as conn:
-            job = repository.load_job(conn, job_id)
-        if job is None or job["status"] != "writing":
+        job = self._take(job_id, "writing", ctx)
+        if job is None:
             return
-        with self.engine.begin() as conn:
-            repository.set_job(conn, job_id, runner=ctx.worker_id)
         spec = SPECS[job["kind"]]
         self.live[job_id] = 0
         try:
@@ -342,7 +346,7 @@ class Importer:
         job_id = job["id"]
         table = TABLES[spec.name]
         caller = job.get("caller") or {}
-        actor_sub, actor_name = caller.get("sub", job["created_by"]), caller.get("name", "")
+        actor = (caller.get("sub", job["created_by"]), caller.get("name", ""))
         expected: dict[str, int] = {k: int(n) for k, n in (job.get("county_counts") or {}).items()}
         total = sum(expected.values())
         columns = [c.name for c in table.c if c.name != "id"]
@@ -399,18 +403,8 @@ class Importer:
                     records.append(record)
                     # Serialised once (orjson, as the API's ``jsonable``) for history and event.
                     public = orjson.dumps(record)
-                    histories.append(
-                        {
-                            "kind": spec.name,
-                            "code": code,
-                            "county_code": county,
-                            "action": "created",
-                            "actor_sub": actor_sub,
-                            "actor_name": actor_name,
-                            "at": now,
-                            "after_json": public.decode(),
-                        }
-                    )
+                    row = registry_repository.history_row(spec.name, record, "created", actor, now)
+                    histories.append({**row, "after_json": public.decode()})
                     data = {
                         "code": code,
                         "county_code": county,

@@ -1,8 +1,14 @@
 """Every query of the bulk import: the import job and its row errors, the look-ups of the row checks,
-the number blocks and the bulk inserts of the write pass."""
+the values seen so far in the file (a temporary SQLite file), the number blocks and the bulk inserts
+of the write pass (and of the demo seeding)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import tempfile
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -130,6 +136,35 @@ def site_counties(conn: Conn, codes: set[str]) -> dict[str, str]:
     return found
 
 
+# --- duplicates inside the file -----------------------------------------------------------------
+
+
+class FirstSeen:
+    """Which row of the file first had a value, for duplicates inside the file. Kept in a temporary
+    SQLite file rather than a dict, so memory stays flat however many rows the file has."""
+
+    def __init__(self) -> None:
+        folder = tempfile.mkdtemp(prefix="sortline-import-")
+        self._db = sqlite3.connect(os.path.join(folder, "seen.db"), check_same_thread=False)
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-4096;"
+            "CREATE TABLE seen (kind INTEGER, key TEXT, row INTEGER, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
+        )
+        weakref.finalize(self, _drop_seen, self._db, folder)
+
+    def first(self, kind: int, key: str, row: int) -> int:
+        """``row`` if ``key`` is new, else the row that had it first."""
+        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (kind, key, row)).rowcount:
+            return row
+        found = self._db.execute("SELECT row FROM seen WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return int(found[0])
+
+
+def _drop_seen(db: sqlite3.Connection, folder: str) -> None:
+    db.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 # --- the write pass -------------------------------------------------------------------------------
 
 
@@ -157,6 +192,28 @@ def reserve_blocks(conn: Conn, kind: str, counts: dict[str, int]) -> dict[str, i
 
 def insert_records(conn: Conn, table: Table, records: list[dict[str, Any]]) -> None:
     conn.execute(insert(table), records)
+
+
+def copy_rows(
+    conn: Connection, table: Table, rows: Iterable[dict[str, Any]], columns: list[str], *, batch: int
+) -> None:
+    """Bulk insert of generated rows (demo, benchmarks): ``COPY`` on PostgreSQL, executemany batches of
+    ``batch`` rows elsewhere."""
+    if conn.dialect.name == "postgresql":
+        dbapi = conn.connection.driver_connection
+        cols = ", ".join(columns)
+        with dbapi.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        return
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            conn.execute(insert(table), chunk)
+            chunk = []
+    if chunk:
+        conn.execute(insert(table), chunk)
 
 
 def insert_history(conn: Conn, rows: Iterable[dict[str, Any]]) -> None:

@@ -5,7 +5,6 @@ jobs of the registry's kernel job runner (``jobs.Importer``); every query is in 
 from __future__ import annotations
 
 import io
-import tempfile
 import threading
 from typing import IO, Any, BinaryIO, cast
 
@@ -19,7 +18,7 @@ from services.common.errors import Conflict, ErrorDetail, InvalidInput, NotFound
 from services.common.idempotency import IdempotentWrite, Written
 from services.common.jobs import JobRunner
 from services.common.storage import EmptyFile, FileStorage, FileTooLarge, StoredFile
-from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table
+from services.common.tabular import NO_DATA, ErrorEntry, TabularError, open_table, spool
 from services.registry import repository as registry_repository
 from services.registry.bulk import jobs, repository
 from services.registry.bulk.columns import SPECS, Spec
@@ -27,7 +26,6 @@ from services.registry.models import jobs as job_tables_of_registry
 from services.registry.service import can_write, visible_county
 
 SHOWN_ERRORS = 200
-CHUNK = 1024 * 1024
 _runner_lock = threading.Lock()
 
 
@@ -171,19 +169,7 @@ def _seekable(upload: IO[bytes], max_bytes: int) -> tuple[IO[bytes], bool]:
         raise _too_big(max_bytes)
     if size >= 0:
         return upload, False
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=CHUNK * 8)  # noqa: SIM115  (closed by start)
-    try:
-        size = 0
-        while chunk := upload.read(CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise _too_big(max_bytes)
-            spool.write(chunk)
-        spool.seek(0)
-    except BaseException:
-        spool.close()
-        raise
-    return spool, True
+    return spool(upload, max_bytes, _too_big(max_bytes)), True  # closed by start
 
 
 def _store(storage: FileStorage, upload: IO[bytes], filename: str, max_bytes: int) -> StoredFile:

@@ -5,26 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
 
-from services.common.auth import CallerDep
-from services.common.db import ReadSessionDep
-from services.common.responses import JSONBody
 from services.registry import service
-from services.registry.bulk import service as bulk_service
-from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import (
-    CountQuery,
-    CountyQuery,
-    CursorQuery,
-    ImportJobQuery,
-    LimitQuery,
-    NameSearch,
-    RecordSort,
-    StatusQuery,
-    StreetQuery,
-)
-from services.registry.routes.records import add_record_routes
+from services.registry.routes.params import StreetQuery
+from services.registry.routes.records import add_list_route, add_record_routes
 from services.registry.schemas import (
     FACILITY_EXAMPLE,
     FacilityCreate,
@@ -55,27 +39,18 @@ CREATE_EXAMPLES = {
 }
 
 
-@router.get("", response_model=FacilityPage, summary="设施列表（游标分页）", responses=READ_ERRORS)
-def list_facilities(
-    caller: CallerDep,
-    session: ReadSessionDep,
-    county: CountyQuery = None,
-    street: StreetQuery = None,
-    category: Annotated[FacilityCategory | None, Query(description="垃圾类别")] = None,
-    kind: Annotated[FacilityKind | None, Query(description="设施类型")] = None,
-    status: StatusQuery = None,
-    q: NameSearch = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
-    sort: RecordSort = "code",
-    count: CountQuery = False,
-    import_job: ImportJobQuery = None,
-) -> Response:
-    filters = {"category": category, "kind": kind, "status": status, "street_code": street}
-    if import_job:
-        filters.update(bulk_service.imported_by(session, caller, "facilities", import_job))
-    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
-
+add_list_route(
+    router,
+    kind=KIND,
+    plural="facilities",
+    page=FacilityPage,
+    summary="设施列表（游标分页）",
+    filters=[
+        ("street", StreetQuery, "street_code"),
+        ("category", Annotated[FacilityCategory | None, Query(description="垃圾类别")], "category"),
+        ("kind", Annotated[FacilityKind | None, Query(description="设施类型")], "kind"),
+    ],
+)
 
 UPDATE_EXAMPLES = {"rename": {"summary": "改名称", "value": {"name": "公园街道有害垃圾暂存点（改造）"}}}
 

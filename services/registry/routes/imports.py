@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -65,13 +65,19 @@ def template(kind: Kind, caller: CallerDep) -> Response:
     return Response(content, media_type=XLSX_TYPE, headers=attachment(spec.template_name))
 
 
-@router.post(
-    "",
-    status_code=202,
-    response_model=ImportJobPublic,
-    summary="上传导入文件（先整体校验，确认后才写入）",
-    responses=error_docs(401, 403, 409, 422),
-)
+def _job_step(path: str, summary: str, *statuses: int) -> Any:
+    """A step that starts work on an import job: answers the job, 202."""
+    responses = error_docs(401, 403, *statuses)
+    return router.post(path, status_code=202, response_model=ImportJobPublic, summary=summary, responses=responses)
+
+
+def _accepted(request: Request, background: BackgroundTasks, job: dict[str, Any], start: bool) -> Response:
+    if start:  # after the commit: the runner must see the job
+        background.add_task(imports.kick, request.app)
+    return JSONBody(job, status_code=202)
+
+
+@_job_step("", "上传导入文件（先整体校验，确认后才写入）", 409, 422)
 def upload(
     request: Request,
     caller: CallerDep,
@@ -82,9 +88,7 @@ def upload(
     write: IdempotentWriteDep,
 ) -> Response:
     job, new = imports.start(session, request.app, caller, kind, file.file, file.filename or "", write)
-    if new:  # after the commit: the runner must see the job
-        background.add_task(imports.kick, request.app)
-    return JSONBody(job, status_code=202)
+    return _accepted(request, background, job, new)
 
 
 @router.get("", response_model=ImportJobList, summary="最近的导入任务", responses=error_docs(401, 403))
@@ -117,17 +121,9 @@ def import_report(job_id: str, caller: CallerDep, session: ReadSessionDep) -> Re
     )
 
 
-@router.post(
-    "/{job_id}/confirm",
-    status_code=202,
-    response_model=ImportJobPublic,
-    summary="确认导入（仅校验通过的任务；重复确认不会重复写入）",
-    responses=error_docs(401, 403, 404, 409),
-)
+@_job_step("/{job_id}/confirm", "确认导入（仅校验通过的任务；重复确认不会重复写入）", 404, 409)
 def confirm_import(
     job_id: str, request: Request, caller: CallerDep, session: SessionDep, background: BackgroundTasks
 ) -> Response:
     job, start = imports.confirm(session, request.app, caller, job_id)
-    if start:
-        background.add_task(imports.kick, request.app)
-    return JSONBody(job, status_code=202)
+    return _accepted(request, background, job, start)

@@ -5,26 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
 
-from services.common.auth import CallerDep
-from services.common.db import ReadSessionDep
-from services.common.responses import JSONBody
 from services.registry import service
-from services.registry.bulk import service as bulk_service
-from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import (
-    CountQuery,
-    CountyQuery,
-    CursorQuery,
-    ImportJobQuery,
-    LimitQuery,
-    NameSearch,
-    RecordSort,
-    StatusQuery,
-    StreetQuery,
-)
-from services.registry.routes.records import add_record_routes
+from services.registry.routes.params import StreetQuery
+from services.registry.routes.records import add_list_route, add_record_routes
 from services.registry.schemas import (
     SITE_EXAMPLE,
     SiteCreate,
@@ -46,26 +30,17 @@ CREATE_EXAMPLES = {
 }
 
 
-@router.get("", response_model=SitePage, summary="管理对象列表（游标分页）", responses=READ_ERRORS)
-def list_sites(
-    caller: CallerDep,
-    session: ReadSessionDep,
-    county: CountyQuery = None,
-    street: StreetQuery = None,
-    kind: Annotated[SiteKind | None, Query(description="管理对象类型")] = None,
-    status: StatusQuery = None,
-    q: NameSearch = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
-    sort: RecordSort = "code",
-    count: CountQuery = False,
-    import_job: ImportJobQuery = None,
-) -> Response:
-    filters = {"kind": kind, "status": status, "street_code": street}
-    if import_job:
-        filters.update(bulk_service.imported_by(session, caller, "sites", import_job))
-    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
-
+add_list_route(
+    router,
+    kind=KIND,
+    plural="sites",
+    page=SitePage,
+    summary="管理对象列表（游标分页）",
+    filters=[
+        ("street", StreetQuery, "street_code"),
+        ("kind", Annotated[SiteKind | None, Query(description="管理对象类型")], "kind"),
+    ],
+)
 
 UPDATE_EXAMPLES = {
     "covered": {

@@ -5,24 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from starlette.responses import Response
 
-from services.common.auth import CallerDep
-from services.common.db import ReadSessionDep
-from services.common.responses import JSONBody
 from services.registry import service
-from services.registry.bulk import service as bulk_service
-from services.registry.errors import READ_ERRORS
-from services.registry.routes.params import (
-    CountQuery,
-    CountyQuery,
-    CursorQuery,
-    ImportJobQuery,
-    LimitQuery,
-    StatusQuery,
-    VehicleSort,
-)
-from services.registry.routes.records import add_record_routes
+from services.registry.routes.params import VehicleSort
+from services.registry.routes.records import add_list_route, add_record_routes
 from services.registry.schemas import (
     VEHICLE_EXAMPLE,
     VehicleCreate,
@@ -51,26 +37,19 @@ CREATE_EXAMPLES = {
 }
 
 
-@router.get("", response_model=VehiclePage, summary="车辆列表（游标分页）", responses=READ_ERRORS)
-def list_vehicles(
-    caller: CallerDep,
-    session: ReadSessionDep,
-    county: CountyQuery = None,
-    category: Annotated[VehicleCategory | None, Query(description="垃圾类别")] = None,
-    energy_type: Annotated[EnergyType | None, Query(description="能源类型")] = None,
-    status: StatusQuery = None,
-    q: Annotated[str | None, Query(max_length=64, description="统一编号或车牌号的开头")] = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 50,
-    sort: VehicleSort = "code",
-    count: CountQuery = False,
-    import_job: ImportJobQuery = None,
-) -> Response:
-    filters = {"category": category, "energy_type": energy_type, "status": status}
-    if import_job:
-        filters.update(bulk_service.imported_by(session, caller, "vehicles", import_job))
-    return JSONBody(service.list_records(session, caller, KIND, county, filters, q, cursor, limit, sort, count))
-
+add_list_route(
+    router,
+    kind=KIND,
+    plural="vehicles",
+    page=VehiclePage,
+    summary="车辆列表（游标分页）",
+    filters=[
+        ("category", Annotated[VehicleCategory | None, Query(description="垃圾类别")], "category"),
+        ("energy_type", Annotated[EnergyType | None, Query(description="能源类型")], "energy_type"),
+    ],
+    search=Annotated[str | None, Query(max_length=64, description="统一编号或车牌号的开头")],
+    sort=VehicleSort,
+)
 
 UPDATE_EXAMPLES = {"capacity": {"summary": "改载重和定位终端", "value": {"capacity_tonnes": 3.0}}}
 
