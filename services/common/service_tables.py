@@ -1,4 +1,5 @@
-"""The kernel's tables in a service's metadata: the outbox, the idempotency keys and the job runner's."""
+"""The kernel's tables in a service's metadata, with their helpers: the outbox, the idempotency keys and the job
+runner's (the table definitions themselves are in ``kernel_tables`` and ``job_tables``)."""
 
 from __future__ import annotations
 

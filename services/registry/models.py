@@ -28,9 +28,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from services.common.db import new_registry
-from services.common.idempotency import Idempotency, idempotency_table
-from services.common.jobs import job_tables
-from services.common.outbox import Outbox, outbox_table
+from services.common.service_tables import kernel_tables
 
 
 class RegistryTable(SQLModel, registry=new_registry()):
@@ -280,7 +278,7 @@ class ImportRowError(RegistryTable, table=True):
 
 
 metadata = RegistryTable.metadata
-jobs = job_tables(metadata)
+outbox, idempotency, jobs = kernel_tables(metadata, "registry")
 # The office's working-day calendar (State Council notices the package does not know yet, local
 # changes): its entries win over ``chinese_calendar``; see ``services.common.workdays``.
 workday_override_t = Table(
@@ -292,8 +290,6 @@ workday_override_t = Table(
     Column("updated_by", String(128), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-outbox = Outbox(outbox_table(metadata), "registry")
-idempotency = Idempotency(idempotency_table(metadata))
 
 division_t = Division.__table__  # type: ignore[attr-defined]
 unit_t = MemberUnit.__table__  # type: ignore[attr-defined]
