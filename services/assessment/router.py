@@ -10,7 +10,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from services.assessment import catalogues, quarters, scores, tasks
+from services.assessment import catalogues, quarters, repository, scores, tasks
 from services.assessment.app_state import Ports, get_ports
 from services.assessment.routing import tag_routes
 from services.assessment.schemas import (
@@ -295,20 +295,10 @@ def list_tasks(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    return JSONBody(
-        tasks.list_tasks(
-            session,
-            caller,
-            quarter=quarter,
-            unit=unit,
-            state=state,
-            category=category,
-            item=item,
-            overdue=overdue,
-            cursor=cursor,
-            limit=limit,
-        )
+    filters = repository.TaskFilters(
+        quarter=quarter, unit=unit, state=state, category=category, item=item, overdue=overdue
     )
+    return JSONBody(tasks.list_tasks(session, caller, cursor=cursor, limit=limit, **filters))
 
 
 @on_tasks.get("/review-queue", "审核队列（最早提交的在前）", TaskList)

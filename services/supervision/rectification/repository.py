@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlmodel import Session
@@ -99,19 +99,26 @@ def insert_escalation(db: Db, values: dict[str, Any]) -> None:
     db.execute(insert(escalation_t).values(**values))
 
 
+class OrderFilters(TypedDict):
+    """``GET /rectifications``' filters as the service and the repository pass them on (``None``: not given)."""
+
+    state: str | None
+    overdue: bool | None
+    party: str | None
+    plan_id: int | None
+
+
 def orders(
     db: Db,
     condition: ColumnElement[bool],
     *,
-    state: str | None,
-    overdue: bool | None,
-    party: str | None,
-    plan_id: int | None,
     today: date,
     cursor: str | None,
     limit: int,
+    **filters: Unpack[OrderFilters],
 ) -> tuple[list[Any], str | None]:
     """Newest first; the overdue board walks (is_open, deadline, id), most overdue first."""
+    state, overdue, party, plan_id = (filters[name] for name in ("state", "overdue", "party", "plan_id"))
     stmt = select(rect_t).where(condition)
     if state:
         stmt = stmt.where(rect_t.c.state == state)

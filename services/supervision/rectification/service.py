@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 from sqlmodel import Session
@@ -362,27 +362,15 @@ def list_orders(
     session: Session,
     caller: Caller,
     *,
-    state: str | None,
-    overdue: bool | None,
-    party: str | None,
-    plan_id: int | None,
     cursor: str | None,
     limit: int,
+    **filters: Unpack[repo.OrderFilters],
 ) -> dict[str, Any]:
     scope.require_key_permission(caller)
     limit = clamp_limit(limit)
     today = clock.today()
-    rows, next_cursor = repo.orders(
-        session,
-        scope.order_filter(caller, rect_t),
-        state=state,
-        overdue=overdue,
-        party=party,
-        plan_id=plan_id,
-        today=today,
-        cursor=cursor,
-        limit=limit,
-    )
+    condition = scope.order_filter(caller, rect_t)
+    rows, next_cursor = repo.orders(session, condition, today=today, cursor=cursor, limit=limit, **filters)
     return {"items": [order_public(caller, r, today) for r in rows], "next_cursor": next_cursor}
 
 
