@@ -146,6 +146,11 @@ def heic_to_jpeg(storage: FileStorage, stored: StoredFile) -> StoredFile:
     return converted
 
 
+# The row's values go as parameters: the statement is built once and its compiled form cached
+# (``insert().values(**values)`` built a new statement and its cache key from every value, per photo).
+_INSERT_PHOTO = insert(photo_t).returning(*photo_t.c)
+
+
 def record_photo(
     engine: Engine,
     storage: FileStorage,
@@ -180,7 +185,7 @@ def record_photo(
     }
     try:
         with session_scope(engine) as session:
-            row = dict(session.execute(insert(photo_t).values(**values).returning(*photo_t.c)).one()._mapping)
+            row = dict(session.execute(_INSERT_PHOTO, values).one()._mapping)
             if on_insert is not None:
                 on_insert(session, row["id"])
         return 201, row
