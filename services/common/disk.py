@@ -1,12 +1,14 @@
-"""Durable writes on a local disk (the local file storage): directory fsyncs, ``mkdir -p`` that
-reports what it made, and Linux's ``sync_file_range`` to start write-out while a body still arrives."""
+"""Durable writes on a local disk (the local file storage): directory fsyncs (issued together with
+the file's), ``mkdir -p`` that reports what it made, and Linux's ``sync_file_range`` to start
+write-out while a body still arrives."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
 
@@ -21,6 +23,32 @@ def fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# Directory fsyncs run here while the calling thread syncs the file (see ``fsync_together``); they
+# never wait for anything but the disk, so a full pool only delays them, it cannot deadlock.
+_DIR_SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync-dir")
+
+
+def fsync_together(fd: int, dirs: Iterable[Path]) -> None:
+    """``fsync(fd)`` and ``fsync_dir`` of each of ``dirs``, issued at the same time; returns when all
+    are done (raises what the file's fsync raised).
+
+    Why together: each fsync waits for the journal commit that holds its change, and one that finds
+    that commit already done still makes the device flush its cache (ext4 does, to keep its promise).
+    One after the other, a new file in new directories cost four flushes (file, its directory, the
+    two directories made for it: +0.4 ms to +3 ms here); issued together they wait for one journal
+    commit and its one flush. The guarantee is the same as one after the other: nothing returns
+    before the bytes, the name and every directory made for it are durable. (Deferring the
+    directories' fsyncs past the answer was the other way to batch them: a key would then be handed
+    out that a crash could still lose, so no.)
+    """
+    pending = [_DIR_SYNCS.submit(fsync_dir, d) for d in dirs]
+    try:
+        os.fsync(fd)
+    finally:
+        for done in pending:
+            done.result()
 
 
 def make_dirs(path: Path, root: Path) -> list[Path]:

@@ -203,7 +203,9 @@ class JobRunner:
         }
         t = self.job_t
         if dedupe_key is None:
-            session.execute(t.insert().values(**values))
+            # The values as parameters, not in the statement: one cached compiled insert instead of a
+            # statement (and its cache key) built from every value each time (a photo's upload enqueues one).
+            session.execute(t.insert(), values)
             return job_id
         stmt = dialect_insert(session)(t).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
         session.execute(stmt)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.common.disk import START_WRITEBACK, SYNC_FILE_RANGE_WRITE, WRITEBACK_STEP, fsync_dir, make_dirs
+from services.common.disk import START_WRITEBACK, SYNC_FILE_RANGE_WRITE, WRITEBACK_STEP, fsync_together, make_dirs
 from services.common.filenames import display_name, format_size
 
 MIB = 1024 * 1024
@@ -358,20 +358,17 @@ class _LocalPending(PendingFile):
 
     def _store(self, key: str, content_type: str) -> None:
         # The key is nobody's until this returns, so the file may take its name before it is synced:
-        # renamed first, then one fsync of the file and one of its directory. On ext4 the file's fsync
-        # commits the journal with the rename in it, so the directory's finds nothing left to do (one
-        # journal commit per file instead of two). The guarantee is unchanged: when the key is handed
-        # out, the bytes and the name are on disk. A crash before that may leave a partial file under
-        # a key nobody was given (as it could leave the temporary file): no record ever names it.
+        # renamed first, then the fsyncs of the file, of its directory and of the parent of each
+        # directory made for it (its entry there), all issued at once (``fsync_together``: they share
+        # one journal commit instead of one device flush each). The guarantee is unchanged: when the
+        # key is handed out, the bytes and the name are on disk. A crash before that may leave a partial
+        # file under a key nobody was given (as it could leave the temporary file): no record names it.
         final = self._storage._path(key)
         new_dirs = make_dirs(final.parent, self._storage.root)
         os.chmod(self._tmp, 0o640)
         os.replace(self._tmp, final)
         try:
-            os.fsync(self.file.fileno())
-            fsync_dir(final.parent)
-            for made in new_dirs:  # a directory made for this file: its own entry in its parent
-                fsync_dir(made.parent)
+            fsync_together(self.file.fileno(), [final.parent, *(made.parent for made in new_dirs)])
         except BaseException:
             final.unlink(missing_ok=True)
             raise

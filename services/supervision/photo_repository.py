@@ -38,9 +38,14 @@ def photos_by_ids(db: Db, ids: list[int]) -> list[dict[str, Any]]:
     return rows(db, select(photo_t).where(photo_t.c.id.in_(ids)).order_by(photo_t.c.id))
 
 
+# The row's values go as parameters: the statement is built once and its compiled form cached
+# (``insert().values(**values)`` built a new statement and its cache key from every value, per photo).
+_INSERT_PHOTO = insert(photo_t).returning(*photo_t.c)
+
+
 def insert_photo(db: Db, values: dict[str, Any]) -> dict[str, Any]:
     """Insert the row; the whole row as stored."""
-    return dict(db.execute(insert(photo_t).values(**values).returning(*photo_t.c)).one()._mapping)
+    return dict(db.execute(_INSERT_PHOTO, values).one()._mapping)
 
 
 def set_thumbnail(db: Db, row_id: int, key: str) -> None:
