@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -105,60 +106,45 @@ def create_user_page(
     county_code: Annotated[str, Form(max_length=64)] = "",
     team_code: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    form = {
-        "username": username,
-        "display_name": display_name,
-        "role": role,
-        "unit_code": unit_code,
-        "county_code": county_code,
-        "team_code": team_code,
-    }
+    new = NewUser(username, role, display_name, unit_code, county_code, team_code)
     try:
-        user = add_user(
-            db,
-            username=username,
-            password=password,
-            role=role,
-            display_name=display_name,
-            unit_code=unit_code,
-            county_code=county_code,
-            team_code=team_code,
-            scopes=scopes,
-        )
+        user = add_user(db, new, password, scopes=scopes)
     except InvalidInput as exc:
         errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-        return _users_page(request, db, scopes, form=form, errors=errors)
+        return _users_page(request, db, scopes, form=asdict(new), errors=errors)
     return _users_page(request, db, scopes, message=(f"已创建用户 {user.username}", "success"))
 
 
-def add_user(
-    db: Session,
-    *,
-    username: str,
-    password: str,
-    role: str,
-    display_name: str = "",
-    unit_code: str | None = None,
-    county_code: str | None = None,
-    team_code: str | None = None,
-    scopes: ScopeCatalog | None = None,
-) -> User:
+@dataclass(frozen=True)
+class NewUser:
+    """Who a new account is: the admin's form, the ``sortline`` command, a demo user."""
+
+    username: str
+    role: str
+    display_name: str = ""
+    unit_code: str | None = None
+    county_code: str | None = None
+    team_code: str | None = None
+
+
+def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog | None = None) -> User:
     """Create a user (validating name, password and the scope the role needs; with ``scopes``, the
     scope must also be a known county, unit or team)."""
-    username = username.strip()
+    role = new.role
+    username = new.username.strip()
     if not username:
         raise InvalidInput.field("username", "请填写用户名")
     if len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         raise InvalidInput.field("username", "用户名只能包含字母、数字和 . _ -，最多 64 个字符")
     check_password_rules(password)
-    unit, county, team = validate_scope(role, unit_code, county_code, team_code)
+    unit, county, team = validate_scope(role, new.unit_code, new.county_code, new.team_code)
     if scopes is not None:
         scopes.check_known(role, unit, county, team)
     if db.exec(select(User).where(User.username == username)).first() is not None:
         raise InvalidInput.field("username", "用户名已存在")
     user = User(
         username=username,
-        display_name=display_name.strip()[:64],
+        display_name=new.display_name.strip()[:64],
         password_hash=hash_password(password),
         role=role,
         unit_code=unit,
