@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from gateway.assessment_pages.common import (
+    ITEM_FIELD_LABELS,
     OFFICE_ROLES,
     SCORE_ROLES,
     fmt_points,
@@ -48,14 +49,8 @@ FIELD_LABELS = {
     "alias": "别名",
     "unit_code": "成员单位",
     "code": "序号",
-    "category": "评估类别",
     "name": "评估项目名称",
-    "points": "分值",
-    "rules": "评分细则",
-    "evidence": "档案资料",
-    "lead_unit": "牵头单位",
-    "co_units": "配合单位",
-    "data_source": "数据来源",
+    **ITEM_FIELD_LABELS,
 }
 # The catalogue checks name a row and a column (``第1行 item``); the form's field for each column.
 COLUMN_FIELDS = {"item": "name", "units": "lead_unit", "source": "data_source"}
