@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
 from gateway.deps import ApiCaller, request_id, require_roles
-from gateway.integration.models import ExternalIdentity, InboundDocument, ReadReceipt
+from gateway.integration.models import ExternalIdentity, InboundDocument, ReadReceipt, fields_of
 from gateway.models import User
 from gateway.render import render
 from gateway.security import Principal
@@ -64,20 +64,8 @@ def _text(form: Any, name: str, label: str, *, required: bool, max_len: int) -> 
 
 
 def public(doc: InboundDocument) -> dict[str, Any]:
-    return {
-        "id": doc.id,
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "issuer": doc.issuer,
-        "doc_number": doc.doc_number,
-        "sha256": doc.sha256,
-        "size": doc.size,
-        "content_type": doc.content_type,
-        "original_name": doc.original_name,
-        "state": doc.state,
-        "task_id": doc.task_id,
-        "received_at": clock.as_utc(doc.received_at).isoformat(),
-    }
+    names = "id doc_id title issuer doc_number sha256 size content_type original_name state task_id"
+    return {**fields_of(doc, names), "received_at": clock.as_utc(doc.received_at).isoformat()}
 
 
 @api.post(
