@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from gateway import repository
 from gateway.deps import PageUser, settings_of
-from gateway.models import User
 from gateway.render import render
 from gateway.security import (
     Principal,
@@ -58,7 +58,7 @@ async def password_page(request: Request, user: PageUser) -> Response:
 def change_password(request: Request, user: PageUser, db: SessionDep, form: PasswordPosted) -> Response:
     _own_user(user)
     current_password, new_password = form.current_password, form.new_password
-    row = db.get(User, user.id)
+    row = repository.user_by_id(db, user.id)
     if row is None or not row.is_active:
         raise Forbidden("账户不可用")
     errors: dict[str, str] = {}

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.responses import Response
 
+from gateway import repository
 from gateway.deps import Admin, AdminViewer
 from gateway.forms import ScopeFields, field_errors
 from gateway.models import ApiKey, User
@@ -55,7 +56,7 @@ UserPosted = Annotated[UserForm, Form()]
 
 
 def _users(db: Session, scopes: ScopeCatalog) -> list[dict[str, Any]]:
-    rows = db.exec(select(User).order_by(User.username)).all()
+    rows = repository.users_by_username(db)
     return [
         {
             "user": u,
@@ -135,7 +136,7 @@ def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog |
     unit, county, team = validate_scope(role, new.unit_code, new.county_code, new.team_code)
     if scopes is not None:
         scopes.check_known(role, unit, county, team)
-    if db.exec(select(User).where(User.username == username)).first() is not None:
+    if repository.user_by_username(db, username) is not None:
         raise InvalidInput.field("username", "用户名已存在")
     user = User(
         username=username,
@@ -155,7 +156,7 @@ def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog |
 
 
 def _user_or_404(db: Session, user_id: int) -> User:
-    user = db.get(User, user_id)
+    user = repository.user_by_id(db, user_id)
     if user is None:
         raise NotFound("用户不存在")
     return user
@@ -218,7 +219,7 @@ KeyPosted = Annotated[KeyForm, Form()]
 
 
 def _keys(db: Session) -> list[ApiKey]:
-    return list(db.exec(select(ApiKey).order_by(ApiKey.id.desc())).all())  # type: ignore[union-attr]
+    return repository.api_keys_by_id(db, newest_first=True)
 
 
 def _keys_page(
@@ -268,7 +269,7 @@ def create_apikey_page(request: Request, admin: Admin, db: SessionDep, scopes: S
 
 @router.post("/apikeys/{key_id}/revoke")
 def revoke_apikey_page(request: Request, key_id: int, _admin: Admin, db: SessionDep, scopes: ScopesDep) -> Response:
-    row = db.get(ApiKey, key_id)
+    row = repository.api_key_by_id(db, key_id)
     if row is None:
         raise NotFound("API 密钥不存在")
     revoked = revoke_api_key(db, key_id)

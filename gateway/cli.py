@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from gateway import security
+from gateway import repository, security
 from gateway.admin import NewUser, add_user
 from gateway.config import Settings
 from gateway.demo import DEMO_USERS
-from gateway.models import ApiKey, User
 from services.common import clock
 from services.common.db import make_engine, session_scope
 
@@ -61,7 +60,7 @@ def create_api_key(
 
 def list_api_keys(engine: Engine) -> list[dict[str, Any]]:
     with Session(engine) as db:
-        rows = db.exec(select(ApiKey).order_by(ApiKey.id)).all()  # type: ignore[arg-type]
+        rows = repository.api_keys_by_id(db)
         return [
             {
                 "id": r.id,
@@ -91,7 +90,7 @@ def seed_demo_users(engine: Engine, password: str) -> list[tuple[str, str, str]]
     """Create the demo users that are missing (idempotent); returns (username, role, description)."""
     out = []
     with session_scope(engine) as db:
-        existing = set(db.exec(select(User.username)).all())
+        existing = repository.usernames(db)
         for demo in DEMO_USERS:
             if demo.username not in existing:
                 add_user(db, demo.account, password)

@@ -16,13 +16,11 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.requests import Request
 
+from gateway import repository
 from gateway.config import Settings
 from gateway.models import ApiKey, LoginEvent, LoginUnknownName, User, UserSession
 from services.common import clock
@@ -197,7 +195,7 @@ def load_session(engine: Engine, settings: Settings, token: str) -> Principal | 
     token_hash = sha256_hex(token)
     now = clock.now()
     with Session(engine.execution_options(sqlite_deferred=True), expire_on_commit=False) as db:
-        row = db.exec(select(UserSession, User).join(User).where(UserSession.token_hash == token_hash)).first()
+        row = repository.session_and_user(db, token_hash)
     if row is None:
         return None
     sess, user = row
@@ -212,7 +210,7 @@ def load_session(engine: Engine, settings: Settings, token: str) -> Principal | 
         return None
     if idle > timedelta(seconds=settings.session_touch_seconds):
         with session_scope(engine) as db:
-            db.execute(update(UserSession).where(col(UserSession.id) == sess.id).values(last_seen_at=now))
+            repository.touch_session(db, sess.id, now)
     principal = user_principal(user, csrf_token=sess.csrf_token)
     if len(_session_cache) > 10_000:
         _session_cache.clear()
@@ -241,14 +239,14 @@ def end_session(engine: Engine, token: str) -> None:
 
 def drop_session(db: Session, token: str) -> None:
     _session_cache.pop(sha256_hex(token), None)
-    db.execute(delete(UserSession).where(UserSession.token_hash == sha256_hex(token)))  # type: ignore[arg-type]
+    repository.delete_session(db, sha256_hex(token))
 
 
 def end_user_sessions(db: Session, user_id: int) -> None:
     for key, (_, principal) in list(_session_cache.items()):
         if principal.kind == "user" and principal.id == user_id:
             _session_cache.pop(key, None)
-    db.execute(delete(UserSession).where(UserSession.user_id == user_id))  # type: ignore[arg-type]
+    repository.delete_user_sessions(db, user_id)
 
 
 def end_other_sessions(db: Session, user_id: int, keep_token: str) -> None:
@@ -257,9 +255,7 @@ def end_other_sessions(db: Session, user_id: int, keep_token: str) -> None:
     for key, (_, principal) in list(_session_cache.items()):
         if principal.kind == "user" and principal.id == user_id and key != keep:
             _session_cache.pop(key, None)
-    db.execute(
-        delete(UserSession).where(UserSession.user_id == user_id, UserSession.token_hash != keep)  # type: ignore[arg-type]
-    )
+    repository.delete_user_sessions(db, user_id, except_token_hash=keep)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,15 +321,7 @@ def address_delay(db: Session, settings: Settings, ip: str) -> float:
     if not ip or settings.login_ip_delay_seconds <= 0:
         return 0.0
     window = clock.now() - timedelta(minutes=settings.login_ip_window_minutes)
-    failures = db.exec(
-        select(func.count())
-        .select_from(LoginEvent)
-        .where(
-            LoginEvent.ip == ip[:64],
-            LoginEvent.at >= window,
-            LoginEvent.outcome.in_(_FAILED_OUTCOMES),  # type: ignore[attr-defined]
-        )
-    ).one()
+    failures = repository.count_login_events(db, ip[:64], window, _FAILED_OUTCOMES)
     return settings.login_ip_delay_seconds if failures >= settings.login_ip_max_failures else 0.0
 
 
@@ -372,24 +360,15 @@ def _unknown_name(db: Session, settings: Settings, username: str, now: datetime)
     global _pruned_at
     if time.monotonic() - _pruned_at > 60:  # at most once a minute per process
         _pruned_at = time.monotonic()
-        db.exec(delete(LoginUnknownName).where(col(LoginUnknownName.last_failed_at) < _forget_before(settings, now)))
-    table = LoginUnknownName.__table__  # type: ignore[attr-defined]
-    dialect = db.get_bind().dialect.name
-    if dialect in {"sqlite", "postgresql"}:
-        insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        db.exec(insert(table).values(username=username, failed_count=0).on_conflict_do_nothing())
-    row = db.exec(select(LoginUnknownName).where(LoginUnknownName.username == username).with_for_update()).first()
-    if row is None:  # another database: plain insert
-        row = LoginUnknownName(username=username)
-        db.add(row)
-    return row
+        repository.delete_unknown_names_failed_before(db, _forget_before(settings, now))
+    return repository.locked_unknown_name(db, username)
 
 
 def _attempt(db: Session, settings: Settings, username: str, password: str, ip: str, now: datetime) -> LoginResult:
     # A real account and a made-up name take the same steps: the same bookkeeping (a row locked
     # for the attempt), the same throttle and lock, an Argon2 check of the same cost, the same
     # answers. Only a correct password (which a made-up name never has) tells them apart.
-    user = db.exec(select(User).where(User.username == username).with_for_update()).first()
+    user = repository.user_by_username(db, username, for_update=True)
     counted: _Counted = user if user is not None else _unknown_name(db, settings, username, now)
 
     if counted.locked_until is not None:
@@ -552,7 +531,7 @@ class ApiKeyVerifier:
             return None
         key_hash = hash_api_key(key)
         with Session(self.engine.execution_options(sqlite_deferred=True)) as db:
-            row = db.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
+            row = repository.api_key_by_hash(db, key_hash)
         if row is None or row.revoked_at is not None or row.id in self._revoked:
             self._cache.pop(key_hash, None)
             return None
@@ -578,7 +557,7 @@ class ApiKeyVerifier:
     def touch(self, key_id: int) -> None:
         """Record the key's last use (blocking: call from a worker thread)."""
         with session_scope(self.engine) as db:
-            db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=clock.now()))  # type: ignore[arg-type]
+            repository.touch_api_key(db, key_id, clock.now())
 
     def forget(self, key_id: int) -> None:
         """Refuse a key from now on in this process (called when it is revoked here)."""
@@ -589,7 +568,7 @@ class ApiKeyVerifier:
 
 
 def revoke_api_key(db: Session, key_id: int) -> bool:
-    row = db.get(ApiKey, key_id)
+    row = repository.api_key_by_id(db, key_id)
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = clock.now()

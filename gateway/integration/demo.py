@@ -7,14 +7,13 @@ import os
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
+from gateway import repository
+from gateway.integration import feed_repository
 from gateway.integration import subscriptions as subs
 from gateway.integration.config import IntegrationSettings
 from gateway.integration.crypto import SecretBox
-from gateway.integration.models import Subscription
 from gateway.integration.receiver import demo_secret_path
-from gateway.models import User
 from gateway.security import user_principal
 from services.common.db import session_scope
 
@@ -31,9 +30,9 @@ def seed_demo_subscription(engine: Engine, port: int | None = None) -> bool:
     url = f"http://127.0.0.1:{port or receiver_port()}/webhook"
     settings = IntegrationSettings()
     with session_scope(engine) as db:
-        if db.exec(select(Subscription).where(Subscription.name == DEMO_NAME)).first() is not None:
+        if feed_repository.subscription_by_name(db, DEMO_NAME) is not None:
             return False
-        admin = db.exec(select(User).where(User.role == "admin").order_by(User.id)).first()  # type: ignore[arg-type]
+        admin = repository.first_admin(db)
         if admin is None:
             return False
         _sub, secret = subs.create(

@@ -16,10 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.integration.models import Delivery, FeedCursor, FeedEvent, Subscription
+from gateway.integration import feed_repository
 from gateway.integration.subscriptions import INBOX_URL, matches_any
 from services.common import clock
 from services.common.auth import DEFAULT_TOKEN_TTL, Caller, sign_token
@@ -29,10 +28,10 @@ log = logging.getLogger("sortline.gateway.integration")
 FEED_SERVICES = ("registry", "assessment", "supervision")
 GATEWAY_SOURCE = "/sortline/gateway"
 
-event_t = FeedEvent.__table__  # type: ignore[attr-defined]
-delivery_t = Delivery.__table__  # type: ignore[attr-defined]
-cursor_t = FeedCursor.__table__  # type: ignore[attr-defined]
-sub_t = Subscription.__table__  # type: ignore[attr-defined]
+# The tables, for delivery.py, which still reads them here.
+event_t = feed_repository.event_t
+delivery_t = feed_repository.delivery_t
+sub_t = feed_repository.sub_t
 
 
 class FeedSource(Protocol):
@@ -96,7 +95,7 @@ class ActiveSub:
 
 
 def active_subscriptions(conn: Connection) -> list[ActiveSub]:
-    rows = conn.execute(select(sub_t.c.id, sub_t.c.types, sub_t.c.created_at).where(sub_t.c.status == "active")).all()
+    rows = feed_repository.active_subscription_rows(conn)
     return [ActiveSub(r.id, list(r.types or []), clock.as_utc(r.created_at)) for r in rows]
 
 
@@ -105,23 +104,23 @@ def ensure_inbox_subscription(engine: Engine, secret_enc: str) -> None:
     from gateway.integration.inbox import INBOX_TYPES
 
     with engine.begin() as conn:
-        exists = conn.execute(select(sub_t.c.id).where(sub_t.c.url == INBOX_URL)).first()
-        if exists is None:
-            conn.execute(
-                insert(sub_t).values(
-                    name="消息中心",
-                    url=INBOX_URL,
-                    types=list(INBOX_TYPES),
-                    adapter="inbox",
-                    payload="full",
-                    internal=True,
-                    config={},
-                    secret_enc=secret_enc,
-                    status="active",
-                    status_reason="",
-                    created_by="system",
-                    created_at=datetime(2000, 1, 1, tzinfo=clock.now().tzinfo),
-                )
+        if not feed_repository.subscription_exists_for_url(conn, INBOX_URL):
+            feed_repository.insert_subscription(
+                conn,
+                {
+                    "name": "消息中心",
+                    "url": INBOX_URL,
+                    "types": list(INBOX_TYPES),
+                    "adapter": "inbox",
+                    "payload": "full",
+                    "internal": True,
+                    "config": {},
+                    "secret_enc": secret_enc,
+                    "status": "active",
+                    "status_reason": "",
+                    "created_by": "system",
+                    "created_at": datetime(2000, 1, 1, tzinfo=clock.now().tzinfo),
+                },
             )
 
 
@@ -140,7 +139,7 @@ def store_events(
     if not items:
         return 0
     ids = [str(e["id"]) for e in items]
-    known = {r[0] for r in conn.execute(select(event_t.c.id).where(event_t.c.id.in_(ids))).all()}
+    known = feed_repository.stored_event_ids(conn, ids)
     now = clock.now()
     rows: list[dict[str, Any]] = []
     for e in items:
@@ -161,12 +160,7 @@ def store_events(
         )
     if not rows:
         return 0
-    conn.execute(insert(event_t), rows)
-    seqs = dict(
-        conn.execute(select(event_t.c.id, event_t.c.seq).where(event_t.c.id.in_([r["id"] for r in rows])))
-        .tuples()
-        .all()
-    )
+    seqs = feed_repository.insert_events(conn, rows)
     subs = active_subscriptions(conn) if subs is None else subs
     deliveries = []
     for r in rows:
@@ -188,7 +182,7 @@ def store_events(
                     }
                 )
     if deliveries:
-        conn.execute(insert(delivery_t), deliveries)
+        feed_repository.insert_deliveries(conn, deliveries)
     return len(rows)
 
 
@@ -210,26 +204,20 @@ def emit_gateway_event(conn: Connection, entity: str, verb: str, subject: str, d
 def poll_service(engine: Engine, feeds: FeedSource, service: str, limit: int) -> int:
     """Read one page of one service's feed and store it; returns the number of new events."""
     with engine.connect() as conn:
-        row = conn.execute(select(cursor_t.c.after).where(cursor_t.c.service == service)).first()
-    after = int(row[0]) if row else 0
+        after = feed_repository.cursor_after(conn, service) or 0
     items, next_cursor = feeds.read(service, after, limit)
     if not items and next_cursor == after:
         return 0
     with engine.begin() as conn:
-        query = select(cursor_t.c.after).where(cursor_t.c.service == service)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        current = conn.execute(query).first()
+        current = feed_repository.cursor_after(conn, service, for_update=True)
         if current is None:
             if after != 0:
                 return 0
-            conn.execute(insert(cursor_t).values(service=service, after=next_cursor, updated_at=clock.now()))
-        elif int(current[0]) != after:
+            feed_repository.insert_cursor(conn, service, next_cursor, clock.now())
+        elif current != after:
             return 0  # another replica stored this page first
         else:
-            conn.execute(
-                update(cursor_t).where(cursor_t.c.service == service).values(after=next_cursor, updated_at=clock.now())
-            )
+            feed_repository.update_cursor(conn, service, next_cursor, clock.now())
         return store_events(conn, service, items)
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.responses import Response
 
+from gateway import repository
 from gateway.deps import Admin, AdminViewer
+from gateway.integration import identity_repository
 from gateway.integration.models import ExternalIdentity
-from gateway.models import User
 from gateway.render import render
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.errors import InvalidInput, NotFound
@@ -25,19 +25,10 @@ def set_identity(db: Session, user_id: int, provider: str, external_id: str) -> 
     external_id = external_id.strip()
     if len(external_id) > 128:
         raise InvalidInput.field("external_id", "最多 128 个字符")
-    db.execute(
-        delete(ExternalIdentity).where(
-            col(ExternalIdentity.user_id) == user_id, col(ExternalIdentity.provider) == provider
-        )
-    )
+    identity_repository.delete_identity(db, user_id, provider)
     if not external_id:
         return
-    taken = db.exec(
-        select(ExternalIdentity).where(
-            ExternalIdentity.provider == provider, ExternalIdentity.external_id == external_id
-        )
-    ).first()
-    if taken is not None:
+    if identity_repository.identity_of(db, provider, external_id) is not None:
         raise InvalidInput.field("external_id", f"“{external_id}”已对应另一个用户")
     db.add(ExternalIdentity(user_id=user_id, provider=provider, external_id=external_id))
     db.flush()
@@ -46,8 +37,8 @@ def set_identity(db: Session, user_id: int, provider: str, external_id: str) -> 
 def _page(
     request: Request, db: Session, *, errors: dict[str, str] | None = None, toast: tuple[str, str] | None = None
 ) -> Response:
-    users = db.exec(select(User).order_by(User.username)).all()
-    links = {(i.user_id, i.provider): i.external_id for i in db.exec(select(ExternalIdentity)).all()}
+    users = repository.users_by_username(db)
+    links = identity_repository.identity_links(db)
     return render(
         request,
         "integration/identities.html",
@@ -69,7 +60,7 @@ def set_account(
     db: SessionDep,
     oa_login: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    user = db.get(User, user_id)
+    user = repository.user_by_id(db, user_id)
     if user is None:
         raise NotFound("用户不存在")
     try:

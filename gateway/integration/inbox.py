@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col
+from sqlmodel import Session
 from starlette.responses import HTMLResponse, Response
 
+from gateway import repository
 from gateway.deps import PageUser
+from gateway.integration import identity_repository, inbox_repository
 from gateway.integration.adapters import EventView, describe, link_path, parts
-from gateway.integration.models import ExternalIdentity, InboxMessage
-from gateway.models import User
 from gateway.render import render
 from services.common import clock
 from services.common.db import ReadSessionDep, SessionDep
@@ -29,10 +28,6 @@ INBOX_TYPES = (
 )
 # The office follows what comes back to it: submissions, escalations, failing subscriptions.
 OFFICE_VERBS = {"submitted", "escalated", "overdue", "failing", "disabled"}
-
-user_t = User.__table__  # type: ignore[attr-defined]
-inbox_t = InboxMessage.__table__  # type: ignore[attr-defined]
-identity_t = ExternalIdentity.__table__  # type: ignore[attr-defined]
 
 
 def _codes(data: dict[str, Any], one: str, many: str) -> list[str]:
@@ -51,13 +46,7 @@ class Directory:
 
     @classmethod
     def load(cls, conn: Connection) -> Directory:
-        users = conn.execute(
-            select(user_t.c.id, user_t.c.role, user_t.c.unit_code, user_t.c.county_code, user_t.c.team_code).where(
-                user_t.c.is_active.is_(True)
-            )
-        ).all()
-        oa = conn.execute(select(identity_t.c.user_id, identity_t.c.external_id).where(identity_t.c.provider == "oa"))
-        return cls([tuple(u) for u in users], {r[0]: r[1] for r in oa.all()})
+        return cls(repository.active_user_scopes(conn), identity_repository.external_ids(conn, "oa"))
 
     def oa_logins(self, user_ids: list[int]) -> list[str]:
         return sorted(self.oa[u] for u in user_ids if u in self.oa)
@@ -110,40 +99,10 @@ def store(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert the messages not stored yet (a redelivered event adds nothing twice)."""
     if not rows:
         return
-    event_ids = {r["event_id"] for r in rows}
-    have = {
-        (r[0], r[1])
-        for r in conn.execute(
-            select(inbox_t.c.user_id, inbox_t.c.event_id).where(inbox_t.c.event_id.in_(event_ids))
-        ).all()
-    }
+    have = inbox_repository.stored_message_keys(conn, {r["event_id"] for r in rows})
     new = [r for r in rows if (r["user_id"], r["event_id"]) not in have]
     if new:
-        conn.execute(insert(inbox_t), new)
-
-
-def unread_count(db: Session, user_id: int) -> int:
-    return int(
-        db.execute(
-            select(func.count()).select_from(inbox_t).where(inbox_t.c.user_id == user_id, inbox_t.c.read_at.is_(None))
-        ).scalar_one()
-    )
-
-
-def messages(db: Session, user_id: int, *, unread_only: bool = False, limit: int = 50) -> list[InboxMessage]:
-    from sqlmodel import select as sm_select
-
-    query = sm_select(InboxMessage).where(InboxMessage.user_id == user_id)
-    if unread_only:
-        query = query.where(col(InboxMessage.read_at).is_(None))
-    return list(db.exec(query.order_by(col(InboxMessage.id).desc()).limit(limit)).all())
-
-
-def mark_read(db: Session, user_id: int, message_id: int | None = None) -> int:
-    query = update(InboxMessage).where(col(InboxMessage.user_id) == user_id, col(InboxMessage.read_at).is_(None))
-    if message_id is not None:
-        query = query.where(col(InboxMessage.id) == message_id)
-    return int(db.execute(query.values(read_at=clock.now())).rowcount or 0)  # type: ignore[attr-defined]
+        inbox_repository.insert_messages(conn, new)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,8 +116,8 @@ def _page(request: Request, db: Session, user_id: int, unread_only: bool, block:
         request,
         "integration/inbox.html",
         {
-            "messages": messages(db, user_id, unread_only=unread_only, limit=200),
-            "unread": unread_count(db, user_id),
+            "messages": inbox_repository.messages(db, user_id, unread_only=unread_only, limit=200),
+            "unread": inbox_repository.unread_count(db, user_id),
             "unread_only": unread_only,
         },
         block=block,
@@ -172,7 +131,7 @@ def inbox_page(request: Request, user: PageUser, db: ReadSessionDep, unread: int
 
 @router.get("/inbox/unread-count")
 def inbox_badge(user: PageUser, db: ReadSessionDep) -> Response:
-    count = unread_count(db, user.id)
+    count = inbox_repository.unread_count(db, user.id)
     html = f'<span class="badge badge-error" id="inbox-count" title="未读消息">{count}</span>' if count else ""
     return HTMLResponse(html, headers={"Vary": "HX-Request", "Cache-Control": "no-store"})
 
@@ -183,19 +142,22 @@ def inbox_home(request: Request, user: PageUser, db: ReadSessionDep) -> Response
     return render(
         request,
         "integration/inbox_home.html",
-        {"messages": messages(db, user.id, unread_only=True, limit=10), "unread": unread_count(db, user.id)},
+        {
+            "messages": inbox_repository.messages(db, user.id, unread_only=True, limit=10),
+            "unread": inbox_repository.unread_count(db, user.id),
+        },
     )
 
 
 @router.post("/inbox/{message_id}/read")
 def inbox_read(request: Request, message_id: int, user: PageUser, db: SessionDep) -> Response:
-    mark_read(db, user.id, message_id)
+    inbox_repository.mark_read(db, user.id, clock.now(), message_id)
     db.flush()
     return _page(request, db, user.id, False)
 
 
 @router.post("/inbox/read-all")
 def inbox_read_all(request: Request, user: PageUser, db: SessionDep) -> Response:
-    mark_read(db, user.id)
+    inbox_repository.mark_read(db, user.id, clock.now())
     db.flush()
     return _page(request, db, user.id, False)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from gateway.integration.feeds import delivery_t, event_t
+from gateway.integration import feed_repository
 from gateway.integration.models import Subscription
 from gateway.integration.subscriptions import matches_any
 from services.common import clock
@@ -35,7 +34,7 @@ def _queue(db: Session, sub: Subscription, rows: list[tuple[int, str, str, str]]
         for seq, event_id, service, subject in rows
     ]
     if values:
-        db.execute(insert(delivery_t), values)
+        feed_repository.insert_deliveries(db, values)
     return len(values)
 
 
@@ -46,11 +45,7 @@ def _check_active(sub: Subscription) -> None:
 
 def replay_event(db: Session, sub: Subscription, event_id: str) -> int:
     _check_active(sub)
-    row = db.execute(
-        select(event_t.c.seq, event_t.c.id, event_t.c.service, event_t.c.subject, event_t.c.type).where(
-            event_t.c.id == event_id
-        )
-    ).first()
+    row = feed_repository.event_by_id(db, event_id)
     if row is None:
         raise NotFound("事件不存在（网关尚未读到此事件）")
     if not matches_any(sub.types, row.type):
@@ -64,12 +59,7 @@ def replay_range(db: Session, sub: Subscription, since: datetime, until: datetim
     until = clock.as_utc(until) if until else clock.now()
     if until <= since:
         raise InvalidInput.field("until", "结束时间应晚于开始时间")
-    rows = db.execute(
-        select(event_t.c.seq, event_t.c.id, event_t.c.service, event_t.c.subject, event_t.c.type)
-        .where(event_t.c.time >= since, event_t.c.time < until)
-        .order_by(event_t.c.seq)
-        .limit(MAX_REPLAY + 1)
-    ).all()
+    rows = feed_repository.events_between(db, since, until, MAX_REPLAY + 1)
     if len(rows) > MAX_REPLAY:
         raise InvalidInput.field("since", f"时间段内的事件超过 {MAX_REPLAY} 个，请缩短时间段")
     picked = [(r.seq, r.id, r.service, r.subject) for r in rows if matches_any(sub.types, r.type)]

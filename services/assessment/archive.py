@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from services.assessment import errors, repository
 from services.assessment.models import Archive, Quarter, outbox
@@ -32,6 +32,7 @@ from services.assessment.units import UnitDirectory
 from services.assessment.workflow import STATE_LABELS
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.db import session_scope
 from services.common.errors import Conflict
 from services.common.tabular import Column, stream_xlsx
@@ -180,9 +181,9 @@ def build(
 ) -> dict[str, Any]:
     """The job: build the ZIP of the archive row's quarter and store it."""
     with session_scope(engine) as session:
-        row = session.get(Archive, archive_id)
+        row = repository.row(session, Archive, archive_id)
         assert row is not None
-        quarter = session.get(Quarter, row.quarter_id)
+        quarter = repository.row(session, Quarter, row.quarter_id)
         assert quarter is not None
         row.state = "running"
         session.add(row)
@@ -203,13 +204,13 @@ def build(
                 stored = storage.put(tmp, original_name=name, max_size=1 << 40)
     except Exception as exc:
         with session_scope(engine) as session:
-            row = session.get(Archive, archive_id)
+            row = repository.row(session, Archive, archive_id)
             assert row is not None
             row.state, row.error, row.finished_at = "failed", str(exc)[:2000], clock.now()
             session.add(row)
         raise
     with session_scope(engine) as session:
-        row = session.get(Archive, archive_id)
+        row = repository.row(session, Archive, archive_id)
         assert row is not None
         row.state, row.key, row.size, row.sha256, row.files = "done", stored.key, stored.size, stored.sha256, count
         row.finished_at = clock.now()
@@ -226,11 +227,8 @@ def build(
 
 def request_archive(session: Session, caller: Caller, quarter_id: str) -> Archive:
     require_role(caller, "admin", "office")
-    if session.get(Quarter, quarter_id) is None:
-        raise errors.quarter_not_found(quarter_id)
-    running = session.exec(
-        select(Archive).where(Archive.quarter_id == quarter_id, col(Archive.state).in_(["queued", "running"]))
-    ).first()
+    repository.found(session, Quarter, quarter_id, errors.quarter_not_found)
+    running = repository.latest_archive(session, quarter_id, ("queued", "running"))
     if running is not None:
         return running
     row = Archive(quarter_id=quarter_id, state="queued", created_at=clock.now())
@@ -240,27 +238,15 @@ def request_archive(session: Session, caller: Caller, quarter_id: str) -> Archiv
 
 
 def status_public(row: Archive) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "quarter": row.quarter_id,
-        "state": row.state,
-        "size": row.size,
-        "sha256": row.sha256,
-        "files": row.files,
-        "error": row.error,
-        "created_at": row.created_at,
-        "finished_at": row.finished_at,
-    }
+    return {"id": row.id, "quarter": row.quarter_id} | values_of(
+        row, "state", "size", "sha256", "files", "error", "created_at", "finished_at"
+    )
 
 
 def latest(session: Session, quarter_id: str, *, done: bool = False) -> Archive:
-    query = select(Archive).where(Archive.quarter_id == quarter_id)
-    if done:
-        query = query.where(Archive.state == "done")
-    row = session.exec(query.order_by(col(Archive.id).desc())).first()
+    row = repository.latest_archive(session, quarter_id, ("done",) if done else None)
     if row is None:
-        if session.get(Quarter, quarter_id) is None:
-            raise errors.quarter_not_found(quarter_id)
+        repository.found(session, Quarter, quarter_id, errors.quarter_not_found)
         raise Conflict(
             f"季度 {quarter_id} 的档案包还没有生成：请先 POST /quarters/{quarter_id}/archive", code="archive_not_built"
         )

@@ -46,6 +46,7 @@ COLUMNS = [
 EXPORT_COLUMNS = [
     c for c in COLUMNS if c.key in {"code", "category", "item", "points", "rules", "evidence", "units", "source"}
 ]
+COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 HEADERS = {c.key: c.header for c in COLUMNS}
 
 _NUM = r"(\d+(?:\.\d+)?)"

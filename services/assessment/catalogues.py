@@ -15,6 +15,7 @@ from services.assessment.scoring import item_max
 from services.assessment.units import UnitDirectory
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.errors import InvalidInput
 
 
@@ -22,40 +23,31 @@ def directory(session: Session, registry: RegistryPort) -> UnitDirectory:
     return UnitDirectory(registry.units(), repository.aliases(session))
 
 
+PUBLIC = (
+    "id",
+    "name",
+    "version",
+    "status",
+    "based_on",
+    "note",
+    "total_points",
+    "created_at",
+    "created_by",
+    "published_at",
+)
+ITEM_PUBLIC = ("code", "category", "name", "points", "rules", "evidence", "lead_unit", "co_units", "data_source")
+
+
 def public(cat: Catalogue) -> dict[str, Any]:
-    return {
-        "id": cat.id,
-        "name": cat.name,
-        "version": cat.version,
-        "status": cat.status,
-        "based_on": cat.based_on,
-        "note": cat.note,
-        "total_points": cat.total_points,
-        "created_at": cat.created_at,
-        "created_by": cat.created_by,
-        "published_at": cat.published_at,
-    }
+    return values_of(cat, *PUBLIC)
 
 
 def item_public(item: CatalogueItem) -> dict[str, Any]:
-    return {
-        "code": item.code,
-        "category": item.category,
-        "name": item.name,
-        "points": item.points,
-        "rules": item.rules,
-        "evidence": item.evidence,
-        "lead_unit": item.lead_unit,
-        "co_units": item.co_units,
-        "data_source": item.data_source,
-    }
+    return values_of(item, *ITEM_PUBLIC)
 
 
 def get(session: Session, catalogue_id: int) -> Catalogue:
-    cat = session.get(Catalogue, catalogue_id)
-    if cat is None:
-        raise errors.catalogue_not_found(catalogue_id)
-    return cat
+    return repository.found(session, Catalogue, catalogue_id, errors.catalogue_not_found)
 
 
 def detail(session: Session, catalogue_id: int) -> dict[str, Any]:
@@ -290,7 +282,7 @@ def set_alias(session: Session, caller: Caller, registry: RegistryPort, alias: s
     units = directory(session, registry)
     if unit_code not in units.units:
         raise InvalidInput.field("unit_code", f"登记台账中没有成员单位 {unit_code}", unit_code)
-    row = session.get(UnitAlias, alias) or UnitAlias(alias=alias, unit_code=unit_code)
+    row = repository.row(session, UnitAlias, alias) or UnitAlias(alias=alias, unit_code=unit_code)
     row.unit_code = unit_code
     session.add(row)
     return {"alias": alias, "unit_code": unit_code}

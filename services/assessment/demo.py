@@ -15,12 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from services.assessment import catalogues, quarters, repository, scores, tasks
 from services.assessment.config import Settings
 from services.assessment.demo_catalogue import NAME, demo_spec, demo_units
-from services.assessment.models import Catalogue, Quarter, Task
+from services.assessment.models import Quarter, Task
 from services.common import clock
 from services.common.auth import Caller
 from services.common.db import session_scope
@@ -133,9 +132,9 @@ def _at(day: date, hour: int = 2) -> datetime:
 def _hand_in(engine: Engine, storage: Any, task_id: int, day: date, n: int) -> None:
     clock.set_now(_at(day))
     with session_scope(engine) as session:
-        task = session.get(Task, task_id)
+        task = repository.row(session, Task, task_id)
         assert task is not None
-        quarter = session.get(Quarter, task.quarter_id)
+        quarter = repository.row(session, Quarter, task.quarter_id)
         assert quarter is not None
         item = repository.catalogue_item(session, quarter.catalogue_id, task.item_code)
         kinds = next((e["kinds"] for e in (item.evidence if item else []) if e["code"] == task.evidence_code), ["pdf"])
@@ -158,7 +157,7 @@ def seed_demo(engine: Engine, settings: Settings | None = None) -> dict[str, int
     """Seed the assessment demo; returns what was added (nothing on a second run)."""
     settings = settings or Settings()
     with session_scope(engine) as session:
-        if session.exec(select(Catalogue).where(Catalogue.name == NAME)).first() is not None:
+        if repository.latest_version(session, NAME):  # the demo catalogue is there already
             return {"catalogues": 0, "quarters": 0, "tasks": 0}
     storage = make_storage(settings.file_storage_url(), max_size=settings.max_file_size)
     registry, calendar = _DemoRegistry(), _AnyDay()

@@ -26,6 +26,10 @@ def file_not_found(ident: object) -> NotFound:
     return not_found("文件", ident, "file_not_found")
 
 
+def result_not_found(ident: object) -> NotFound:
+    return not_found("国检结果", ident, "result_not_found")
+
+
 def published_immutable(catalogue_id: int) -> Conflict:
     return Conflict(f"评估细则版本 {catalogue_id} 已发布，不能修改；请基于它新建草稿", code="catalogue_published")
 

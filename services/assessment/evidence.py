@@ -14,7 +14,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.assessment import tasks
+from services.assessment import quarters, tasks
 from services.assessment.app_state import Ports
 from services.common.auth import Caller
 from services.common.db import session_scope
@@ -55,11 +55,9 @@ async def submit_upload(request: Request, caller: Caller, task_id: int) -> dict[
 def _precheck(engine: Any, caller: Caller, task_id: int) -> None:
     with session_scope(engine.execution_options(sqlite_deferred=True)) as session:
         task = tasks.get_task(session, caller, task_id)
-        from services.assessment.models import Quarter
         from services.assessment.workflow import check
 
-        quarter = session.get(Quarter, task.quarter_id)
-        assert quarter is not None
+        quarter = quarters.get(session, task.quarter_id)
         check(caller, task, quarter, "submit")
 
 

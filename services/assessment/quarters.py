@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
 from services.assessment import catalogues, errors, readcache, repository
+from services.assessment.catalogue_io import COLUMNS_BY_KEY as CATALOGUE_COLUMNS
 from services.assessment.config import Settings
 from services.assessment.models import Quarter, QuarterItem, Task, outbox
 from services.assessment.ports import CalendarPort, RegistryPort
 from services.assessment.workflow import QUARTER_STATES, STATE_LABELS
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.errors import Conflict, InvalidInput
 from services.common.tabular import Column, stream_xlsx
 
@@ -56,23 +59,15 @@ def due_warning(calendar: CalendarPort, due: date) -> str | None:
 
 
 def public(q: Quarter) -> dict[str, Any]:
-    return {
-        "id": q.id,
-        "catalogue_id": q.catalogue_id,
-        "state": q.state,
-        "state_label": QUARTER_STATES.get(q.state, q.state),
-        "default_due": q.default_due,
-        "opened_at": q.opened_at,
-        "opened_by": q.opened_by,
-        "locked_at": q.locked_at,
-    }
+    return (
+        values_of(q, "id", "catalogue_id", "state")
+        | {"state_label": QUARTER_STATES.get(q.state, q.state)}
+        | values_of(q, "default_due", "opened_at", "opened_by", "locked_at")
+    )
 
 
 def get(session: Session, quarter_id: str) -> Quarter:
-    q = session.get(Quarter, quarter_id)
-    if q is None:
-        raise errors.quarter_not_found(quarter_id)
-    return q
+    return repository.found(session, Quarter, quarter_id, errors.quarter_not_found)
 
 
 def listing(session: Session) -> dict[str, Any]:
@@ -92,7 +87,7 @@ def open_quarter(
     """Open a quarter: one task per (item evidence x responsible unit), due on the default date."""
     require_role(caller, "admin", "office")
     parse_quarter(quarter_id)
-    if session.get(Quarter, quarter_id) is not None:
+    if repository.row(session, Quarter, quarter_id) is not None:
         raise Conflict(f"季度 {quarter_id} 已开启", code="quarter_exists")
     cat = catalogues.get(session, catalogue_id)
     if cat.status != "published":
@@ -321,16 +316,21 @@ def _board(session: Session, caller: Caller, registry: RegistryPort, quarter_id:
     return {"categories": categories, "rows": rows, "weakest": weakest, "totals": {**totals, "share": share}}
 
 
+def _catalogue_column(key: str, as_key: str, **changes: Any) -> Column:
+    """The catalogue file's column ``key`` (its header) as the responsibility list's ``as_key``."""
+    return replace(CATALOGUE_COLUMNS[key], key=as_key, **changes)
+
+
 RESPONSIBILITY_COLUMNS = [
-    Column("item_code", "序号", width=8),
-    Column("category", "评估类别", width=16),
-    Column("item_name", "评估项目", width=30),
-    Column("evidence", "档案资料", width=36),
-    Column("unit_name", "责任单位", width=20),
+    _catalogue_column("code", "item_code"),
+    _catalogue_column("category", "category"),
+    _catalogue_column("item", "item_name"),
+    _catalogue_column("evidence", "evidence", width=36),
+    _catalogue_column("units", "unit_name", width=20),
     Column("role", "牵头/配合", width=10),
     Column("due_date", "截止日期", date=True),
     Column("state", "状态", width=10),
-    Column("points", "分值", width=8),
+    _catalogue_column("points", "points"),
 ]
 
 

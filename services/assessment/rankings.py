@@ -15,11 +15,11 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from services.assessment import catalogues, errors, repository
 from services.assessment.config import Settings
-from services.assessment.models import Quarter, UnitRating, outbox
+from services.assessment.models import UnitRating, outbox
 from services.assessment.ports import CalendarPort, RegistryPort, SupervisionPort
 from services.common import clock
 from services.common.auth import Caller, require_role
@@ -33,8 +33,7 @@ def period_quarters(session: Session, period: str) -> list[str]:
         raise InvalidInput.field("period", "考核期应为季度（2026Q4）或年份（2026）", period)
     if "Q" in period:
         return [period]
-    rows = session.exec(select(Quarter.id).where(col(Quarter.id).startswith(period))).all()
-    return sorted(rows)
+    return repository.quarter_ids(session, period)
 
 
 def _supervision_rows(data: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -13,10 +13,9 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, select
 from sqlmodel import Session
 
-from services.assessment.models import outbox
+from services.assessment import repository
 
 T = TypeVar("T")
 MAX_AGE = 60.0
@@ -26,18 +25,13 @@ _lock = threading.Lock()
 _entries: WeakKeyDictionary[Any, dict[Hashable, tuple[float, int, Any]]] = WeakKeyDictionary()
 
 
-def data_version(session: Session) -> int:
-    """The newest outbox sequence number (0 before any event)."""
-    return int(session.connection().execute(select(func.max(outbox.table.c.seq))).scalar() or 0)
-
-
 def cached(
     session: Session, key: Hashable, compute: Callable[[], T], still_good: Callable[[T], bool] | None = None
 ) -> T:
     """``compute()``'s answer for ``key`` at the database's current data version (``still_good``
     may refuse a kept answer for what the version does not cover)."""
     engine = session.get_bind()
-    version = data_version(session)
+    version = repository.data_version(session)
     now = time.monotonic()
     with _lock:
         hit = _entries.get(engine, {}).get(key)

@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from services.assessment import repository
 from services.assessment.config import Settings
-from services.assessment.models import Quarter, ReminderLog, Task
+from services.assessment.models import ReminderLog, Task
 from services.assessment.ports import CalendarPort
 from services.assessment.workflow import record
 from services.common import clock
@@ -42,17 +43,6 @@ def _claim(session: Session, subject: str, kind: str, day: date) -> bool:
     return True
 
 
-def _already(session: Session, subject: str, kind: str, day: date) -> bool:
-    return (
-        session.exec(
-            select(ReminderLog.id).where(
-                ReminderLog.subject == subject, ReminderLog.kind == kind, ReminderLog.day == day
-            )
-        ).first()
-        is not None
-    )
-
-
 def run_reminders(
     engine: Engine, calendar: CalendarPort, settings: Settings, today: date | None = None
 ) -> dict[str, int]:
@@ -62,14 +52,7 @@ def run_reminders(
     if not calendar.is_workday(today):
         return sent
     with session_scope(engine) as session:
-        open_quarters = [q.id for q in session.exec(select(Quarter).where(Quarter.state != "locked")).all()]
-        if not open_quarters:
-            return sent
-        tasks = session.exec(
-            select(Task)
-            .where(col(Task.quarter_id).in_(open_quarters), Task.state != "approved")
-            .order_by(col(Task.unit_code), col(Task.id))
-        ).all()
+        tasks = repository.unfinished_tasks_of_open_quarters(session)
         overdue_by_unit: dict[str, list[Task]] = {}
         for task in tasks:
             if task.due_date > today:
@@ -78,7 +61,7 @@ def run_reminders(
                 left = calendar.workdays_between(today, task.due_date)
                 if left in settings.remind_before:
                     kind = f"before_{left}"
-                    if not _already(session, f"task:{task.id}", kind, today) and _claim(
+                    if not repository.reminder_sent(session, f"task:{task.id}", kind, today) and _claim(
                         session, f"task:{task.id}", kind, today
                     ):
                         _note(session, task, "remind", {"kind": kind, "workdays_left": left}, verb="reminded")

@@ -118,11 +118,10 @@ def download_archive(
     )
 
 
-@on_tasks.post(
+@on_tasks.create(
     "/tasks/{task_id}/auto-evidence",
     "为指标类评估项目自动生成佐证材料（登记台账数据 PDF，作为系统提交）",
     SubmissionPublic,
-    status_code=201,
 )
 def auto_evidence(task_id: int, caller: CallerDep, session: SessionDep, ports: PortsDep) -> Response:
     return JSONBody(autoevidence.generate(session, caller, ports.registry, ports.storage, task_id), status_code=201)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from sqlalchemy import and_, case, func, or_
 from sqlalchemy import select as columns
@@ -12,19 +12,43 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.assessment.models import (
+    Archive,
+    AssessmentTable,
     Catalogue,
     CatalogueItem,
     EvidenceFile,
     NationalResult,
     Quarter,
     QuarterItem,
+    ReminderLog,
     Submission,
     Task,
     TaskEvent,
     UnitAlias,
     UnitRating,
+    outbox,
 )
 from services.common.auth import Caller
+
+Row = TypeVar("Row", bound=AssessmentTable)
+
+
+def row(session: Session, model: type[Row], key: object) -> Row | None:
+    """One row by its primary key (from the session's identity map when it is loaded already)."""
+    return session.get(model, key)
+
+
+def found(session: Session, model: type[Row], key: Any, missing: Callable[[Any], Exception]) -> Row:
+    """One row by its primary key; ``missing(key)`` is raised when there is none."""
+    got = session.get(model, key)
+    if got is None:
+        raise missing(key)
+    return got
+
+
+def data_version(session: Session) -> int:
+    """The newest outbox sequence number (0 before any event)."""
+    return int(session.connection().execute(columns(func.max(outbox.table.c.seq))).scalar() or 0)
 
 
 def catalogues(session: Session) -> Sequence[Catalogue]:
@@ -53,6 +77,11 @@ def aliases(session: Session) -> dict[str, str]:
 
 def quarters(session: Session) -> Sequence[Quarter]:
     return session.exec(select(Quarter).order_by(col(Quarter.id).desc())).all()
+
+
+def quarter_ids(session: Session, prefix: str) -> list[str]:
+    """The quarters whose id starts with ``prefix`` (a year's), in order."""
+    return sorted(session.exec(select(Quarter.id).where(col(Quarter.id).startswith(prefix))).all())
 
 
 def quarter_items(session: Session, quarter_id: str) -> dict[str, QuarterItem]:
@@ -280,3 +309,26 @@ def first_reviews(session: Session, task_ids: Sequence[int]) -> dict[int, str]:
     for task_id, action in rows:
         out.setdefault(task_id, action)
     return out
+
+
+def unfinished_tasks_of_open_quarters(session: Session) -> Sequence[Task]:
+    """The tasks not approved yet of the quarters not locked, by unit then id (what reminders walk)."""
+    open_quarters = select(Quarter.id).where(Quarter.state != "locked")
+    return session.exec(
+        select(Task)
+        .where(col(Task.quarter_id).in_(open_quarters), Task.state != "approved")
+        .order_by(col(Task.unit_code), col(Task.id))
+    ).all()
+
+
+def reminder_sent(session: Session, subject: str, kind: str, day: date) -> bool:
+    sent = (ReminderLog.subject == subject, ReminderLog.kind == kind, ReminderLog.day == day)
+    return session.exec(select(ReminderLog.id).where(*sent)).first() is not None
+
+
+def latest_archive(session: Session, quarter_id: str, states: Sequence[str] | None = None) -> Archive | None:
+    """The quarter's newest archive row (in one of ``states`` when given)."""
+    query = select(Archive).where(Archive.quarter_id == quarter_id)
+    if states is not None:
+        query = query.where(col(Archive.state).in_(list(states)))
+    return session.exec(query.order_by(col(Archive.id).desc())).first()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
@@ -35,6 +37,7 @@ from services.assessment.score_schemas import Board, Forecast, ResultBody, Resul
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.responses import JSONBody
+from services.common.routing import Routes
 
 PortsDep = Annotated[Ports, Depends(get_ports)]
 
@@ -57,16 +60,23 @@ def _attachment(name: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------- catalogue
 
 
-@on_catalogue.get("/catalogues", "评估细则版本列表", CatalogueList)
-def list_catalogues(_caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(catalogues.listing(session))
+def _list_all(api: Routes, path: str, summary: str, model: Any, name: str, listing: Callable[[Session], Any]) -> None:
+    """A GET answering ``listing(session)``, every row of one kind (no filters, no pages): catalogue
+    versions, quarters. ``name`` names the route (and its OpenAPI operation id)."""
+
+    def route(_caller: CallerDep, session: ReadSessionDep) -> Response:
+        return JSONBody(listing(session))
+
+    api.get(path, summary, model, name=name)(route)
 
 
-@on_catalogue.post(
+_list_all(on_catalogue, "/catalogues", "评估细则版本列表", CatalogueList, "list_catalogues", catalogues.listing)
+
+
+@on_catalogue.create(
     "/catalogues/import",
     "导入评估细则（XLSX/CSV 或 YAML），整个文件无误才保存为新草稿",
     CataloguePublic,
-    status_code=201,
     description="表格列：序号|评估类别|评估项目|分值|评分细则|档案资料|责任单位（另接受六安、银川格式）。",
 )
 async def import_catalogue(
@@ -120,9 +130,7 @@ def publish_catalogue(catalogue_id: int, caller: CallerDep, session: SessionDep)
     return JSONBody(catalogues.publish(session, caller, catalogue_id))
 
 
-@on_catalogue.post(
-    "/catalogues/{catalogue_id}/drafts", "基于此版本新建草稿（修改已发布版本的方式）", CataloguePublic, status_code=201
-)
+@on_catalogue.create("/catalogues/{catalogue_id}/drafts", "基于此版本新建草稿（修改已发布版本的方式）", CataloguePublic)
 def draft_catalogue(catalogue_id: int, caller: CallerDep, session: SessionDep) -> Response:
     return JSONBody(catalogues.new_draft(session, caller, catalogue_id), status_code=201)
 
@@ -157,16 +165,13 @@ def put_alias(body: AliasBody, caller: CallerDep, session: SessionDep, ports: Po
 # ---------------------------------------------------------------------------------------- quarters
 
 
-@on_quarters.get("/quarters", "季度列表（新的在前）", QuarterList)
-def list_quarters(_caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(quarters.listing(session))
+_list_all(on_quarters, "/quarters", "季度列表（新的在前）", QuarterList, "list_quarters", quarters.listing)
 
 
-@on_quarters.post(
+@on_quarters.create(
     "/quarters",
     "开启季度：按已发布的评估细则生成责任清单（每项档案资料 × 每个责任单位一个任务）",
     QuarterPublic,
-    status_code=201,
 )
 def open_quarter(
     body: QuarterOpen, caller: CallerDep, session: SessionDep, ports: PortsDep, request: Request
@@ -328,11 +333,10 @@ def patch_task(task_id: int, body: DueBody, caller: CallerDep, session: SessionD
     return JSONBody(tasks.set_due(session, caller, ports.calendar(), task_id, body.due_date))
 
 
-@on_tasks.post(
+@on_tasks.create(
     "/tasks/{task_id}/submissions",
     "提交材料（multipart：1-10 个 files、effective_date、note）：一次提交为一个新版本",
     SubmissionPublic,
-    status_code=201,
     openapi_extra={
         "requestBody": {
             "content": {

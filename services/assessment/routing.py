@@ -33,6 +33,12 @@ WRITE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def tag_routes(router: APIRouter, tag: str) -> routing.Routes:
+class TagRoutes(routing.Routes):
+    def create(self, path: str, summary: str, model: Any = None, **kw: Any) -> routing.Decorator:
+        """A POST that creates: documented as answering 201 (the route returns its ``JSONBody`` with 201)."""
+        return self.post(path, summary, model, status_code=201, **kw)
+
+
+def tag_routes(router: APIRouter, tag: str) -> TagRoutes:
     """The routes of one OpenAPI tag on ``router``: ``@on_quarters.get("/quarters", "季度列表", QuarterList)``."""
-    return routing.Routes(router, read=READ, write=WRITE, tag=tag)
+    return TagRoutes(router, read=READ, write=WRITE, tag=tag)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from services.common.schema_examples import examples
 
 LABELS: dict[str, str] = {
     "catalogue_id": "评估细则版本",
@@ -47,22 +49,18 @@ TaskState = Literal["pending", "submitted", "approved", "returned"]
 
 
 class CataloguePublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 1,
-                    "name": "示例 城市生活垃圾分类工作评估细则",
-                    "version": 1,
-                    "status": "published",
-                    "based_on": None,
-                    "note": "示例：据六安、银川公开任务清单重构",
-                    "total_points": 100,
-                    "created_at": "2026-09-20T02:00:00Z",
-                    "created_by": "分类办 李敏",
-                    "published_at": "2026-09-21T02:00:00Z",
-                }
-            ]
+    model_config = examples(
+        {
+            "id": 1,
+            "name": "示例 城市生活垃圾分类工作评估细则",
+            "version": 1,
+            "status": "published",
+            "based_on": None,
+            "note": "示例：据六安、银川公开任务清单重构",
+            "total_points": 100,
+            "created_at": "2026-09-20T02:00:00Z",
+            "created_by": "分类办 李敏",
+            "published_at": "2026-09-21T02:00:00Z",
         }
     )
 
@@ -92,26 +90,22 @@ class Evidence(BaseModel):
 class ItemBody(BaseModel):
     """One catalogue item, as in the YAML (units by code or name)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "category": "体制机制建设",
+            "name": "出台（含修订）地方性法规或政府规章",
+            "rules": [
                 {
-                    "category": "体制机制建设",
-                    "name": "出台（含修订）地方性法规或政府规章",
-                    "rules": [
-                        {
-                            "text": "地方性法规2分或政府规章1分",
-                            "points": 2,
-                            "method": "either_or",
-                            "alternatives": [{"label": "地方性法规", "points": 2}, {"label": "政府规章", "points": 1}],
-                        }
-                    ],
-                    "evidence": [{"code": "e1", "title": "法规/规章文本", "frequency": "once", "kinds": ["pdf"]}],
-                    "lead_unit": "U02",
-                    "co_units": ["U01"],
-                    "data_source": "manual",
+                    "text": "地方性法规2分或政府规章1分",
+                    "points": 2,
+                    "method": "either_or",
+                    "alternatives": [{"label": "地方性法规", "points": 2}, {"label": "政府规章", "points": 1}],
                 }
-            ]
+            ],
+            "evidence": [{"code": "e1", "title": "法规/规章文本", "frequency": "once", "kinds": ["pdf"]}],
+            "lead_unit": "U02",
+            "co_units": ["U01"],
+            "data_source": "manual",
         }
     )
 
@@ -155,9 +149,7 @@ class AliasBody(BaseModel):
 
 
 class QuarterOpen(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"id": "2026Q4", "catalogue_id": 1, "default_due": "2026-12-25"}]}
-    )
+    model_config = examples({"id": "2026Q4", "catalogue_id": 1, "default_due": "2026-12-25"})
 
     id: str = Field(pattern=r"^\d{4}Q[1-4]$", examples=["2026Q4"])
     catalogue_id: int
@@ -165,20 +157,16 @@ class QuarterOpen(BaseModel):
 
 
 class QuarterPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "2026Q4",
-                    "catalogue_id": 1,
-                    "state": "collecting",
-                    "state_label": "收集中",
-                    "default_due": "2026-12-25",
-                    "opened_at": "2026-10-08T01:00:00Z",
-                    "opened_by": "分类办 李敏",
-                    "locked_at": None,
-                }
-            ]
+    model_config = examples(
+        {
+            "id": "2026Q4",
+            "catalogue_id": 1,
+            "state": "collecting",
+            "state_label": "收集中",
+            "default_due": "2026-12-25",
+            "opened_at": "2026-10-08T01:00:00Z",
+            "opened_by": "分类办 李敏",
+            "locked_at": None,
         }
     )
 
@@ -207,13 +195,9 @@ class DueBody(BaseModel):
 
 
 class JudgementBody(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"inputs": {"cases": 2}, "lost_points": None, "note": "督导发现混投混放 2 处"},
-                {"inputs": {"achieved": ["政府规章"]}, "lost_points": None, "note": "仅出台政府规章"},
-            ]
-        }
+    model_config = examples(
+        {"inputs": {"cases": 2}, "lost_points": None, "note": "督导发现混投混放 2 处"},
+        {"inputs": {"achieved": ["政府规章"]}, "lost_points": None, "note": "仅出台政府规章"},
     )
 
     inputs: dict[str, Any] | None = Field(
@@ -225,33 +209,29 @@ class JudgementBody(BaseModel):
 
 
 class TaskPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 101,
-                    "quarter": "2026Q4",
-                    "item_code": "1.2",
-                    "category": "体制机制建设",
-                    "evidence_code": "e1",
-                    "evidence_title": "法规/规章文本",
-                    "unit_code": "U02",
-                    "county_code": None,
-                    "lead": True,
-                    "state": "returned",
-                    "state_label": "已退回",
-                    "due_date": "2026-12-25",
-                    "due_warning": None,
-                    "overdue": False,
-                    "days_to_due": 23,
-                    "points": 1.0,
-                    "revision": 1,
-                    "last_submitted_at": "2026-11-20T03:00:00Z",
-                    "approved_at": None,
-                    "returned_count": 1,
-                    "reviewer_name": "分类办 李敏",
-                }
-            ]
+    model_config = examples(
+        {
+            "id": 101,
+            "quarter": "2026Q4",
+            "item_code": "1.2",
+            "category": "体制机制建设",
+            "evidence_code": "e1",
+            "evidence_title": "法规/规章文本",
+            "unit_code": "U02",
+            "county_code": None,
+            "lead": True,
+            "state": "returned",
+            "state_label": "已退回",
+            "due_date": "2026-12-25",
+            "due_warning": None,
+            "overdue": False,
+            "days_to_due": 23,
+            "points": 1.0,
+            "revision": 1,
+            "last_submitted_at": "2026-11-20T03:00:00Z",
+            "approved_at": None,
+            "returned_count": 1,
+            "reviewer_name": "分类办 李敏",
         }
     )
 
@@ -298,31 +278,27 @@ class FilePublic(BaseModel):
 
 
 class SubmissionPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "id": 7,
+            "task_id": 101,
+            "revision": 2,
+            "effective_date": "2026-11-30",
+            "note": "补充盖章版",
+            "submitted_by": "司法局 王芳",
+            "submitted_at": "2026-12-01T02:00:00Z",
+            "system": False,
+            "files": [
                 {
-                    "id": 7,
-                    "task_id": 101,
-                    "revision": 2,
-                    "effective_date": "2026-11-30",
-                    "note": "补充盖章版",
-                    "submitted_by": "司法局 王芳",
-                    "submitted_at": "2026-12-01T02:00:00Z",
-                    "system": False,
-                    "files": [
-                        {
-                            "id": 12,
-                            "name": "南昌市生活垃圾管理条例.pdf",
-                            "size": 182034,
-                            "content_type": "application/pdf",
-                            "sha256": "3f2a…",
-                            "uploaded_at": "2026-12-01T02:00:00Z",
-                            "url": "/files/12",
-                        }
-                    ],
+                    "id": 12,
+                    "name": "南昌市生活垃圾管理条例.pdf",
+                    "size": 182034,
+                    "content_type": "application/pdf",
+                    "sha256": "3f2a…",
+                    "uploaded_at": "2026-12-01T02:00:00Z",
+                    "url": "/files/12",
                 }
-            ]
+            ],
         }
     )
 
@@ -360,13 +336,8 @@ class TaskDetail(TaskPublic):
 
 
 class ReviewBody(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"decision": "approve", "reason": None},
-                {"decision": "return", "reason": "缺少盖章页，请补充后重新提交"},
-            ]
-        }
+    model_config = examples(
+        {"decision": "approve", "reason": None}, {"decision": "return", "reason": "缺少盖章页，请补充后重新提交"}
     )
 
     decision: Literal["approve", "return", "reopen"]

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from services.common.schema_examples import examples
 
 
 class Bucket(BaseModel):
@@ -38,25 +40,21 @@ class Risk(BaseModel):
 
 
 class Forecast(Bucket):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "quarter": "2026Q4",
-                    "state": "collecting",
-                    "max_points": 100,
-                    "secured": 41.5,
-                    "pending_review": 12.0,
-                    "at_risk": 44.0,
-                    "lost": 2.5,
-                    "expected": 97.5,
-                    "by_category": [],
-                    "by_unit": [],
-                    "top_risks": [],
-                    "items": [],
-                    "computed_at": "2026-12-02T08:00:00Z",
-                }
-            ]
+    model_config = examples(
+        {
+            "quarter": "2026Q4",
+            "state": "collecting",
+            "max_points": 100,
+            "secured": 41.5,
+            "pending_review": 12.0,
+            "at_risk": 44.0,
+            "lost": 2.5,
+            "expected": 97.5,
+            "by_category": [],
+            "by_unit": [],
+            "top_risks": [],
+            "items": [],
+            "computed_at": "2026-12-02T08:00:00Z",
         }
     )
 
@@ -72,19 +70,15 @@ class Forecast(Bucket):
 
 
 class ResultBody(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "score": 86.5,
-                    "rank": 12,
-                    "class_name": "大城市",
-                    "class_size": 54,
-                    "tier": "第二档",
-                    "lost_by_category": {"分类投放": 4.5, "宣传教育": 2.0},
-                    "note": "住房城乡建设部 2026 年第三季度通报",
-                }
-            ]
+    model_config = examples(
+        {
+            "score": 86.5,
+            "rank": 12,
+            "class_name": "大城市",
+            "class_size": 54,
+            "tier": "第二档",
+            "lost_by_category": {"分类投放": 4.5, "宣传教育": 2.0},
+            "note": "住房城乡建设部 2026 年第三季度通报",
         }
     )
 
@@ -93,15 +87,15 @@ class ResultBody(BaseModel):
     class_name: str = Field(min_length=1, max_length=32)
     class_size: int = Field(ge=1)
     tier: str
-    lost_by_category: dict[str, float] = {}
-    forecast_score: float | None = None
-    note: str | None = None
+    lost_by_category: dict[str, float] = Field({}, description="各评估类别的失分")
+    forecast_score: float | None = Field(None, description="本季度的预测得分（不填时取季度锁定时的预测）")
+    note: str | None = Field(None, description="说明（如通报的文号）")
 
 
 class ResultPublic(ResultBody):
     quarter: str
-    entered_by: str
-    entered_at: datetime
+    entered_by: str = Field(description="录入人")
+    entered_at: datetime = Field(description="录入时间")
 
 
 class TrendPoint(BaseModel):
@@ -163,21 +157,17 @@ class BoardTotals(BaseModel):
 
 
 class Board(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "quarter": "2026Q4",
+            "categories": ["体制机制建设", "推动源头减量"],
+            "rows": [
                 {
-                    "quarter": "2026Q4",
-                    "categories": ["体制机制建设", "推动源头减量"],
-                    "rows": [
-                        {
-                            "unit_code": "U01",
-                            "unit_name": "市垃圾分类办",
-                            "cells": [{"total": 4, "approved": 3, "submitted": 1, "overdue": 0, "share": 0.75}, None],
-                        }
-                    ],
+                    "unit_code": "U01",
+                    "unit_name": "市垃圾分类办",
+                    "cells": [{"total": 4, "approved": 3, "submitted": 1, "overdue": 0, "share": 0.75}, None],
                 }
-            ]
+            ],
         }
     )
 
@@ -204,39 +194,35 @@ class RankingRow(BaseModel):
 
 
 class Ranking(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = examples(
+        {
+            "period": "2026Q4",
+            "quarters": ["2026Q4"],
+            "weights": {
+                "on_time": 0.3,
+                "first_pass": 0.2,
+                "overdue": 0.1,
+                "rectification": 0.1,
+                "qualitative": 0.3,
+            },
+            "supervision_available": True,
+            "items": [
                 {
-                    "period": "2026Q4",
-                    "quarters": ["2026Q4"],
-                    "weights": {
-                        "on_time": 0.3,
-                        "first_pass": 0.2,
-                        "overdue": 0.1,
-                        "rectification": 0.1,
-                        "qualitative": 0.3,
-                    },
-                    "supervision_available": True,
-                    "items": [
-                        {
-                            "rank": 1,
-                            "unit_code": "U02",
-                            "unit_name": "市司法局",
-                            "tasks": 2,
-                            "on_time_rate": 1.0,
-                            "first_pass_rate": 1.0,
-                            "overdue_workdays": 0,
-                            "rectification_on_time_rate": 0.95,
-                            "enforcement_cases": 3,
-                            "qualitative": 92,
-                            "qualitative_comment": "主动对接",
-                            "score": 98.2,
-                        }
-                    ],
-                    "computed_at": "2026-12-02T08:00:00Z",
+                    "rank": 1,
+                    "unit_code": "U02",
+                    "unit_name": "市司法局",
+                    "tasks": 2,
+                    "on_time_rate": 1.0,
+                    "first_pass_rate": 1.0,
+                    "overdue_workdays": 0,
+                    "rectification_on_time_rate": 0.95,
+                    "enforcement_cases": 3,
+                    "qualitative": 92,
+                    "qualitative_comment": "主动对接",
+                    "score": 98.2,
                 }
-            ]
+            ],
+            "computed_at": "2026-12-02T08:00:00Z",
         }
     )
 

@@ -20,6 +20,7 @@ from services.assessment.ports import RegistryPort, metric_value
 from services.assessment.scoring import score_item
 from services.common import clock
 from services.common.auth import Caller, require_role
+from services.common.columns import values_of
 from services.common.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -214,20 +215,12 @@ def snapshot(session: Session, caller: Caller, registry: RegistryPort | None, qu
 # National results (国检结果) and the trend
 
 
+# What a national result holds beyond its quarter, as entered (PUT) and shown.
+RESULT_FIELDS = ("score", "rank", "class_name", "class_size", "tier", "lost_by_category", "forecast_score", "note")
+
+
 def result_public(r: NationalResult) -> dict[str, Any]:
-    return {
-        "quarter": r.quarter_id,
-        "score": r.score,
-        "rank": r.rank,
-        "class_name": r.class_name,
-        "class_size": r.class_size,
-        "tier": r.tier,
-        "lost_by_category": r.lost_by_category,
-        "forecast_score": r.forecast_score,
-        "note": r.note,
-        "entered_by": r.entered_by,
-        "entered_at": r.entered_at,
-    }
+    return {"quarter": r.quarter_id} | values_of(r, *RESULT_FIELDS, "entered_by", "entered_at")
 
 
 def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -237,10 +230,10 @@ def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str
         raise InvalidInput.field("tier", "档次应为 第一档、第二档 或 第三档", body["tier"])
     if body["rank"] > body["class_size"]:
         raise InvalidInput.field("rank", "名次不能大于同类城市数", body["rank"])
-    row = session.get(NationalResult, quarter_id) or NationalResult(
+    row = repository.row(session, NationalResult, quarter_id) or NationalResult(
         quarter_id=quarter_id, score=0, rank=1, class_name="", class_size=1, tier="", lost_by_category={}
     )
-    quarter = session.get(Quarter, quarter_id)
+    quarter = repository.row(session, Quarter, quarter_id)
     forecast_score = body.get("forecast_score")
     if forecast_score is None and quarter is not None and quarter.forecast_snapshot:
         forecast_score = quarter.forecast_snapshot.get("expected")
@@ -269,9 +262,7 @@ def put_result(session: Session, caller: Caller, quarter_id: str, body: dict[str
 
 def delete_result(session: Session, caller: Caller, quarter_id: str) -> None:
     require_role(caller, "admin", "office")
-    row = session.get(NationalResult, quarter_id)
-    if row is None:
-        raise errors.not_found("国检结果", quarter_id, "result_not_found")
+    row = repository.found(session, NationalResult, quarter_id, errors.result_not_found)
     session.delete(row)
     outbox.emit(session, "national_result", "deleted", quarter_id, {"quarter": quarter_id})
 

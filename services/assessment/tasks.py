@@ -10,11 +10,12 @@ from typing import Any, Unpack
 from sqlmodel import Session
 
 from services.assessment import errors, quarters, repository
-from services.assessment.models import EvidenceFile, Quarter, Submission, Task
+from services.assessment.models import EvidenceFile, Submission, Task
 from services.assessment.ports import CalendarPort
 from services.assessment.workflow import STATE_LABELS, apply, can_see, is_overdue, record
 from services.common import clock
 from services.common.auth import Caller
+from services.common.columns import values_of
 from services.common.errors import ErrorDetail, InvalidInput
 from services.common.pagination import clamp_limit
 from services.common.storage import StoredFile
@@ -87,22 +88,18 @@ def list_tasks(
 
 
 def get_task(session: Session, caller: Caller, task_id: int, *, for_update: bool = False) -> Task:
-    task = repository.task_for_update(session, task_id) if for_update else session.get(Task, task_id)
+    task = repository.task_for_update(session, task_id) if for_update else repository.row(session, Task, task_id)
     if task is None or not can_see(caller, task):
         raise errors.task_not_found(task_id)
     return task
 
 
 def file_public(f: EvidenceFile) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "name": f.original_name,
-        "size": f.size,
-        "content_type": f.content_type,
-        "sha256": f.sha256,
-        "uploaded_at": f.uploaded_at,
-        "url": f"/files/{f.id}",
-    }
+    return (
+        {"id": f.id, "name": f.original_name}
+        | values_of(f, "size", "content_type", "sha256", "uploaded_at")
+        | {"url": f"/files/{f.id}"}
+    )
 
 
 def revisions(session: Session, task_id: int) -> list[dict[str, Any]]:
@@ -115,12 +112,7 @@ def revisions(session: Session, task_id: int) -> list[dict[str, Any]]:
 
 
 def submission_public(s: Submission, files: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "task_id": s.task_id,
-        "revision": s.revision,
-        "effective_date": s.effective_date,
-        "note": s.note,
+    return values_of(s, "id", "task_id", "revision", "effective_date", "note") | {
         "submitted_by": s.submitted_by_name or s.submitted_by,
         "submitted_at": s.submitted_at,
         "system": s.system,
@@ -190,8 +182,7 @@ def submit(
 ) -> dict[str, Any]:
     """A new revision with 1-10 files; the task becomes 已提交."""
     task = get_task(session, caller, task_id, for_update=True)
-    quarter = session.get(Quarter, task.quarter_id)
-    assert quarter is not None
+    quarter = quarters.get(session, task.quarter_id)
     if not 1 <= len(files) <= max_files:
         raise InvalidInput.field("files", f"每次提交 1 到 {max_files} 个文件", len(files))
     item = repository.catalogue_item(session, quarter.catalogue_id, task.item_code)
@@ -232,8 +223,7 @@ def submit(
 
 def review(session: Session, caller: Caller, task_id: int, decision: str, reason: str | None) -> dict[str, Any]:
     task = get_task(session, caller, task_id, for_update=True)
-    quarter = session.get(Quarter, task.quarter_id)
-    assert quarter is not None
+    quarter = quarters.get(session, task.quarter_id)
     action = {"approve": "approve", "return": "return", "reopen": "reopen"}.get(decision)
     if action is None:
         raise InvalidInput.field("decision", "应为 approve（通过）、return（退回）或 reopen（重新打开）", decision)

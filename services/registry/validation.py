@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
+from services.common import kinds
 from services.common.errors import InvalidInput
 
 LABELS = {
@@ -197,20 +198,7 @@ FacilityKind = Literal[
     "treatment_landfill",
     "treatment_hazardous",
 ]
-FACILITY_KIND_NAMES = {
-    "bin_group": "四分类桶组",
-    "smart_box": "智能分类投放箱",
-    "drop_point": "集中投放点（站）",
-    "hazardous_store": "有害垃圾暂存点",
-    "recycling_point": "可回收物回收网点",
-    "sorting_center": "分拣中心/打包站",
-    "collection_station": "收集站",
-    "transfer_station": "转运站",
-    "treatment_incineration": "焚烧处理设施",
-    "treatment_kitchen": "厨余垃圾处理设施",
-    "treatment_landfill": "填埋场",
-    "treatment_hazardous": "有害垃圾处理设施",
-}
+FACILITY_KIND_NAMES = kinds.FACILITY_KIND_NAMES
 # The category a facility kind implies when the body gives none, and the kinds tied to one.
 FACILITY_DEFAULT_CATEGORY = {
     "hazardous_store": "hazardous",

@@ -16,9 +16,8 @@ import io
 import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from services.common import clock
@@ -31,15 +30,18 @@ from services.supervision.enforcement import service as enforcement
 from services.supervision.enforcement.schemas import EnforcementIn
 from services.supervision.inspections import service as inspections
 from services.supervision.inspections.schemas import InspectionIn
-from services.supervision.models import inspection_t, plan_t, rect_t, team_t
+from services.supervision.models import inspection_t, plan_t, rect_t
+from services.supervision.plans import repository as plans_repo
 from services.supervision.plans import service as plans
 from services.supervision.plans.schemas import ChecklistIn, PlanIn, TeamIn
 from services.supervision.plans.templates import demo_templates
 from services.supervision.rectification import escalation
+from services.supervision.rectification import repository as rectification_repo
 from services.supervision.rectification import service as rectification
 from services.supervision.rectification.schemas import TransitionIn
 from services.supervision.reports import service as reports
 from services.supervision.reports.schemas import CircularIn, ReportIn
+from services.supervision.repository import count
 
 OFFICE = Caller(sub="system:demo", name="分类办", role="office")
 TEAMS = [
@@ -66,16 +68,15 @@ def demo_sites() -> list[dict[str, Any]]:
 
     from services.registry.demo import seed_demo as seed_registry
     from services.registry.models import metadata as registry_metadata
-    from services.registry.models import site_t
+    from services.supervision.repository import registry_demo_sites
 
     engine = create_engine("sqlite://")
     registry_metadata.create_all(engine)
     seed_registry(engine, size=9)  # sites do not depend on the facility count
-    cols = [site_t.c.code, site_t.c.kind, site_t.c.name, site_t.c.county_code, site_t.c.lat, site_t.c.lng]
     with engine.connect() as conn:
-        rows = conn.execute(select(*cols).where(site_t.c.status == "active").order_by(site_t.c.code)).all()
+        sites = registry_demo_sites(conn)
     engine.dispose()
-    return [dict(r._mapping) for r in rows]
+    return sites
 
 
 class DemoRegistry:
@@ -124,17 +125,9 @@ def _photo(
 ) -> int:
     data = tiny_jpeg(seed, label)
     stored = storage.put(data, original_name=f"{photo_id}.jpg", content_type="image/jpeg")
-    _, row = photo_store.record_photo(
-        engine,
-        storage,
-        owner_kind=owner[0],
-        owner_id=owner[1],
-        photo_id=photo_id,
-        stored=stored,
-        sent_sha=stored.sha256,
-        caller=caller,
-        position={"latitude": 28.68, "longitude": 115.9, "accuracy_m": 8.0, "taken_at": clock.now()},
-    )
+    position = {"latitude": 28.68, "longitude": 115.9, "accuracy_m": 8.0, "taken_at": clock.now()}
+    new = photo_store.NewPhoto(owner[0], owner[1], photo_id, caller, position)
+    _, row = photo_store.record_photo(engine, storage, new, stored, stored.sha256)
     photo_store.make_thumbnail(engine, storage, int(row["id"]), 320)
     return int(row["id"])
 
@@ -146,7 +139,7 @@ def seed_demo(engine: Engine, settings: Settings | None = None, calendar: Any = 
     settings = settings or Settings()
     counts = {"teams": 0, "checklists": 0, "plans": 0, "inspections": 0, "orders": 0, "reports": 0}
     with engine.connect() as conn:
-        if conn.execute(select(team_t.c.id).where(team_t.c.code == "T01")).first():
+        if plans_repo.team(conn, "T01") is not None:
             return counts
     storage = make_storage(settings.file_storage_url(), max_size=settings.max_photo_size)
     if calendar is None:
@@ -179,27 +172,17 @@ def _seed(
             plans.publish_checklist(session, OFFICE, created["id"])
             checklist_ids[template["target_kind"]] = created["id"]
             counts["checklists"] += 1
+    env = _Env(engine, settings, storage, cal, registry, counts)
+    residential = checklist_ids["site:residential"]
     # round 1: finished about two months ago
     start1 = _workday_on_or_after(cal, today - timedelta(days=70))
     end1 = cal.add_workdays(start1, 9)
-    clock.set_now(_at(start1 - timedelta(days=3)))
-    with session_scope(engine) as session:
-        first = plans.create_plan(
-            session,
-            OFFICE,
-            _plan_in(
-                "2026年第三轮居民小区督导检查（示例）", start1, end1, "T01", checklist_ids["site:residential"], 2, 3
-            ),
-            cal,
-            registry,
-        )
-    counts["plans"] += 1
-    _inspect_round(engine, settings, storage, cal, first["id"], upto=end1, fail_every=3, counts=counts, drafts=False)
-    _work_orders(engine, storage, cal, first["id"], finished=True, today=end1 + timedelta(days=20))
+    plan1 = _plan_in("2026年第三轮居民小区督导检查（示例）", start1, end1, "T01", residential, 2, 3)
+    first = _round(env, plan1, made_on=start1 - timedelta(days=3), upto=end1, orders_until=end1 + timedelta(days=20))
     clock.set_now(_at(end1 + timedelta(days=21)))
     with session_scope(engine) as session:
-        plans.finish_plan(session, OFFICE, first["id"])
-        report = reports.request_report(session, OFFICE, first["id"], ReportIn(), COUNTY_NAMES, lambda s, rid: "demo")
+        plans.finish_plan(session, OFFICE, first)
+        report = reports.request_report(session, OFFICE, first, ReportIn(), COUNTY_NAMES, lambda s, rid: "demo")
     reports.build_report(engine, storage, settings, report["id"])
     with session_scope(engine) as session:
         reports.publish_report(session, OFFICE, report["id"])
@@ -209,25 +192,39 @@ def _seed(
     # round 2: in progress, today in the middle of its window
     start2 = _back_workdays(cal, today, 4)
     end2 = cal.add_workdays(today, 3)
-    clock.set_now(_at(start2 - timedelta(days=2)))
-    with session_scope(engine) as session:
-        second = plans.create_plan(
-            session,
-            OFFICE,
-            _plan_in(
-                "2026年第四轮居民小区督导检查（示例）", start2, end2, "T01", checklist_ids["site:residential"], 10, 2, 3
-            ),
-            cal,
-            registry,
-        )
-    counts["plans"] += 1
-    _inspect_round(engine, settings, storage, cal, second["id"], upto=today, fail_every=2, counts=counts, drafts=True)
-    _work_orders(engine, storage, cal, second["id"], finished=False, today=today)
+    plan2 = _plan_in("2026年第四轮居民小区督导检查（示例）", start2, end2, "T01", residential, 10, 2, 3)
+    _round(env, plan2, made_on=start2 - timedelta(days=2), upto=today, orders_until=today, in_progress=True)
     clock.set_now(None)
     escalation.daily(engine, settings, cal, today)
     with engine.connect() as conn:
-        counts["orders"] = len(conn.execute(select(rect_t.c.id)).all())
+        counts["orders"] = count(conn, rect_t)
     _enforcement(engine, today)
+
+
+class _Env(NamedTuple):
+    engine: Engine
+    settings: Settings
+    storage: FileStorage
+    cal: Any
+    registry: DemoRegistry
+    counts: dict[str, int]
+
+
+def _round(env: _Env, plan: PlanIn, *, made_on: date, upto: date, orders_until: date, in_progress: bool = False) -> int:
+    """A round: its plan made on ``made_on``, its targets inspected up to ``upto`` (one in three
+    failing; in progress one in two, with today's drafts), its orders moved along up to
+    ``orders_until``. Returns the plan's id."""
+    engine, settings, storage, cal, registry, counts = env
+    clock.set_now(_at(made_on))
+    with session_scope(engine) as session:
+        plan_id = int(plans.create_plan(session, OFFICE, plan, cal, registry)["id"])
+    counts["plans"] += 1
+    fail_every = 2 if in_progress else 3
+    _inspect_round(
+        engine, settings, storage, cal, plan_id, upto=upto, fail_every=fail_every, counts=counts, drafts=in_progress
+    )
+    _work_orders(engine, storage, cal, plan_id, finished=not in_progress, today=orders_until)
+    return plan_id
 
 
 def _back_workdays(cal: Any, d: date, n: int) -> date:
@@ -374,10 +371,7 @@ def _work_orders(engine: Engine, storage: FileStorage, cal: Any, plan_id: int, *
     """Move the round's orders along: finished rounds mostly verified; the current round spread
     over every state, with some left past their deadline (overdue, escalated by the daily pass)."""
     with engine.connect() as conn:
-        orders = [
-            dict(r._mapping)
-            for r in conn.execute(select(rect_t).where(rect_t.c.plan_id == plan_id).order_by(rect_t.c.id))
-        ]
+        orders = rectification_repo.orders_of_plan(conn, plan_id)
     checker = Caller(sub="user:demo-inspector", name="inspector", role="inspector", team_code="T01")
     for n, order in enumerate(orders):
         party = _party(order)
@@ -415,13 +409,8 @@ def _work_orders(engine: Engine, storage: FileStorage, cal: Any, plan_id: int, *
 
 def _backdate(engine: Engine, order_id: int, cal: Any, today: date, workdays_overdue: int) -> None:
     """Put an order's deadline ``workdays_overdue`` working days before today (the demo's past)."""
-    d = today
-    for _ in range(workdays_overdue):
-        d -= timedelta(days=1)
-        while not cal.is_workday(d):
-            d -= timedelta(days=1)
     with engine.begin() as conn:
-        conn.execute(update(rect_t).where(rect_t.c.id == order_id).values(deadline=d))
+        rectification_repo.update_order(conn, order_id, {"deadline": _back_workdays(cal, today, workdays_overdue)})
 
 
 def _enforcement(engine: Engine, today: date) -> None:
@@ -458,7 +447,6 @@ def demo_summary(engine: Engine) -> dict[str, int]:
     """How much demo supervision data there is (for the CLI's report)."""
     with engine.connect() as conn:
         return {
-            "plans": len(conn.execute(select(plan_t.c.id)).all()),
-            "inspections": len(conn.execute(select(inspection_t.c.id)).all()),
-            "orders": len(conn.execute(select(rect_t.c.id)).all()),
+            name: count(conn, table)
+            for name, table in (("plans", plan_t), ("inspections", inspection_t), ("orders", rect_t))
         }

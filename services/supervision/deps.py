@@ -3,15 +3,21 @@ registry client, the job runner, error docs and JSON helpers."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
 
 from services.common import clock
+from services.common.auth import CallerDep
+from services.common.db import ReadSessionDep, SessionDep
 from services.common.errors import ErrorBody
-from services.common.routing import Routes
+from services.common.responses import JSONBody
+from services.common.routing import Decorator, Routes
 from services.common.storage import FileStorage, make_storage
 from services.supervision.config import Settings
 
@@ -146,3 +152,25 @@ def routes(**router_args: Any) -> tuple[APIRouter, Routes]:
     writes ``WRITE_ERRORS`` (``@api.get("/teams", "督导组列表", TeamPage)``)."""
     router = APIRouter(**router_args)
     return router, Routes(router, read=READ_ERRORS, write=WRITE_ERRORS)
+
+
+def forward(
+    route: Decorator, call: Callable[..., Any], *, write: bool = False, name: str | None = None, **param: Any
+) -> None:
+    """Declare a route that only hands its one parameter to the service, ``call(session, caller,
+    value)``, and answers the result as JSON: ``forward(api.get("/plans/{plan_id}", "查看督导计划",
+    PlanDetail), service.get_plan, plan_id=int)``. ``param``: the parameter's name and annotation (a
+    path id, a query value); ``write``: the committing session, else the read-only one; ``name``: the
+    route's (its OpenAPI operation id), by default the service function's."""
+    ((key, annotation),) = param.items()
+
+    def endpoint(**values: Any) -> Response:
+        return JSONBody(call(values["session"], values["caller"], values[key]))
+
+    named = inspect.Parameter.KEYWORD_ONLY
+    session = SessionDep if write else ReadSessionDep
+    parameters = [(key, annotation), ("caller", CallerDep), ("session", session)]
+    signature = inspect.Signature([inspect.Parameter(n, named, annotation=a) for n, a in parameters])
+    setattr(endpoint, "__signature__", signature.replace(return_annotation=Response))  # noqa: B010 (FastAPI reads it)
+    endpoint.__name__ = endpoint.__qualname__ = name or call.__name__
+    route(endpoint)

@@ -9,25 +9,16 @@ index ending in ``id``; the overdue board walks (open, deadline, id).
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.common.columns import json_value, timestamp
 from services.common.db import new_registry
-from services.common.idempotency import Idempotency, idempotency_table
-from services.common.jobs import job_tables
-from services.common.outbox import Outbox, outbox_table
+from services.common.service_tables import kernel_tables
 
 
 class SupervisionTable(SQLModel, registry=new_registry()):
     """Base of every table model of this service (its own metadata)."""
-
-
-def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)
-
-
-def _json(nullable: bool = False) -> Any:
-    return Field(default=None, sa_type=JSON, nullable=nullable)
 
 
 class Team(SupervisionTable, table=True):
@@ -39,10 +30,10 @@ class Team(SupervisionTable, table=True):
     code: str = Field(max_length=16, unique=True)
     name: str = Field(max_length=64)
     leader: str = Field(max_length=64)
-    members: list[str] = _json()
-    counties: list[str] = _json()
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    members: list[str] = json_value()
+    counties: list[str] = json_value()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class Checklist(SupervisionTable, table=True):
@@ -61,9 +52,9 @@ class Checklist(SupervisionTable, table=True):
     target_kind: str = Field(max_length=48)
     state: str = Field(default="draft", max_length=16)
     example: bool = False
-    items: list[dict[str, Any]] = _json()
-    created_at: datetime = _ts()
-    published_at: datetime | None = _ts(nullable=True)
+    items: list[dict[str, Any]] = json_value()
+    created_at: datetime = timestamp()
+    published_at: datetime | None = timestamp(nullable=True)
 
 
 class Plan(SupervisionTable, table=True):
@@ -78,12 +69,12 @@ class Plan(SupervisionTable, table=True):
     ends_on: date
     team_code: str = Field(max_length=16)
     checklist_id: int = Field(foreign_key="checklist.id")
-    selection: dict[str, Any] = _json()
+    selection: dict[str, Any] = json_value()
     per_inspector_per_day: int = 4
     state: str = Field(default="scheduled", max_length=16)
     created_by: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    finished_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp()
+    finished_at: datetime | None = timestamp(nullable=True)
 
 
 class PlanTarget(SupervisionTable, table=True):
@@ -121,14 +112,14 @@ class Inspection(SupervisionTable, table=True):
     county_code: str = Field(max_length=6)
     inspector: str = Field(max_length=64)
     body_hash: str = Field(max_length=64)
-    answers: list[dict[str, Any]] = _json()
+    answers: list[dict[str, Any]] = json_value()
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
-    taken_at: datetime | None = _ts(nullable=True)
-    received_at: datetime = _ts()
+    taken_at: datetime | None = timestamp(nullable=True)
+    received_at: datetime = timestamp()
     state: str = Field(default="draft", max_length=16)
-    submitted_at: datetime | None = _ts(nullable=True)
+    submitted_at: datetime | None = timestamp(nullable=True)
     replaces: str | None = Field(default=None, max_length=64)
     replaced_by: str | None = Field(default=None, max_length=64)
     passed: bool | None = None
@@ -154,8 +145,8 @@ class Photo(SupervisionTable, table=True):
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
-    taken_at: datetime | None = _ts(nullable=True)
-    received_at: datetime = _ts()
+    taken_at: datetime | None = timestamp(nullable=True)
+    received_at: datetime = timestamp()
     uploaded_by: str = Field(max_length=64)
 
 
@@ -183,14 +174,14 @@ class Finding(SupervisionTable, table=True):
     category: str = Field(max_length=32)
     severity: str = Field(max_length=16)
     description: str = Field(default="", sa_type=Text)
-    photos: list[int] = _json()
+    photos: list[int] = json_value()
     latitude: float | None = None
     longitude: float | None = None
     party_kind: str = Field(max_length=16)
     party_code: str = Field(max_length=16)
     state: str = Field(default="open", max_length=16)
     created_by: str = Field(max_length=64)
-    created_at: datetime = _ts()
+    created_at: datetime = timestamp()
 
 
 class Rectification(SupervisionTable, table=True):
@@ -223,15 +214,15 @@ class Rectification(SupervisionTable, table=True):
     deadline: date
     overdue_notified: bool = False
     escalation_level: int = 0
-    escalated_to: list[str] = _json()
+    escalated_to: list[str] = json_value()
     fix_note: str | None = Field(default=None, sa_type=Text)
-    fix_photos: list[int] = _json()
+    fix_photos: list[int] = json_value()
     last_reason: str | None = Field(default=None, sa_type=Text)
     rejections: int = 0
-    verified_at: datetime | None = _ts(nullable=True)
+    verified_at: datetime | None = timestamp(nullable=True)
     verified_by: str | None = Field(default=None, max_length=64)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class RectificationEvent(SupervisionTable, table=True):
@@ -248,7 +239,7 @@ class RectificationEvent(SupervisionTable, table=True):
     actor: str = Field(max_length=64)
     role: str = Field(max_length=16)
     reason: str | None = Field(default=None, sa_type=Text)
-    at: datetime = _ts()
+    at: datetime = timestamp()
 
 
 class Escalation(SupervisionTable, table=True):
@@ -260,11 +251,11 @@ class Escalation(SupervisionTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     rectification_id: int = Field(foreign_key="rectification.id")
     level: int
-    escalated_to: list[str] = _json()
+    escalated_to: list[str] = json_value()
     reason: str = Field(sa_type=Text)
     old_deadline: date
     new_deadline: date
-    at: datetime = _ts()
+    at: datetime = timestamp()
 
 
 class EnforcementRecord(SupervisionTable, table=True):
@@ -288,8 +279,8 @@ class EnforcementRecord(SupervisionTable, table=True):
     case_number: str = Field(max_length=64, unique=True)
     unit_code: str | None = Field(default=None, max_length=16, index=True)
     created_by: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class Report(SupervisionTable, table=True):
@@ -303,16 +294,16 @@ class Report(SupervisionTable, table=True):
     title: str = Field(max_length=200)
     state: str = Field(default="building", max_length=16)
     summary: str = Field(default="", sa_type=Text)
-    figures: dict[str, Any] = _json(nullable=True)
+    figures: dict[str, Any] = json_value(nullable=True)
     html_key: str | None = Field(default=None, max_length=255)
     pdf_key: str | None = Field(default=None, max_length=255)
     pdf_size: int | None = None
     job_id: str | None = Field(default=None, max_length=64)
     error: str | None = Field(default=None, sa_type=Text)
     created_by: str = Field(max_length=64)
-    created_at: datetime = _ts()
-    built_at: datetime | None = _ts(nullable=True)
-    published_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp()
+    built_at: datetime | None = timestamp(nullable=True)
+    published_at: datetime | None = timestamp(nullable=True)
 
 
 class Circular(SupervisionTable, table=True):
@@ -325,22 +316,20 @@ class Circular(SupervisionTable, table=True):
     report_id: int = Field(foreign_key="report.id")
     number: str = Field(max_length=64, unique=True)
     title: str = Field(max_length=200)
-    addressees: list[str] = _json()
+    addressees: list[str] = json_value()
     body_html: str = Field(sa_type=Text)
     signer: str = Field(max_length=128)
     on_date: date
-    cc: list[str] = _json()
+    cc: list[str] = json_value()
     state: str = Field(default="draft", max_length=16)
     pdf_key: str | None = Field(default=None, max_length=255)
     pdf_size: int | None = None
-    created_at: datetime = _ts()
-    published_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = timestamp()
+    published_at: datetime | None = timestamp(nullable=True)
 
 
 metadata = SupervisionTable.metadata
-outbox = Outbox(outbox_table(metadata), "supervision")
-idempotency = Idempotency(idempotency_table(metadata))
-jobs = job_tables(metadata)
+outbox, idempotency, jobs = kernel_tables(metadata, "supervision")
 
 team_t = Team.__table__  # type: ignore[attr-defined]
 checklist_t = Checklist.__table__  # type: ignore[attr-defined]

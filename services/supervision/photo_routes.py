@@ -69,14 +69,13 @@ async def store_photo(
     """Receive the body and keep the photo: 201 the first time, 200 for a resend, 409 for other bytes."""
     position = photo_store.position_of(place.latitude, place.longitude, place.accuracy_m, place.taken_at)
     state = request.app.state
-    status, row = await photo_store.store_photo(
-        request,
-        state.settings.max_photo_size,
-        owner_kind=owner_kind,
-        owner_id=owner_id,
-        photo_id=photo_id,
-        caller=caller,
-        position=position,
-        on_insert=lambda session, row_id: enqueue_thumbnail(session, state, row_id),
+    new = photo_store.NewPhoto(
+        owner_kind,
+        owner_id,
+        photo_id,
+        caller,
+        position,
+        lambda session, row_id: enqueue_thumbnail(session, state, row_id),
     )
+    status, row = await photo_store.store_photo(request, state.settings.max_photo_size, new)
     return JSONBody(photo_store.photo_public(row), status_code=status)

@@ -11,11 +11,11 @@ changes nothing; with other bytes it is a 409. Thumbnails are made by a backgrou
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -23,9 +23,9 @@ from services.common import clock
 from services.common.auth import Caller
 from services.common.db import read_engine, session_scope
 from services.common.storage import FileStorage, StoredFile
+from services.supervision import photo_repository as repo
 from services.supervision.deps import storage_of, utc
 from services.supervision.errors import conflict, invalid
-from services.supervision.models import photo_t
 
 PHOTO_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 HEIC_TYPES = {"image/heic", "image/heif"}
@@ -47,39 +47,20 @@ def photo_public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def photos_of(db: Any, owner_kind: str, owner_id: int) -> list[dict[str, Any]]:
-    stmt = (
-        select(photo_t).where(photo_t.c.owner_kind == owner_kind, photo_t.c.owner_id == owner_id).order_by(photo_t.c.id)
-    )
-    return [dict(r._mapping) for r in db.execute(stmt)]
+@dataclass(frozen=True)
+class NewPhoto:
+    """Whose photo it is, under which id, who sends it and where it was taken; ``on_insert(session,
+    row_id)`` runs in the transaction that keeps the row (enqueue the thumbnail job)."""
+
+    owner_kind: str
+    owner_id: int
+    photo_id: str
+    caller: Caller
+    position: dict[str, Any]
+    on_insert: Any = None
 
 
-def photo(db: Any, owner_kind: str, owner_id: int, photo_id: str) -> dict[str, Any] | None:
-    row = db.execute(
-        select(photo_t).where(
-            photo_t.c.owner_kind == owner_kind, photo_t.c.owner_id == owner_id, photo_t.c.photo_id == photo_id
-        )
-    ).first()
-    return dict(row._mapping) if row is not None else None
-
-
-def photos_by_ids(db: Any, ids: list[int]) -> list[dict[str, Any]]:
-    if not ids:
-        return []
-    return [dict(r._mapping) for r in db.execute(select(photo_t).where(photo_t.c.id.in_(ids)).order_by(photo_t.c.id))]
-
-
-async def store_photo(
-    request: Request,
-    max_size: int,
-    *,
-    owner_kind: str,
-    owner_id: int,
-    photo_id: str,
-    caller: Caller,
-    position: dict[str, Any],
-    on_insert: Any = None,
-) -> tuple[int, dict[str, Any]]:
+async def store_photo(request: Request, max_size: int, new: NewPhoto) -> tuple[int, dict[str, Any]]:
     """Stream the body into the storage (kernel ``receive_body``), HEIC made JPEG, and keep its row
     (``record_photo``: 201, 200 for a resend, 409 for other bytes under the id).
 
@@ -97,18 +78,7 @@ async def store_photo(
         if stored.content_type in HEIC_TYPES:
             stored = heic_to_jpeg(storage, stored)
         try:
-            return record_photo(
-                state.engine,
-                storage,
-                owner_kind=owner_kind,
-                owner_id=owner_id,
-                photo_id=photo_id,
-                stored=stored,
-                sent_sha=sent_sha,
-                caller=caller,
-                position=position,
-                on_insert=on_insert,
-            )
+            return record_photo(state.engine, storage, new, stored, sent_sha)
         except BaseException:
             storage.delete(stored.key)  # the converted copy (the kernel deletes what it stored)
             raise
@@ -118,7 +88,7 @@ async def store_photo(
         storage,
         max_size=max_size,
         accept=PHOTO_TYPES,
-        original_name=f"{photo_id}.jpg",
+        original_name=f"{new.photo_id}.jpg",
         field="photo",
         then=keep,
     )
@@ -147,53 +117,42 @@ def heic_to_jpeg(storage: FileStorage, stored: StoredFile) -> StoredFile:
 
 
 def record_photo(
-    engine: Engine,
-    storage: FileStorage,
-    *,
-    owner_kind: str,
-    owner_id: int,
-    photo_id: str,
-    stored: StoredFile,
-    sent_sha: str,
-    caller: Caller,
-    position: dict[str, Any],
-    on_insert: Any = None,
+    engine: Engine, storage: FileStorage, new: NewPhoto, stored: StoredFile, sent_sha: str
 ) -> tuple[int, dict[str, Any]]:
     """Keep the photo row (201), or recognise a resend (200) or another body under the id (409).
 
-    ``on_insert(session, row_id)`` runs in the same transaction (enqueue the thumbnail job).
     The first upload, the common case, is one transaction of one insert (the unique key on
     owner and photo id catches a resend, even a concurrent one) returning the whole row.
     """
     values = {
-        "owner_kind": owner_kind,
-        "owner_id": owner_id,
-        "photo_id": photo_id,
+        "owner_kind": new.owner_kind,
+        "owner_id": new.owner_id,
+        "photo_id": new.photo_id,
         "sha256": sent_sha,
         "key": stored.key,
         "size": stored.size,
         "content_type": stored.content_type,
         "original_name": stored.original_name[:200],
         "received_at": clock.now(),
-        "uploaded_by": caller.name or caller.sub,
-        **position,
+        "uploaded_by": new.caller.name or new.caller.sub,
+        **new.position,
     }
     try:
         with session_scope(engine) as session:
-            row = dict(session.execute(insert(photo_t).values(**values).returning(*photo_t.c)).one()._mapping)
-            if on_insert is not None:
-                on_insert(session, row["id"])
+            row = repo.insert_photo(session, values)
+            if new.on_insert is not None:
+                new.on_insert(session, row["id"])
         return 201, row
     except IntegrityError:
         with session_scope(read_engine(engine)) as session:
-            existing = photo(session, owner_kind, owner_id, photo_id)
+            existing = repo.photo(session, new.owner_kind, new.owner_id, new.photo_id)
         if existing is None:  # not the unique key after all
             storage.delete(stored.key)
             raise
     storage.delete(stored.key)
     if existing["sha256"] != sent_sha:
         raise conflict(
-            f"照片 {photo_id} 已以不同内容上传过；请保留草稿并联系分类办", code="photo_conflict", field="photo"
+            f"照片 {new.photo_id} 已以不同内容上传过；请保留草稿并联系分类办", code="photo_conflict", field="photo"
         )
     return 200, existing
 
@@ -216,10 +175,10 @@ def make_thumbnail(engine: Engine, storage: FileStorage, photo_row_id: int, size
     from PIL import Image, ImageOps
 
     with session_scope(engine) as session:
-        row = session.execute(select(photo_t).where(photo_t.c.id == photo_row_id)).first()
-        if row is None or row.thumb_key:
-            return row.thumb_key if row is not None else None
-        key = row.key
+        row = repo.photo_row(session, photo_row_id)
+        if row is None or row["thumb_key"]:
+            return row["thumb_key"] if row is not None else None
+        key = row["key"]
     with Image.open(io.BytesIO(storage.open(key))) as original:
         img = ImageOps.exif_transpose(original)
         img.thumbnail((size, size))
@@ -227,7 +186,7 @@ def make_thumbnail(engine: Engine, storage: FileStorage, photo_row_id: int, size
         img.convert("RGB").save(out, "JPEG", quality=80)
     thumb = storage.put(out.getvalue(), original_name="thumbnail.jpg", content_type="image/jpeg")
     with session_scope(engine) as session:
-        session.execute(update(photo_t).where(photo_t.c.id == photo_row_id).values(thumb_key=thumb.key))
+        repo.set_thumbnail(session, photo_row_id, thumb.key)
     return thumb.key
 
 
@@ -235,37 +194,23 @@ def visible_photo(db: Any, caller: Caller, row_id: int) -> dict[str, Any] | None
     """The photo row if the caller may see it: the office and leaders all; an inspector the
     photos of their team's inspections and orders; a county or unit those of its own orders."""
     from services.supervision import scope
-    from services.supervision.models import finding_t, inspection_t, plan_t, rect_t
+    from services.supervision.inspections import repository as inspections_repo
+    from services.supervision.models import rect_t
+    from services.supervision.rectification import repository as rectification_repo
 
-    row = db.execute(select(photo_t).where(photo_t.c.id == row_id)).first()
-    if row is None:
+    photo_row = repo.photo_row(db, row_id)
+    if photo_row is None:
         return None
-    photo_row = dict(row._mapping)
     if caller.is_city_wide:
         return photo_row
     kind, owner = photo_row["owner_kind"], photo_row["owner_id"]
     if kind == "inspection" and caller.role == "inspector":
-        team = db.execute(
-            select(plan_t.c.team_code)
-            .join(inspection_t, inspection_t.c.plan_id == plan_t.c.id)
-            .where(inspection_t.c.id == owner)
-        ).scalar()
-        return photo_row if scope.sees_team(caller, team) else None
+        return photo_row if scope.sees_team(caller, inspections_repo.team_of(db, owner)) else None
     if kind == "rectification":
-        order = db.execute(select(rect_t).where(rect_t.c.id == owner)).first()
-        return photo_row if order is not None and scope.sees_order(caller, dict(order._mapping)) else None
+        order = rectification_repo.order(db, owner)
+        return photo_row if order is not None and scope.sees_order(caller, order) else None
     if kind == "inspection":  # a county or unit sees the before-photos of its own orders
-        orders = db.execute(
-            select(rect_t)
-            .join(finding_t, finding_t.c.id == rect_t.c.finding_id)
-            .where(scope.order_filter(caller, rect_t))
-            .where(
-                finding_t.c.inspection_id
-                == db.execute(select(photo_t.c.owner_id).where(photo_t.c.id == row_id)).scalar()
-            )
-        ).all()
-        for o in orders:
-            finding = db.execute(select(finding_t.c.photos).where(finding_t.c.id == o.finding_id)).scalar()
-            if row_id in (finding or []):
-                return photo_row
+        own = rectification_repo.finding_photos_of_inspection(db, scope.order_filter(caller, rect_t), owner)
+        if any(row_id in (photos or []) for photos in own):
+            return photo_row
     return None

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.responses import JSONBody
-from services.supervision.deps import Cursor, Limit, routes
+from services.supervision.deps import Cursor, Limit, forward, routes
 from services.supervision.enforcement import service
 from services.supervision.enforcement.schemas import (
     ENFORCEMENT_EXAMPLE,
@@ -28,9 +28,7 @@ Quarter = Annotated[str, Query(pattern=r"^\d{4}[Qq][1-4]$", description="季度"
 Body_ = Annotated[EnforcementIn, Body(openapi_examples={"fine": {"summary": "罚款", "value": ENFORCEMENT_EXAMPLE}})]
 
 
-@api.get("/summary", "各执法部门季度执法数量与罚款金额", EnforcementSummary)
-def summary(quarter: Quarter, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(service.summary(session, caller, quarter))
+forward(api.get("/summary", "各执法部门季度执法数量与罚款金额", EnforcementSummary), service.summary, quarter=Quarter)
 
 
 @api.get("", "执法记录列表（成员单位只看本单位录入的）", EnforcementPage)

@@ -7,16 +7,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, true, update
+from sqlalchemy import true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import Forbidden
-from services.common.pagination import clamp_limit, rows_page
+from services.common.pagination import clamp_limit
+from services.supervision import photo_repository as photo_repo
 from services.supervision import photos as photo_store
 from services.supervision.deps import utc
+from services.supervision.enforcement import repository as repo
 from services.supervision.enforcement.schemas import EnforcementIn
 from services.supervision.errors import conflict, invalid, not_found
 from services.supervision.models import enforcement_t, outbox
@@ -59,21 +61,16 @@ def public(session: Session, row: dict[str, Any]) -> dict[str, Any]:
         "amount": float(row["amount"]) if row["amount"] is not None else None,
         "case_number": row["case_number"],
         "unit_code": row["unit_code"],
-        "photos": [photo_store.photo_public(p) for p in photo_store.photos_of(session, OWNER, row["id"])],
+        "photos": [photo_store.photo_public(p) for p in photo_repo.photos_of(session, OWNER, row["id"])],
         "created_by": row["created_by"],
         "created_at": utc(row["created_at"]),
         "updated_at": utc(row["updated_at"]),
     }
 
 
-def _row(session: Session, record_id: int) -> dict[str, Any] | None:
-    row = session.execute(select(enforcement_t).where(enforcement_t.c.id == record_id)).first()
-    return dict(row._mapping) if row is not None else None
-
-
 def visible(session: Session, caller: Caller, record_id: int) -> dict[str, Any]:
     _condition(caller)  # 403 for callers who see no enforcement records at all
-    row = _row(session, record_id)
+    row = repo.record(session, record_id)
     if row is None or (not caller.is_city_wide and row["unit_code"] != caller.unit_code):
         raise not_found("执法记录", record_id)
     return row
@@ -90,9 +87,7 @@ def create(session: Session, caller: Caller, body: EnforcementIn) -> dict[str, A
     }
     try:
         with session.begin_nested():
-            new_id = int(
-                session.execute(insert(enforcement_t).values(**values).returning(enforcement_t.c.id)).scalar_one()
-            )
+            new_id = repo.insert_record(session, values)
     except IntegrityError:
         raise conflict(
             f"案件编号 {body.case_number} 已登记", code="duplicate_case_number", field="case_number"
@@ -104,7 +99,7 @@ def create(session: Session, caller: Caller, body: EnforcementIn) -> dict[str, A
         str(new_id),
         {"id": new_id, "department": body.department, "action": body.action, "on_date": body.on_date.isoformat()},
     )
-    row = _row(session, new_id)
+    row = repo.record(session, new_id)
     assert row is not None
     return public(session, row)
 
@@ -114,17 +109,13 @@ def change(session: Session, caller: Caller, record_id: int, body: EnforcementIn
     visible(session, caller, record_id)
     try:
         with session.begin_nested():
-            session.execute(
-                update(enforcement_t)
-                .where(enforcement_t.c.id == record_id)
-                .values(**body.model_dump(), updated_at=clock.now())
-            )
+            repo.update_record(session, record_id, body.model_dump() | {"updated_at": clock.now()})
     except IntegrityError:
         raise conflict(
             f"案件编号 {body.case_number} 已登记", code="duplicate_case_number", field="case_number"
         ) from None
     outbox.emit(session, "enforcement", "updated", str(record_id), {"id": record_id})
-    row = _row(session, record_id)
+    row = repo.record(session, record_id)
     assert row is not None
     return public(session, row)
 
@@ -132,7 +123,7 @@ def change(session: Session, caller: Caller, record_id: int, body: EnforcementIn
 def delete(session: Session, caller: Caller, record_id: int) -> None:
     _writer(caller)
     visible(session, caller, record_id)
-    session.execute(enforcement_t.delete().where(enforcement_t.c.id == record_id))
+    repo.delete_record(session, record_id)
     outbox.emit(session, "enforcement", "deleted", str(record_id), {"id": record_id})
 
 
@@ -140,13 +131,9 @@ def list_records(
     session: Session, caller: Caller, department: str | None, quarter: str | None, cursor: str | None, limit: int
 ) -> dict[str, Any]:
     limit = clamp_limit(limit)
-    stmt = select(enforcement_t).where(_condition(caller))
-    if department:
-        stmt = stmt.where(enforcement_t.c.department == department)
-    if quarter:
-        start, end = quarter_range(quarter)
-        stmt = stmt.where(enforcement_t.c.on_date.between(start, end))
-    items, next_cursor = rows_page(session, stmt, enforcement_t.c.id, cursor=cursor, limit=limit, descending=True)
+    condition = _condition(caller)
+    between = quarter_range(quarter) if quarter else None
+    items, next_cursor = repo.records(session, condition, department, between, cursor, limit)
     return {"items": [public(session, r) for r in items], "next_cursor": next_cursor}
 
 
@@ -155,32 +142,10 @@ def summary(session: Session, caller: Caller, quarter: str) -> dict[str, Any]:
     if not caller.is_city_wide:
         raise Forbidden("只有市级账号可以查看执法汇总")
     start, end = quarter_range(quarter)
-    t = enforcement_t
-    rows = session.execute(
-        select(
-            t.c.department,
-            func.count(),
-            func.sum(case((t.c.action == "order", 1), else_=0)),
-            func.sum(case((t.c.action == "warning", 1), else_=0)),
-            func.sum(case((t.c.action == "fine", 1), else_=0)),
-            func.coalesce(func.sum(t.c.amount), 0),
-        )
-        .where(t.c.on_date.between(start, end))
-        .group_by(t.c.department)
-    ).all()
-    found = {r[0]: r for r in rows}
-    departments = []
-    for code, name in DEPARTMENT_NAMES.items():
-        r = found.get(code)
-        departments.append(
-            {
-                "department": code,
-                "department_name": name,
-                "records": int(r[1]) if r else 0,
-                "orders": int(r[2] or 0) if r else 0,
-                "warnings": int(r[3] or 0) if r else 0,
-                "fines": int(r[4] or 0) if r else 0,
-                "fine_amount": float(r[5] or 0) if r else 0.0,
-            }
-        )
+    sums = repo.department_sums(session, start, end)
+    keys = ("records", "orders", "warnings", "fines", "fine_amount")
+    departments = [
+        {"department": code, "department_name": name} | dict(zip(keys, sums.get(code, (0, 0, 0, 0, 0.0)), strict=True))
+        for code, name in DEPARTMENT_NAMES.items()
+    ]
     return {"quarter": quarter.upper(), "starts_on": start, "ends_on": end, "departments": departments}

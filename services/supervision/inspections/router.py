@@ -12,6 +12,7 @@ from starlette.responses import Response
 from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, run_read, session_scope
 from services.common.responses import JSONBody
+from services.supervision import photo_repository as photo_repo
 from services.supervision import photos as photo_store
 from services.supervision import scope
 from services.supervision.deps import (
@@ -82,7 +83,7 @@ def _photo_owner(db: Connection, caller: Caller, client_id: str, photo_id: str) 
     row = service.photo_owner(db, client_id)
     if row is None or not scope.sees_team(caller, row["team_code"]):
         raise not_found("检查", client_id)
-    if row["state"] == "submitted" and photo_store.photo(db, service.OWNER, row["id"], photo_id) is None:
+    if row["state"] == "submitted" and photo_repo.photo(db, service.OWNER, row["id"], photo_id) is None:
         raise conflict("检查已提交，不能再添加照片；如需更正请提交新版本", code="inspection_submitted")
     return int(row["id"])
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.supervision.checks import distinct, each
 
 _ID = r"^[A-Za-z0-9_.-]{1,64}$"
 
@@ -18,19 +21,11 @@ class Answer(BaseModel):
         default=None, description="是/否项 true/false；评分项 0..max；计数项非负整数；文字项文本；拍照项可空"
     )
     note: str | None = Field(default=None, max_length=2000)
-    photo_ids: list[str] = Field(default=[], description="平板生成的照片编号，照片另行上传")
-
-    @field_validator("photo_ids")
-    @classmethod
-    def _ids(cls, value: list[str]) -> list[str]:
-        import re
-
-        for pid in value:
-            if not re.fullmatch(_ID, pid):
-                raise ValueError(f"照片编号格式不正确：{pid}")
-        if len(set(value)) != len(value):
-            raise ValueError("照片编号不能重复")
-        return value
+    photo_ids: Annotated[
+        list[str],
+        each(lambda pid: re.fullmatch(_ID, pid) is not None, "照片编号格式不正确：{}"),
+        distinct("照片编号不能重复"),
+    ] = Field(default=[], description="平板生成的照片编号，照片另行上传")
 
 
 class InspectionIn(BaseModel):
@@ -38,48 +33,42 @@ class InspectionIn(BaseModel):
 
     plan_id: int
     target_code: str = Field(max_length=40)
-    answers: list[Answer] = Field(default=[], max_length=200)
+    answers: Annotated[list[Answer], distinct("同一检查项只能有一个结果", key=lambda a: a.item_id)] = Field(
+        default=[], max_length=200
+    )
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     accuracy_m: float | None = Field(default=None, ge=0)
     taken_at: datetime | None = None
     replaces: str | None = Field(default=None, pattern=_ID, description="更正已提交的检查时，被更正检查的 client_id")
 
-    @field_validator("answers")
-    @classmethod
-    def _unique(cls, value: list[Answer]) -> list[Answer]:
-        ids = [a.item_id for a in value]
-        if len(set(ids)) != len(ids):
-            raise ValueError("同一检查项只能有一个结果")
-        return value
 
+class Taken(BaseModel):
+    """Where and when the tablet took it, and when the service received it."""
 
-class PhotoPublic(BaseModel):
-    photo_id: str
-    sha256: str
-    size: int
-    content_type: str
     latitude: float | None = None
     longitude: float | None = None
     accuracy_m: float | None = None
     taken_at: datetime | None = None
     received_at: datetime
+
+
+class PhotoPublic(Taken):
+    photo_id: str
+    sha256: str
+    size: int
+    content_type: str
     url: str
     thumbnail_url: str | None = None
 
 
-class InspectionPublic(BaseModel):
+class InspectionPublic(Taken):
     client_id: str
     plan_id: int
     target_code: str
     county_code: str
     inspector: str
     answers: list[dict[str, Any]]
-    latitude: float | None = None
-    longitude: float | None = None
-    accuracy_m: float | None = None
-    taken_at: datetime | None = None
-    received_at: datetime
     state: str = Field(description="draft 未提交，submitted 已提交（不再修改）")
     submitted_at: datetime | None = None
     replaces: str | None = None

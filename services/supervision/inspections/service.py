@@ -9,7 +9,6 @@ import hashlib
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -17,14 +16,16 @@ from sqlmodel import Session
 from services.common import clock
 from services.common.auth import Caller
 from services.common.errors import ErrorDetail, InvalidInput
-from services.common.pagination import clamp_limit, rows_page
+from services.common.pagination import clamp_limit
+from services.supervision import photo_repository as photo_repo
 from services.supervision import photos as photo_store
 from services.supervision import scope
 from services.supervision.config import Settings
 from services.supervision.deps import utc
 from services.supervision.errors import conflict, invalid, not_found
+from services.supervision.inspections import repository as repo
 from services.supervision.inspections.schemas import InspectionIn
-from services.supervision.models import finding_t, inspection_t, outbox, plan_t
+from services.supervision.models import outbox, plan_t
 from services.supervision.plans import repository as plans_repo
 from services.supervision.rectification import service as rectification
 
@@ -36,19 +37,8 @@ def body_hash(body: InspectionIn) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def get_row(db: Any, client_id: str) -> dict[str, Any] | None:
-    row = db.execute(select(inspection_t).where(inspection_t.c.client_id == client_id)).first()
-    return dict(row._mapping) if row is not None else None
-
-
-def photo_owner(db: Any, client_id: str) -> dict[str, Any] | None:
-    """What a photo's PUT needs of its inspection: id, state and the plan's team (one query)."""
-    row = db.execute(
-        select(inspection_t.c.id, inspection_t.c.state, plan_t.c.team_code)
-        .join(plan_t, plan_t.c.id == inspection_t.c.plan_id)
-        .where(inspection_t.c.client_id == client_id)
-    ).first()
-    return dict(row._mapping) if row is not None else None
+get_row = repo.inspection
+photo_owner = repo.photo_owner
 
 
 def visible(session: Session | Connection, caller: Caller, client_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -62,12 +52,9 @@ def visible(session: Session | Connection, caller: Caller, client_id: str) -> tu
 
 
 def public(session: Session, row: dict[str, Any]) -> dict[str, Any]:
-    photos = photo_store.photos_of(session, OWNER, row["id"])
+    photos = photo_repo.photos_of(session, OWNER, row["id"])
     have = {p["photo_id"] for p in photos}
     named = [pid for a in row["answers"] for pid in a.get("photo_ids", [])]
-    findings = session.execute(
-        select(finding_t.c.id).where(finding_t.c.inspection_id == row["id"]).order_by(finding_t.c.id)
-    ).scalars()
     keys = ("client_id", "plan_id", "target_code", "county_code", "inspector", "answers", "latitude", "longitude")
     return {k: row[k] for k in keys} | {
         "accuracy_m": row["accuracy_m"],
@@ -81,7 +68,7 @@ def public(session: Session, row: dict[str, Any]) -> dict[str, Any]:
         "score": row["score"],
         "photos": [photo_store.photo_public(p) for p in photos],
         "missing_photos": [pid for pid in named if pid not in have],
-        "findings": list(findings),
+        "findings": repo.finding_ids(session, row["id"]),
     }
 
 
@@ -123,7 +110,7 @@ def put(session: Session, caller: Caller, client_id: str, body: InspectionIn) ->
     }
     try:
         with session.begin_nested():
-            session.execute(insert(inspection_t).values(**values))
+            repo.insert_inspection(session, values)
     except IntegrityError:  # a concurrent resend of the same id won the race
         existing = get_row(session, client_id)
         assert existing is not None
@@ -229,7 +216,7 @@ def submit(session: Session, settings: Settings, cal: Any, caller: Caller, clien
     row, plan = visible(session, caller, client_id)
     if row["state"] == "submitted":
         return public(session, row)
-    have = {p["photo_id"]: p["id"] for p in photo_store.photos_of(session, OWNER, row["id"])}
+    have = {p["photo_id"]: p["id"] for p in photo_repo.photos_of(session, OWNER, row["id"])}
     missing = [pid for a in row["answers"] for pid in a.get("photo_ids", []) if pid not in have]
     if missing:
         raise conflict(f"还有 {len(missing)} 张照片未上传：{'、'.join(missing[:10])}", code="photos_missing")
@@ -259,15 +246,11 @@ def submit(session: Session, settings: Settings, cal: Any, caller: Caller, clien
             failed.append(item)
     score = round(100 * passed_weight / total, 1) if total else None
     now = clock.now()
-    session.execute(
-        update(inspection_t)
-        .where(inspection_t.c.id == row["id"])
-        .values(state="submitted", submitted_at=now, passed=not failed, score=score)
+    repo.update_inspection(
+        session, row["id"], {"state": "submitted", "submitted_at": now, "passed": not failed, "score": score}
     )
     if row["replaces"]:
-        session.execute(
-            update(inspection_t).where(inspection_t.c.client_id == row["replaces"]).values(replaced_by=client_id)
-        )
+        repo.mark_replaced(session, row["replaces"], client_id)
     for item in failed:
         if not item.get("category"):
             continue
@@ -305,14 +288,6 @@ def list_inspections(
 ) -> dict[str, Any]:
     scope.require_reader(caller)
     limit = clamp_limit(limit)
-    stmt = (
-        select(inspection_t)
-        .join(plan_t, plan_t.c.id == inspection_t.c.plan_id)
-        .where(scope.team_filter(caller, plan_t.c.team_code))
-    )
-    if plan_id is not None:
-        stmt = stmt.where(inspection_t.c.plan_id == plan_id)
-    if state:
-        stmt = stmt.where(inspection_t.c.state == state)
-    items, next_cursor = rows_page(session, stmt, inspection_t.c.id, cursor=cursor, limit=limit, descending=True)
+    team_condition = scope.team_filter(caller, plan_t.c.team_code)
+    items, next_cursor = repo.inspections(session, team_condition, plan_id, state, cursor, limit)
     return {"items": [public(session, r) for r in items], "next_cursor": next_cursor}

@@ -5,30 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Select, func, insert, select, update
 
 from services.common.pagination import rows_page
 from services.supervision.models import checklist_t, inspection_t, plan_t, target_t, team_t
-
-Db = Session | Connection
-
-
-def _one(db: Db, stmt: Any) -> dict[str, Any] | None:
-    row = db.execute(stmt).first()
-    return dict(row._mapping) if row is not None else None
-
+from services.supervision.repository import Db, by_id, insert_id, one, rows, update_id
 
 # --- teams ------------------------------------------------------------------------------------
 
 
 def team(db: Db, code: str) -> dict[str, Any] | None:
-    return _one(db, select(team_t).where(team_t.c.code == code))
+    return one(db, select(team_t).where(team_t.c.code == code))
 
 
 def teams(db: Db) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in db.execute(select(team_t).order_by(team_t.c.code))]
+    return rows(db, select(team_t).order_by(team_t.c.code))
 
 
 def insert_team(db: Db, values: dict[str, Any]) -> None:
@@ -43,7 +34,7 @@ def update_team(db: Db, code: str, values: dict[str, Any]) -> None:
 
 
 def checklist(db: Db, checklist_id: int) -> dict[str, Any] | None:
-    return _one(db, select(checklist_t).where(checklist_t.c.id == checklist_id))
+    return by_id(db, checklist_t, checklist_id)
 
 
 def checklists(db: Db, target_kind: str | None, state: str | None) -> list[dict[str, Any]]:
@@ -52,7 +43,7 @@ def checklists(db: Db, target_kind: str | None, state: str | None) -> list[dict[
         stmt = stmt.where(checklist_t.c.target_kind == target_kind)
     if state:
         stmt = stmt.where(checklist_t.c.state == state)
-    return [dict(r._mapping) for r in db.execute(stmt)]
+    return rows(db, stmt)
 
 
 def latest_version(db: Db, code: str) -> int:
@@ -61,18 +52,23 @@ def latest_version(db: Db, code: str) -> int:
 
 
 def insert_checklist(db: Db, values: dict[str, Any]) -> int:
-    return int(db.execute(insert(checklist_t).values(**values).returning(checklist_t.c.id)).scalar_one())
+    return insert_id(db, checklist_t, values)
 
 
 def update_checklist(db: Db, checklist_id: int, values: dict[str, Any]) -> None:
-    db.execute(update(checklist_t).where(checklist_t.c.id == checklist_id).values(**values))
+    update_id(db, checklist_t, checklist_id, values)
 
 
 # --- plans ------------------------------------------------------------------------------------
 
 
 def plan(db: Db, plan_id: int) -> dict[str, Any] | None:
-    return _one(db, select(plan_t).where(plan_t.c.id == plan_id))
+    return by_id(db, plan_t, plan_id)
+
+
+def plan_ids(team_condition: ColumnElement[bool]) -> Select[Any]:
+    """The ids of the plans whose team meets ``team_condition`` (on ``plan_t.c.team_code``), as a subquery."""
+    return select(plan_t.c.id).where(team_condition)
 
 
 def plans(
@@ -85,11 +81,11 @@ def plans(
 
 
 def insert_plan(db: Db, values: dict[str, Any]) -> int:
-    return int(db.execute(insert(plan_t).values(**values).returning(plan_t.c.id)).scalar_one())
+    return insert_id(db, plan_t, values)
 
 
 def update_plan(db: Db, plan_id: int, values: dict[str, Any]) -> None:
-    db.execute(update(plan_t).where(plan_t.c.id == plan_id).values(**values))
+    update_id(db, plan_t, plan_id, values)
 
 
 def insert_targets(db: Db, rows: list[dict[str, Any]]) -> None:
@@ -121,7 +117,7 @@ def target_counts(db: Db, plan_ids: list[int]) -> dict[int, tuple[int, int]]:
 
 
 def target(db: Db, plan_id: int, target_code: str) -> dict[str, Any] | None:
-    return _one(db, select(target_t).where(target_t.c.plan_id == plan_id, target_t.c.target_code == target_code))
+    return one(db, select(target_t).where(target_t.c.plan_id == plan_id, target_t.c.target_code == target_code))
 
 
 def targets(
@@ -148,7 +144,7 @@ def day_list(db: Db, inspector: str, day: date) -> list[dict[str, Any]]:
         .where(target_t.c.inspector == inspector, target_t.c.scheduled_on == day, plan_t.c.state != "finished")
         .order_by(target_t.c.id)
     )
-    return [dict(r._mapping) for r in db.execute(stmt)]
+    return rows(db, stmt)
 
 
 def submitted_inspections(db: Db, plan_id: int, codes: list[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from services.common.auth import CallerDep
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.responses import JSONBody
-from services.supervision.deps import Cursor, Limit, calendar_of, peer_of, routes
+from services.supervision.deps import Cursor, Limit, calendar_of, forward, peer_of, routes
 from services.supervision.plans import service
 from services.supervision.plans.schemas import (
     ChecklistIn,
@@ -68,9 +68,7 @@ def list_teams(caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.list_teams(session, caller))
 
 
-@api.get("/teams/{code}", "查看督导组", TeamPublic)
-def get_team(code: str, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(service.get_team(session, caller, code))
+forward(api.get("/teams/{code}", "查看督导组", TeamPublic), service.get_team, code=str)
 
 
 @api.put("/teams/{code}", "新建或修改督导组（新建 201，修改 200）", TeamPublic, created="新建")
@@ -94,9 +92,9 @@ def list_checklists(
     return JSONBody(service.list_checklists(session, caller, target_kind, state))
 
 
-@api.get("/checklists/{checklist_id}", "查看检查表版本", ChecklistPublic)
-def get_checklist(checklist_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(service.get_checklist(session, caller, checklist_id))
+forward(
+    api.get("/checklists/{checklist_id}", "查看检查表版本", ChecklistPublic), service.get_checklist, checklist_id=int
+)
 
 
 ChecklistBody = Annotated[
@@ -114,9 +112,12 @@ def update_checklist(checklist_id: int, caller: CallerDep, session: SessionDep, 
     return JSONBody(service.update_checklist(session, caller, checklist_id, body))
 
 
-@api.post("/checklists/{checklist_id}/publish", "发布检查表版本（此后不再改变）", ChecklistPublic)
-def publish_checklist(checklist_id: int, caller: CallerDep, session: SessionDep) -> Response:
-    return JSONBody(service.publish_checklist(session, caller, checklist_id))
+forward(
+    api.post("/checklists/{checklist_id}/publish", "发布检查表版本（此后不再改变）", ChecklistPublic),
+    service.publish_checklist,
+    write=True,
+    checklist_id=int,
+)
 
 
 @api.get("/plans", "督导计划列表（督导员只看本组）")
@@ -142,14 +143,10 @@ def create_plan(
     return JSONBody(payload, status_code=201)
 
 
-@api.get("/plans/{plan_id}", "查看督导计划（含检查表）", PlanDetail)
-def get_plan(plan_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(service.get_plan(session, caller, plan_id))
+forward(api.get("/plans/{plan_id}", "查看督导计划（含检查表）", PlanDetail), service.get_plan, plan_id=int)
 
 
-@api.post("/plans/{plan_id}/finish", "结束督导轮次", PlanPublic)
-def finish_plan(plan_id: int, caller: CallerDep, session: SessionDep) -> Response:
-    return JSONBody(service.finish_plan(session, caller, plan_id))
+forward(api.post("/plans/{plan_id}/finish", "结束督导轮次", PlanPublic), service.finish_plan, write=True, plan_id=int)
 
 
 @api.get("/plans/{plan_id}/targets", "计划的检查对象与排期", TargetPage)

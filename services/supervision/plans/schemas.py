@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.supervision.checks import distinct, each, one_of
 from services.supervision.vocab import TARGET_KINDS, FindingCategory, ItemType, TargetSource
 
 _CODE = r"^[A-Za-z0-9_-]{1,16}$"
@@ -18,23 +19,12 @@ class TeamIn(BaseModel):
     code: str = Field(pattern=_CODE, description="督导组编号（网关用户的 team_code）", examples=["T01"])
     name: str = Field(min_length=1, max_length=64, examples=["第一督导组"])
     leader: str = Field(min_length=1, max_length=64, description="组长（网关用户名）", examples=["zhangsan"])
-    members: list[str] = Field(min_length=1, description="组员：角色为督导员的网关用户名", examples=[["inspector"]])
-    counties: list[str] = Field(default=[], description="负责的县区代码", examples=[["360102", "360103"]])
-
-    @field_validator("counties")
-    @classmethod
-    def _counties(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if len(code) != 6 or not code.isdigit():
-                raise ValueError(f"县区代码应为 6 位数字：{code}")
-        return value
-
-    @field_validator("members")
-    @classmethod
-    def _members(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("组员不能重复")
-        return value
+    members: Annotated[list[str], distinct("组员不能重复")] = Field(
+        min_length=1, description="组员：角色为督导员的网关用户名", examples=[["inspector"]]
+    )
+    counties: Annotated[list[str], each(lambda c: len(c) == 6 and c.isdigit(), "县区代码应为 6 位数字：{}")] = Field(
+        default=[], description="负责的县区代码", examples=[["360102", "360103"]]
+    )
 
 
 class TeamPublic(BaseModel):
@@ -76,23 +66,10 @@ class ChecklistIn(BaseModel):
 
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="模板编号；同一编号的新版本递增", examples=["RES"])
     name: str = Field(min_length=1, max_length=128, examples=["居民小区督导检查表"])
-    target_kind: str = Field(description="检查对象类型：site:<类型>、facility:<类型>、vehicle、unit、county")
-    items: list[ItemIn] = Field(min_length=1)
-
-    @field_validator("target_kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        if value not in TARGET_KINDS:
-            raise ValueError("检查对象类型不在允许范围内")
-        return value
-
-    @field_validator("items")
-    @classmethod
-    def _unique(cls, value: list[ItemIn]) -> list[ItemIn]:
-        ids = [i.id for i in value]
-        if len(set(ids)) != len(ids):
-            raise ValueError("检查项编号不能重复")
-        return value
+    target_kind: Annotated[str, one_of(TARGET_KINDS, "检查对象类型不在允许范围内")] = Field(
+        description="检查对象类型：site:<类型>、facility:<类型>、vehicle、unit、county"
+    )
+    items: Annotated[list[ItemIn], distinct("检查项编号不能重复", key=lambda i: i.id)] = Field(min_length=1)
 
 
 class ItemPublic(BaseModel):

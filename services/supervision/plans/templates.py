@@ -40,70 +40,59 @@ _FACILITY_EXTRA = {
 }
 
 
+# The templates of the other target kinds: (code, whose, target kind, items).
+_OTHERS = [
+    (
+        "DEMO-V",
+        "收运车辆",
+        "vehicle",
+        [
+            _i("separate", "分类收运，无混装", "yesno", "vehicle_mixed_loading", weight=3.0),
+            _i("paint", "车身分类标识规范", "yesno", "signage"),
+            _i("sealed", "密闭无滴漏", "yesno", "facility_damage"),
+            _LEDGER,
+            _PHOTO,
+            _NOTE,
+        ],
+    ),
+    (
+        "DEMO-U",
+        "成员单位履职",
+        "unit",
+        [
+            _i("duties", "责任清单任务按期推进（0-10 分）", "score", "other", max=10, pass_min=6, weight=3.0),
+            _i("office", "本单位办公场所分类到位", "yesno", "mixed_disposal"),
+            _LEDGER,
+            _NOTE,
+        ],
+    ),
+    (
+        "DEMO-C",
+        "县区",
+        "county",
+        [
+            _i("coverage", "居民小区分类覆盖率达标", "yesno", "other", weight=3.0),
+            _i("hazard_store", "有害垃圾暂存点运行正常", "yesno", "facility_damage"),
+            _i("patrol", "本月社区巡查次数", "count", "records_missing", pass_min=4),
+            _LEDGER,
+            _NOTE,
+        ],
+    ),
+]
+
+
+def _template(code: str, whose: str, target_kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"code": code, "name": f"{whose}督导检查表（示例）", "target_kind": target_kind, "items": items}
+
+
 def demo_templates() -> list[dict[str, Any]]:
     """``[{code, name, target_kind, items}]``: a 示例 template per target kind."""
     out = []
     for kind, name in SITE_KINDS.items():
         items = [*_BINS, _BOARD, _LEDGER, *_SITE_EXTRA.get(kind, []), _PHOTO, _NOTE]
-        out.append(
-            {
-                "code": f"DEMO-S-{kind}",
-                "name": f"{name}督导检查表（示例）",
-                "target_kind": f"site:{kind}",
-                "items": items,
-            }
-        )
+        out.append(_template(f"DEMO-S-{kind}", name, f"site:{kind}", items))
     for kind, name in FACILITY_KINDS.items():
         base = [*_BINS[:2], _BINS[3]] if kind in ("bin_group", "smart_box", "drop_point") else [_BINS[0], _BINS[4]]
         items = [*base, _LEDGER, *_FACILITY_EXTRA.get(kind, []), _PHOTO, _NOTE]
-        out.append(
-            {
-                "code": f"DEMO-F-{kind}",
-                "name": f"{name}督导检查表（示例）",
-                "target_kind": f"facility:{kind}",
-                "items": items,
-            }
-        )
-    out.append(
-        {
-            "code": "DEMO-V",
-            "name": "收运车辆督导检查表（示例）",
-            "target_kind": "vehicle",
-            "items": [
-                _i("separate", "分类收运，无混装", "yesno", "vehicle_mixed_loading", weight=3.0),
-                _i("paint", "车身分类标识规范", "yesno", "signage"),
-                _i("sealed", "密闭无滴漏", "yesno", "facility_damage"),
-                _LEDGER,
-                _PHOTO,
-                _NOTE,
-            ],
-        }
-    )
-    out.append(
-        {
-            "code": "DEMO-U",
-            "name": "成员单位履职督导检查表（示例）",
-            "target_kind": "unit",
-            "items": [
-                _i("duties", "责任清单任务按期推进（0-10 分）", "score", "other", max=10, pass_min=6, weight=3.0),
-                _i("office", "本单位办公场所分类到位", "yesno", "mixed_disposal"),
-                _LEDGER,
-                _NOTE,
-            ],
-        }
-    )
-    out.append(
-        {
-            "code": "DEMO-C",
-            "name": "县区督导检查表（示例）",
-            "target_kind": "county",
-            "items": [
-                _i("coverage", "居民小区分类覆盖率达标", "yesno", "other", weight=3.0),
-                _i("hazard_store", "有害垃圾暂存点运行正常", "yesno", "facility_damage"),
-                _i("patrol", "本月社区巡查次数", "count", "records_missing", pass_min=4),
-                _LEDGER,
-                _NOTE,
-            ],
-        }
-    )
-    return out
+        out.append(_template(f"DEMO-F-{kind}", name, f"facility:{kind}", items))
+    return out + [_template(*other) for other in _OTHERS]

@@ -5,28 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlmodel import Session
 
 from services.common.pagination import keyset, rows_page, split_page
 from services.supervision.models import escalation_t, finding_t, outbox, rect_event_t, rect_t
-
-Db = Session | Connection
-
-
-def _one(db: Db, stmt: Any) -> dict[str, Any] | None:
-    row = db.execute(stmt).first()
-    return dict(row._mapping) if row is not None else None
+from services.supervision.repository import Db, by_id, insert_id, one, rows
 
 
 def finding(db: Db, finding_id: int) -> dict[str, Any] | None:
-    return _one(db, select(finding_t).where(finding_t.c.id == finding_id))
+    return by_id(db, finding_t, finding_id)
 
 
 def open_duplicate(db: Db, target_code: str, category: str) -> dict[str, Any] | None:
     """An open finding of the same target and category (the likely duplicate)."""
-    return _one(
+    return one(
         db,
         select(finding_t)
         .where(finding_t.c.target_code == target_code, finding_t.c.category == category, finding_t.c.state == "open")
@@ -35,7 +28,7 @@ def open_duplicate(db: Db, target_code: str, category: str) -> dict[str, Any] | 
 
 
 def insert_finding(db: Db, values: dict[str, Any]) -> int:
-    return int(db.execute(insert(finding_t).values(**values).returning(finding_t.c.id)).scalar_one())
+    return insert_id(db, finding_t, values)
 
 
 def findings(
@@ -54,7 +47,7 @@ def points(db: Db, condition: ColumnElement[bool], filters: dict[str, Any], limi
     for name, value in filters.items():
         if value is not None:
             stmt = stmt.where(finding_t.c[name] == value)
-    return [dict(r._mapping) for r in db.execute(stmt.order_by(finding_t.c.id.desc()).limit(limit))]
+    return rows(db, stmt.order_by(finding_t.c.id.desc()).limit(limit))
 
 
 def set_finding_state(db: Db, finding_id: int, state: str) -> None:
@@ -62,11 +55,11 @@ def set_finding_state(db: Db, finding_id: int, state: str) -> None:
 
 
 def order(db: Db, order_id: int) -> dict[str, Any] | None:
-    return _one(db, select(rect_t).where(rect_t.c.id == order_id))
+    return by_id(db, rect_t, order_id)
 
 
 def order_of_finding(db: Db, finding_id: int) -> dict[str, Any] | None:
-    return _one(db, select(rect_t).where(rect_t.c.finding_id == finding_id))
+    return one(db, select(rect_t).where(rect_t.c.finding_id == finding_id))
 
 
 def orders_of_findings(db: Db, ids: list[int]) -> dict[int, int]:
@@ -77,7 +70,7 @@ def orders_of_findings(db: Db, ids: list[int]) -> dict[int, int]:
 
 
 def insert_order(db: Db, values: dict[str, Any]) -> int:
-    return int(db.execute(insert(rect_t).values(**values).returning(rect_t.c.id)).scalar_one())
+    return insert_id(db, rect_t, values)
 
 
 def update_order(db: Db, order_id: int, values: dict[str, Any], *, where: dict[str, Any] | None = None) -> int:
@@ -94,12 +87,12 @@ def insert_event(db: Db, values: dict[str, Any]) -> None:
 
 def events(db: Db, order_id: int) -> list[dict[str, Any]]:
     stmt = select(rect_event_t).where(rect_event_t.c.rectification_id == order_id).order_by(rect_event_t.c.id)
-    return [dict(r._mapping) for r in db.execute(stmt)]
+    return rows(db, stmt)
 
 
 def escalations(db: Db, order_id: int) -> list[dict[str, Any]]:
     stmt = select(escalation_t).where(escalation_t.c.rectification_id == order_id).order_by(escalation_t.c.level)
-    return [dict(r._mapping) for r in db.execute(stmt)]
+    return rows(db, stmt)
 
 
 def insert_escalation(db: Db, values: dict[str, Any]) -> None:
@@ -129,11 +122,34 @@ def orders(
     if overdue:
         stmt = stmt.where(rect_t.c.is_open.is_(True), rect_t.c.deadline < today)
         cols = [rect_t.c.deadline, rect_t.c.id]
-        rows = db.execute(keyset(stmt, cols, cursor=cursor, limit=limit, tag="overdue")).all()
-        return split_page([dict(r._mapping) for r in rows], limit, lambda r: [r["deadline"], r["id"]], "overdue")
+        page = rows(db, keyset(stmt, cols, cursor=cursor, limit=limit, tag="overdue"))
+        return split_page(page, limit, lambda r: [r["deadline"], r["id"]], "overdue")
     if overdue is False:
         stmt = stmt.where((rect_t.c.is_open.is_(False)) | (rect_t.c.deadline >= today))
     return rows_page(db, stmt, rect_t.c.id, cursor=cursor, limit=limit, descending=True, tag="id")
+
+
+def orders_of_plan(db: Db, plan_id: int) -> list[dict[str, Any]]:
+    return rows(db, select(rect_t).where(rect_t.c.plan_id == plan_id).order_by(rect_t.c.id))
+
+
+def board_counts(db: Db, condition: ColumnElement[bool], today: date) -> tuple[dict[str, int], int, int]:
+    """(orders by state, open and overdue, open and escalated) among the orders meeting ``condition``."""
+    grouped = db.execute(select(rect_t.c.state, func.count()).where(condition).group_by(rect_t.c.state)).all()
+    open_ = [condition, rect_t.c.is_open.is_(True)]
+    overdue = db.execute(select(func.count()).where(*open_, rect_t.c.deadline < today)).scalar_one()
+    escalated = db.execute(select(func.count()).where(*open_, rect_t.c.escalation_level > 0)).scalar_one()
+    return {r[0]: int(r[1]) for r in grouped}, int(overdue), int(escalated)
+
+
+def finding_photos_of_inspection(db: Db, condition: ColumnElement[bool], inspection_id: int) -> list[list[int]]:
+    """The photo lists of the inspection's findings whose order meets ``condition``."""
+    stmt = (
+        select(finding_t.c.photos)
+        .join(rect_t, finding_t.c.id == rect_t.c.finding_id)
+        .where(condition, finding_t.c.inspection_id == inspection_id)
+    )
+    return [photos or [] for photos in db.execute(stmt).scalars()]
 
 
 def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
@@ -143,7 +159,7 @@ def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
         .where(rect_t.c.is_open.is_(True), rect_t.c.deadline < today)
         .order_by(rect_t.c.deadline, rect_t.c.id)
     )
-    return [dict(r._mapping) for r in db.execute(stmt)]
+    return rows(db, stmt)
 
 
 def emit_order(session: Session, verb: str, order_id: int, **data: Any) -> None:

@@ -13,9 +13,9 @@ from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import Forbidden
 from services.common.idempotency import IdempotentWriteDep
 from services.common.responses import JSONBody
-from services.supervision import photos as photo_store
+from services.supervision import photo_repository as photo_repo
 from services.supervision import scope
-from services.supervision.deps import Cursor, LazyCalendar, Limit, SettingsDep, routes
+from services.supervision.deps import Cursor, LazyCalendar, Limit, SettingsDep, forward, routes
 from services.supervision.errors import conflict
 from services.supervision.photo_routes import PhotoIdPath, PhotoPlace, put_photo_route, store_photo
 from services.supervision.rectification import service
@@ -113,9 +113,7 @@ def create_finding(
     return JSONBody(written.body, status_code=written.status_code)
 
 
-@api.get("/findings/{finding_id}", "查看问题（含照片）", FindingPublic)
-def get_finding(finding_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(service.get_finding(session, caller, finding_id))
+forward(api.get("/findings/{finding_id}", "查看问题（含照片）", FindingPublic), service.get_finding, finding_id=int)
 
 
 @api.get("/rectifications", "整改通知列表（县区、成员单位只看自己的）；overdue=true 时按最逾期在前", RectificationPage)
@@ -140,9 +138,12 @@ def board(caller: CallerDep, session: ReadSessionDep) -> Response:
     return JSONBody(service.board(session, caller))
 
 
-@api.get("/rectifications/{order_id}", "查看整改通知（问题、整改前后照片、流转记录、督办记录）")
-def get_rectification(order_id: int, caller: CallerDep, session: ReadSessionDep) -> Response:
-    return JSONBody(service.get_order(session, caller, order_id))
+forward(
+    api.get("/rectifications/{order_id}", "查看整改通知（问题、整改前后照片、流转记录、督办记录）"),
+    service.get_order,
+    name="get_rectification",
+    order_id=int,
+)
 
 
 @api.post(
@@ -160,7 +161,7 @@ def transition(
 def _order_for_photo(request: Request, caller: Caller, order_id: int, photo_id: str) -> None:
     with session_scope(request.app.state.read_engine) as session:
         order = service.visible_order(session, caller, order_id)
-        exists = photo_store.photo(session, "rectification", order_id, photo_id) is not None
+        exists = photo_repo.photo(session, "rectification", order_id, photo_id) is not None
     if not (scope.is_party(caller, order) or caller.role in ("admin", "office")):
         raise Forbidden("只有责任单位可以上传整改照片")
     if order["state"] != "accepted" and not exists:

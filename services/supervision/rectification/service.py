@@ -23,12 +23,14 @@ from services.common.auth import Caller
 from services.common.errors import Conflict, ErrorDetail, Forbidden
 from services.common.idempotency import IdempotentWrite, Written
 from services.common.pagination import clamp_limit
+from services.supervision import photo_repository as photo_repo
 from services.supervision import photos as photo_store
 from services.supervision import scope
 from services.supervision.config import Settings
 from services.supervision.deps import utc
 from services.supervision.errors import conflict, invalid, not_found
-from services.supervision.models import finding_t, outbox, rect_t
+from services.supervision.models import finding_t, outbox, plan_t, rect_t
+from services.supervision.plans import repository as plans_repo
 from services.supervision.rectification import repository as repo
 from services.supervision.rectification.schemas import FindingIn, TransitionIn
 from services.supervision.vocab import ACTION_NAMES, CATEGORY_NAMES, RECT_STATE_NAMES
@@ -64,28 +66,35 @@ def is_overdue(order: dict[str, Any], today: date) -> bool:
     return bool(order["is_open"]) and order["deadline"] < today
 
 
+# What the public forms copy from the rows as they are: what and where, whose and in which state.
+_SUBJECT = ("plan_id", "target_code", "county_code", "category", "severity")
+_PARTY = ("party_kind", "party_code", "state")
+ORDER_KEYS: tuple[str, ...] = (
+    "id",
+    "finding_id",
+    *_SUBJECT,
+    *_PARTY,
+    "issued_on",
+    "deadline",
+    "escalation_level",
+    "escalated_to",
+)
+ORDER_KEYS += ("fix_note", "last_reason", "rejections", "verified_by")
+FINDING_KEYS: tuple[str, ...] = (
+    "id",
+    "inspection_id",
+    *_SUBJECT,
+    "target_name",
+    "description",
+    "latitude",
+    "longitude",
+    *_PARTY,
+)
+FINDING_KEYS += ("created_by",)
+
+
 def order_public(caller: Caller, order: dict[str, Any], today: date) -> dict[str, Any]:
-    keys = (
-        "id",
-        "finding_id",
-        "plan_id",
-        "target_code",
-        "county_code",
-        "category",
-        "severity",
-        "party_kind",
-        "party_code",
-        "state",
-        "issued_on",
-        "deadline",
-        "escalation_level",
-        "escalated_to",
-        "fix_note",
-        "last_reason",
-        "rejections",
-        "verified_by",
-    )
-    return {k: order[k] for k in keys} | {
+    return {k: order[k] for k in ORDER_KEYS} | {
         "category_name": CATEGORY_NAMES.get(order["category"], order["category"]),
         "state_name": RECT_STATE_NAMES[order["state"]],
         "overdue": is_overdue(order, today),
@@ -97,24 +106,7 @@ def order_public(caller: Caller, order: dict[str, Any], today: date) -> dict[str
 
 
 def finding_public(row: dict[str, Any], order_id: int | None) -> dict[str, Any]:
-    keys = (
-        "id",
-        "plan_id",
-        "inspection_id",
-        "target_code",
-        "target_name",
-        "county_code",
-        "category",
-        "severity",
-        "description",
-        "latitude",
-        "longitude",
-        "party_kind",
-        "party_code",
-        "state",
-        "created_by",
-    )
-    return {k: row[k] for k in keys} | {
+    return {k: row[k] for k in FINDING_KEYS} | {
         "category_name": CATEGORY_NAMES.get(row["category"], row["category"]),
         "rectification_id": order_id,
         "created_at": utc(row["created_at"]),
@@ -270,7 +262,6 @@ def create_finding(
 
 def _create_finding(session: Session, settings: Settings, cal: Any, caller: Caller, body: FindingIn) -> dict[str, Any]:
     from services.supervision.inspections import service as inspections
-    from services.supervision.plans import repository as plans_repo
 
     plan = None
     if body.plan_id is not None:
@@ -282,7 +273,7 @@ def _create_finding(session: Session, settings: Settings, cal: Any, caller: Call
         if not body.inspection:
             raise invalid("inspection", "引用照片时须给出照片所属检查的 client_id")
         row, _ = inspections.visible(session, caller, body.inspection)
-        have = {p["photo_id"]: p["id"] for p in photo_store.photos_of(session, "inspection", row["id"])}
+        have = {p["photo_id"]: p["id"] for p in photo_repo.photos_of(session, "inspection", row["id"])}
         missing = [p for p in body.photo_ids if p not in have]
         if missing:
             raise invalid("photo_ids", f"照片尚未上传：{'、'.join(missing)}")
@@ -327,14 +318,9 @@ def duplicates(session: Session, caller: Caller, target_code: str, category: str
 
 def _finding_condition(caller: Caller) -> Any:
     scope.require_reader(caller)
-    from sqlalchemy import select
-
-    from services.supervision.models import plan_t
-
     if caller.is_city_wide:
         return finding_t.c.id.is_not(None)
-    team_plans = select(plan_t.c.id).where(scope.team_filter(caller, plan_t.c.team_code))
-    return finding_t.c.plan_id.in_(team_plans)
+    return finding_t.c.plan_id.in_(plans_repo.plan_ids(scope.team_filter(caller, plan_t.c.team_code)))
 
 
 def list_findings(
@@ -358,7 +344,7 @@ def get_finding(session: Session, caller: Caller, finding_id: int) -> dict[str, 
     if not visible or row is None:
         raise not_found("问题", finding_id)
     out = finding_public(row, order["id"] if order else None)
-    return out | {"photos": [photo_store.photo_public(p) for p in photo_store.photos_by_ids(session, row["photos"])]}
+    return out | {"photos": [photo_store.photo_public(p) for p in photo_repo.photos_by_ids(session, row["photos"])]}
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -405,8 +391,8 @@ def get_order(session: Session, caller: Caller, order_id: int) -> dict[str, Any]
     order = visible_order(session, caller, order_id)
     finding = repo.finding(session, order["finding_id"])
     assert finding is not None
-    before = photo_store.photos_by_ids(session, finding["photos"])
-    after = photo_store.photos_of(session, "rectification", order_id)
+    before = photo_repo.photos_by_ids(session, finding["photos"])
+    after = photo_repo.photos_of(session, "rectification", order_id)
     fix = set(order["fix_photos"] or [])
     return order_public(caller, order, clock.today()) | {
         "finding": finding_public(finding, order_id),
@@ -450,7 +436,7 @@ def transition(session: Session, caller: Caller, order_id: int, body: Transition
     now = clock.now()
     values: dict[str, Any] = {"state": next_state, "updated_at": now}
     if body.action == "submit_fix":
-        have = {p["photo_id"]: p["id"] for p in photo_store.photos_of(session, "rectification", order_id)}
+        have = {p["photo_id"]: p["id"] for p in photo_repo.photos_of(session, "rectification", order_id)}
         if not body.photo_ids:
             raise invalid("photo_ids", "提交整改须附整改后的照片")
         missing = [p for p in body.photo_ids if p not in have]
@@ -492,22 +478,11 @@ def transition(session: Session, caller: Caller, order_id: int, body: Transition
 
 def board(session: Session, caller: Caller) -> dict[str, Any]:
     """Counts by state, with overdue and escalated, for the rectification board."""
-    from sqlalchemy import func, select
-
-    today = clock.today()
-    cond = scope.order_filter(caller, rect_t)
-    grouped = session.execute(select(rect_t.c.state, func.count()).where(cond).group_by(rect_t.c.state)).all()
-    by_state: dict[str, int] = {r[0]: int(r[1]) for r in grouped}
-    overdue = session.execute(
-        select(func.count()).where(cond, rect_t.c.is_open.is_(True), rect_t.c.deadline < today)
-    ).scalar_one()
-    escalated = session.execute(
-        select(func.count()).where(cond, rect_t.c.is_open.is_(True), rect_t.c.escalation_level > 0)
-    ).scalar_one()
+    by_state, overdue, escalated = repo.board_counts(session, scope.order_filter(caller, rect_t), clock.today())
     return {
         "by_state": [
             {"state": s, "state_name": n, "count": int(by_state.get(s, 0))} for s, n in RECT_STATE_NAMES.items()
         ],
-        "overdue": int(overdue),
-        "escalated": int(escalated),
+        "overdue": overdue,
+        "escalated": escalated,
     }

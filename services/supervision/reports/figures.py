@@ -11,12 +11,14 @@ import io
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from services.common import clock
 from services.common.storage import FileStorage
-from services.supervision.models import finding_t, inspection_t, photo_t, plan_t, rect_t, target_t
+from services.supervision import photo_repository as photo_repo
+from services.supervision.plans import repository as plans_repo
+from services.supervision.rectification import repository as rectification_repo
+from services.supervision.reports import repository as repo
 from services.supervision.vocab import CATEGORY_NAMES, RECT_STATE_NAMES, SEVERITY_NAMES, TARGET_KINDS
 
 PRAISE_RATE = 90.0
@@ -30,41 +32,25 @@ def _rate(part: int, whole: int) -> float | None:
 def compute(conn: Connection, plan_id: int, county_names: dict[str, str] | None = None) -> dict[str, Any]:
     """The report's figures (JSON-ready), from one plan's rows."""
     names = county_names or {}
-    plan = conn.execute(select(plan_t).where(plan_t.c.id == plan_id)).one()._mapping
-    targets = conn.execute(
-        select(target_t.c.target_code, target_t.c.kind, target_t.c.county_code).where(target_t.c.plan_id == plan_id)
-    ).all()
-    kind_of = {t.target_code: t.kind for t in targets}
-    latest = conn.execute(
-        select(
-            inspection_t.c.target_code, inspection_t.c.county_code, inspection_t.c.passed, inspection_t.c.score
-        ).where(
-            inspection_t.c.plan_id == plan_id,
-            inspection_t.c.state == "submitted",
-            inspection_t.c.replaced_by.is_(None),
-        )
-    ).all()
+    plan = plans_repo.plan(conn, plan_id)
+    assert plan is not None
+    targets = repo.plan_targets(conn, plan_id)
+    kind_of = {t["target_code"]: t["kind"] for t in targets}
+    latest = repo.latest_results(conn, plan_id)
     by_county: dict[str, dict[str, int]] = {}
     by_kind: dict[str, dict[str, int]] = {}
     for t in targets:
-        by_county.setdefault(t.county_code, {"targets": 0, "checked": 0, "passed": 0})["targets"] += 1
-        by_kind.setdefault(t.kind, {"targets": 0, "checked": 0, "passed": 0})["targets"] += 1
+        by_county.setdefault(t["county_code"], {"targets": 0, "checked": 0, "passed": 0})["targets"] += 1
+        by_kind.setdefault(t["kind"], {"targets": 0, "checked": 0, "passed": 0})["targets"] += 1
     for i in latest:
         for bucket in (
-            by_county.setdefault(i.county_code, {"targets": 0, "checked": 0, "passed": 0}),
-            by_kind.setdefault(kind_of.get(i.target_code, "?"), {"targets": 0, "checked": 0, "passed": 0}),
+            by_county.setdefault(i["county_code"], {"targets": 0, "checked": 0, "passed": 0}),
+            by_kind.setdefault(kind_of.get(i["target_code"], "?"), {"targets": 0, "checked": 0, "passed": 0}),
         ):
             bucket["checked"] += 1
-            bucket["passed"] += 1 if i.passed else 0
-    categories = dict(
-        (r[0], int(r[1]))
-        for r in conn.execute(
-            select(finding_t.c.category, func.count())
-            .where(finding_t.c.plan_id == plan_id)
-            .group_by(finding_t.c.category)
-        ).all()
-    )
-    orders = [dict(r._mapping) for r in conn.execute(select(rect_t).where(rect_t.c.plan_id == plan_id))]
+            bucket["passed"] += 1 if i["passed"] else 0
+    categories = repo.category_counts(conn, plan_id)
+    orders = rectification_repo.orders_of_plan(conn, plan_id)
     today = clock.today()
     due = [o for o in orders if not o["is_open"] or o["deadline"] < today]
     on_time = [
@@ -141,8 +127,8 @@ def _main_cases(conn: Connection, orders: list[dict[str, Any]], limit: int = 4) 
     )
     cases = []
     for o in verified:
-        finding = conn.execute(select(finding_t).where(finding_t.c.id == o["finding_id"])).one()._mapping
-        if not finding["photos"]:
+        finding = rectification_repo.finding(conn, o["finding_id"])
+        if finding is None or not finding["photos"]:
             continue
         cases.append(
             {
@@ -166,10 +152,10 @@ def _img(conn: Connection, storage: FileStorage, photo_row_id: int) -> str:
     """A small JPEG data URI of a photo (the thumbnail when there is one)."""
     from PIL import Image, ImageOps
 
-    row = conn.execute(select(photo_t.c.key, photo_t.c.thumb_key).where(photo_t.c.id == photo_row_id)).first()
+    row = photo_repo.photo_row(conn, photo_row_id)
     if row is None:
         return ""
-    with Image.open(io.BytesIO(storage.open(row.thumb_key or row.key))) as original:
+    with Image.open(io.BytesIO(storage.open(row["thumb_key"] or row["key"]))) as original:
         img = ImageOps.exif_transpose(original)
         img.thumbnail((480, 480))
         out = io.BytesIO()

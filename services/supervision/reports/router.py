@@ -12,7 +12,7 @@ from services.common.auth import Caller, CallerDep
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import AppError
 from services.common.responses import JSONBody
-from services.supervision.deps import Cursor, Limit, SettingsDep, peer_of, routes, storage_of
+from services.supervision.deps import Cursor, Limit, SettingsDep, forward, peer_of, routes, storage_of
 from services.supervision.errors import not_found
 from services.supervision.jobs import enqueue_report
 from services.supervision.reports import service
@@ -107,9 +107,12 @@ def edit_report(report_id: int, request: Request, caller: CallerDep, session: Se
     return JSONBody(service.edit_report(session, caller, report_id, body, lambda s, rid: enqueue_report(s, state, rid)))
 
 
-@api.post("/reports/{report_id}/publish", "发布报告", ReportPublic)
-def publish_report(report_id: int, caller: CallerDep, session: SessionDep) -> Response:
-    return JSONBody(service.publish_report(session, caller, report_id))
+forward(
+    api.post("/reports/{report_id}/publish", "发布报告", ReportPublic),
+    service.publish_report,
+    write=True,
+    report_id=int,
+)
 
 
 @api.post("/reports/{report_id}/circulars", "据报告起草通报（GB/T 9704-2012 版式）", CircularPublic, status_code=201)

@@ -10,27 +10,24 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import Caller
-from services.common.pagination import clamp_limit, rows_page
+from services.common.pagination import clamp_limit
 from services.common.storage import FileStorage
 from services.supervision import scope
 from services.supervision.config import Settings
 from services.supervision.deps import jsonable, utc
 from services.supervision.errors import conflict, not_found
 from services.supervision.models import circular_t, outbox, plan_t, report_t
+from services.supervision.plans import repository as plans_repo
 from services.supervision.reports import figures as fig
+from services.supervision.reports import repository as repo
 from services.supervision.reports.schemas import CircularIn, ReportEdit, ReportIn
-
-
-def _one(db: Any, stmt: Any) -> dict[str, Any] | None:
-    row = db.execute(stmt).first()
-    return dict(row._mapping) if row is not None else None
 
 
 def report_public(row: dict[str, Any]) -> dict[str, Any]:
@@ -48,13 +45,13 @@ def report_public(row: dict[str, Any]) -> dict[str, Any]:
 
 def visible_report(session: Session, caller: Caller, report_id: int) -> dict[str, Any]:
     """Office and leaders see every report; an inspector their team's; others only published ones."""
-    row = _one(session, select(report_t).where(report_t.c.id == report_id))
+    row = repo.report(session, report_id)
     if row is None:
         raise not_found("报告", report_id)
     if caller.is_city_wide or row["state"] == "published":
         return row
-    team = session.execute(select(plan_t.c.team_code).where(plan_t.c.id == row["plan_id"])).scalar()
-    if caller.role == "inspector" and scope.sees_team(caller, team):
+    plan = plans_repo.plan(session, row["plan_id"])
+    if caller.role == "inspector" and scope.sees_team(caller, plan["team_code"] if plan else None):
         return row
     raise not_found("报告", report_id)
 
@@ -68,26 +65,22 @@ def request_report(
     enqueue: Callable[[Session, int], str],
 ) -> dict[str, Any]:
     scope.require_office(caller)
-    plan = _one(session, select(plan_t).where(plan_t.c.id == plan_id))
+    plan = plans_repo.plan(session, plan_id)
     if plan is None:
         raise not_found("督导计划", plan_id)
-    report_id = int(
-        session.execute(
-            insert(report_t)
-            .values(
-                plan_id=plan_id,
-                title=body.title or f"{plan['name']}督导检查报告",
-                state="building",
-                summary="",
-                figures={"county_names": county_names},
-                created_by=caller.name or caller.sub,
-                created_at=clock.now(),
-            )
-            .returning(report_t.c.id)
-        ).scalar_one()
+    report_id = repo.insert_report(
+        session,
+        {
+            "plan_id": plan_id,
+            "title": body.title or f"{plan['name']}督导检查报告",
+            "state": "building",
+            "summary": "",
+            "figures": {"county_names": county_names},
+            "created_by": caller.name or caller.sub,
+            "created_at": clock.now(),
+        },
     )
-    job_id = enqueue(session, report_id)
-    session.execute(update(report_t).where(report_t.c.id == report_id).values(job_id=job_id))
+    repo.update_report(session, report_id, {"job_id": enqueue(session, report_id)})
     outbox.emit(session, "report", "requested", str(report_id), {"id": report_id, "plan_id": plan_id})
     return report_public(visible_report(session, caller, report_id))
 
@@ -103,7 +96,8 @@ def build_report(
     from services.common.documents import Report, Section, render_pdf, report_html
 
     with engine.connect() as conn:
-        row = conn.execute(select(report_t).where(report_t.c.id == report_id)).one()._mapping
+        row = repo.report(conn, report_id)
+        assert row is not None
         names = dict((row["figures"] or {}).get("county_names") or {})
         try:
             figures = fig.compute(conn, row["plan_id"], names)
@@ -133,22 +127,23 @@ def build_report(
     html_file = storage.put(document.encode(), original_name=f"report-{report_id}.html", content_type="text/html")
     pdf_file = storage.put(pdf, original_name=f"report-{report_id}.pdf", content_type="application/pdf")
     with engine.begin() as conn:
-        old = conn.execute(select(report_t.c.html_key, report_t.c.pdf_key).where(report_t.c.id == report_id)).one()
-        conn.execute(
-            update(report_t)
-            .where(report_t.c.id == report_id)
-            .values(
-                state="ready" if row["state"] != "published" else "published",
-                summary=summary,
-                figures=jsonable(figures) | {"county_names": names},
-                html_key=html_file.key,
-                pdf_key=pdf_file.key,
-                pdf_size=pdf_file.size,
-                error=None,
-                built_at=clock.now(),
-            )
+        old = repo.report(conn, report_id)
+        assert old is not None
+        repo.update_report(
+            conn,
+            report_id,
+            {
+                "state": "ready" if row["state"] != "published" else "published",
+                "summary": summary,
+                "figures": jsonable(figures) | {"county_names": names},
+                "html_key": html_file.key,
+                "pdf_key": pdf_file.key,
+                "pdf_size": pdf_file.size,
+                "error": None,
+                "built_at": clock.now(),
+            },
         )
-    for key in old:
+    for key in (old["html_key"], old["pdf_key"]):
         if key:
             storage.delete(key)
     return {"pdf_key": pdf_file.key, "size": pdf_file.size}
@@ -156,11 +151,7 @@ def build_report(
 
 def _failed(engine: Engine, report_id: int, exc: Exception) -> None:
     with engine.begin() as conn:
-        conn.execute(
-            update(report_t)
-            .where(report_t.c.id == report_id)
-            .values(state="failed", error=f"报告生成失败：{exc}"[:2000])
-        )
+        repo.update_report(conn, report_id, {"state": "failed", "error": f"报告生成失败：{exc}"[:2000]})
 
 
 def edit_report(
@@ -173,9 +164,8 @@ def edit_report(
     values: dict[str, Any] = {"summary": body.summary, "state": "building"}
     if body.title:
         values["title"] = body.title
-    session.execute(update(report_t).where(report_t.c.id == report_id).values(**values))
-    values["job_id"] = enqueue(session, report_id)
-    session.execute(update(report_t).where(report_t.c.id == report_id).values(job_id=values["job_id"]))
+    repo.update_report(session, report_id, values)
+    repo.update_report(session, report_id, {"job_id": enqueue(session, report_id)})
     return report_public(visible_report(session, caller, report_id))
 
 
@@ -186,9 +176,7 @@ def publish_report(session: Session, caller: Caller, report_id: int) -> dict[str
         return report_public(row)
     if row["state"] != "ready":
         raise conflict("报告尚未生成完成，不能发布", code="report_not_ready")
-    session.execute(
-        update(report_t).where(report_t.c.id == report_id).values(state="published", published_at=clock.now())
-    )
+    repo.update_report(session, report_id, {"state": "published", "published_at": clock.now()})
     outbox.emit(
         session,
         "report",
@@ -202,18 +190,28 @@ def publish_report(session: Session, caller: Caller, report_id: int) -> dict[str
 def list_reports(
     session: Session, caller: Caller, plan_id: int | None, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    limit = clamp_limit(limit)
-    stmt = select(report_t)
+    conditions: list[ColumnElement[bool]] = []
     if not caller.is_city_wide:
+        published = report_t.c.state == "published"
         if caller.role == "inspector":
-            team_plans = select(plan_t.c.id).where(scope.team_filter(caller, plan_t.c.team_code))
-            stmt = stmt.where((report_t.c.state == "published") | report_t.c.plan_id.in_(team_plans))
-        else:
-            stmt = stmt.where(report_t.c.state == "published")
+            team_plans = plans_repo.plan_ids(scope.team_filter(caller, plan_t.c.team_code))
+            published = published | report_t.c.plan_id.in_(team_plans)
+        conditions.append(published)
     if plan_id is not None:
-        stmt = stmt.where(report_t.c.plan_id == plan_id)
-    items, next_cursor = rows_page(session, stmt, report_t.c.id, cursor=cursor, limit=limit, descending=True)
-    return {"items": [report_public(r) for r in items], "next_cursor": next_cursor}
+        conditions.append(report_t.c.plan_id == plan_id)
+    return _page(session, report_t, conditions, cursor, limit, report_public)
+
+
+def _page(
+    session: Session,
+    table: Table,
+    conditions: list[ColumnElement[bool]],
+    cursor: str | None,
+    limit: int,
+    public: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    items, next_cursor = repo.page(session, table, conditions, cursor, clamp_limit(limit))
+    return {"items": [public(r) for r in items], "next_cursor": next_cursor}
 
 
 # --- circulars --------------------------------------------------------------------------------
@@ -229,7 +227,7 @@ def circular_public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def visible_circular(session: Session, caller: Caller, circular_id: int) -> dict[str, Any]:
-    row = _one(session, select(circular_t).where(circular_t.c.id == circular_id))
+    row = repo.circular(session, circular_id)
     if row is None or (row["state"] != "published" and not caller.is_city_wide):
         raise not_found("通报", circular_id)
     return row
@@ -237,8 +235,7 @@ def visible_circular(session: Session, caller: Caller, circular_id: int) -> dict
 
 def next_number(session: Session, settings: Settings, year: int) -> str:
     prefix = f"{settings.circular_prefix}〔{year}〕"
-    count = session.execute(select(func.count()).where(circular_t.c.number.like(f"{prefix}%"))).scalar_one()
-    return f"{prefix}{int(count) + 1}号"
+    return f"{prefix}{repo.numbers_taken(session, prefix) + 1}号"
 
 
 def _default_body(report: dict[str, Any]) -> str:
@@ -263,7 +260,8 @@ def create_circular(
     report = visible_report(session, caller, report_id)
     if report["state"] not in ("ready", "published"):
         raise conflict("报告尚未生成完成，不能据此起草通报", code="report_not_ready")
-    plan_name = session.execute(select(plan_t.c.name).where(plan_t.c.id == report["plan_id"])).scalar()
+    plan = plans_repo.plan(session, report["plan_id"])
+    plan_name = plan["name"] if plan else None
     on_date = body.on_date or clock.today()
     values = {
         "report_id": report_id,
@@ -279,7 +277,7 @@ def create_circular(
     }
     try:
         with session.begin_nested():
-            new_id = int(session.execute(insert(circular_t).values(**values).returning(circular_t.c.id)).scalar_one())
+            new_id = repo.insert_circular(session, values)
     except IntegrityError:
         raise conflict(f"文号 {values['number']} 已使用", code="duplicate_number", field="number") from None
     return circular_public(visible_circular(session, caller, new_id))
@@ -308,11 +306,10 @@ def publish_circular(
         )
     )
     pdf = storage.put(render_pdf(document), original_name=f"circular-{circular_id}.pdf", content_type="application/pdf")
-    now = clock.now()
-    session.execute(
-        update(circular_t)
-        .where(circular_t.c.id == circular_id)
-        .values(state="published", pdf_key=pdf.key, pdf_size=pdf.size, published_at=now)
+    repo.update_circular(
+        session,
+        circular_id,
+        {"state": "published", "pdf_key": pdf.key, "pdf_size": pdf.size, "published_at": clock.now()},
     )
     outbox.emit(
         session,
@@ -336,14 +333,10 @@ def publish_circular(
 def list_circulars(
     session: Session, caller: Caller, state: str | None, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    limit = clamp_limit(limit)
-    stmt = select(circular_t)
-    if not caller.is_city_wide or state == "published":
-        stmt = stmt.where(circular_t.c.state == "published")
-    elif state:
-        stmt = stmt.where(circular_t.c.state == state)
-    items, next_cursor = rows_page(session, stmt, circular_t.c.id, cursor=cursor, limit=limit, descending=True)
-    return {"items": [circular_public(r) for r in items], "next_cursor": next_cursor}
+    if not caller.is_city_wide:
+        state = "published"
+    conditions = [circular_t.c.state == state] if state else []
+    return _page(session, circular_t, conditions, cursor, limit, circular_public)
 
 
 def today() -> date:
