@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from gateway import repository
@@ -22,6 +23,16 @@ from services.common.db import SessionDep
 from services.common.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/account", include_in_schema=False)
+
+
+# What the form posts (``form: ...Posted``: the fields, their limits and defaults).
+class PasswordForm(BaseModel):
+    current_password: str = Field(default="", max_length=1024)
+    new_password: str = Field(default="", max_length=1024)
+    confirm_password: str = Field(default="", max_length=1024)
+
+
+PasswordPosted = Annotated[PasswordForm, Form()]
 
 
 def _page(
@@ -44,15 +55,9 @@ async def password_page(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/password")
-def change_password(
-    request: Request,
-    user: PageUser,
-    db: SessionDep,
-    current_password: Annotated[str, Form(max_length=1024)] = "",
-    new_password: Annotated[str, Form(max_length=1024)] = "",
-    confirm_password: Annotated[str, Form(max_length=1024)] = "",
-) -> Response:
+def change_password(request: Request, user: PageUser, db: SessionDep, form: PasswordPosted) -> Response:
     _own_user(user)
+    current_password, new_password = form.current_password, form.new_password
     row = repository.user_by_id(db, user.id)
     if row is None or not row.is_active:
         raise Forbidden("账户不可用")
@@ -67,7 +72,7 @@ def change_password(
         errors["new_password"] = exc.details[0].message if exc.details else exc.message
     if "new_password" not in errors and new_password == current_password:
         errors["new_password"] = "新密码不能与当前密码相同"
-    if not errors and confirm_password != new_password:
+    if not errors and form.confirm_password != new_password:
         errors["confirm_password"] = "两次输入的新密码不一致"
     if errors:
         # htmx 2 swaps only 2xx answers: an htmx submit gets its form back with 200.

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.responses import Response
 
 from gateway import repository
-from gateway.deps import require_roles
+from gateway.deps import Admin, AdminViewer
+from gateway.forms import ScopeFields, field_errors
 from gateway.models import ApiKey, User
 from gateway.render import NavItem, register_nav, render
 from gateway.scopes import ScopeCatalog, ScopesDep
@@ -21,7 +24,6 @@ from gateway.security import (
     DEFAULT_PERMISSIONS,
     KNOWN_PERMISSIONS,
     ApiKeyVerifier,
-    Principal,
     check_password_rules,
     create_api_key,
     end_user_sessions,
@@ -38,8 +40,15 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 register_nav(NavItem("/admin/users", "用户管理", frozenset({"admin", "office"}), order=10), group="系统管理")
 register_nav(NavItem("/admin/apikeys", "API 密钥", frozenset({"admin", "office"}), order=11), group="系统管理")
 
-Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+# What the forms post (``form: ...Posted``: the fields, their limits and defaults).
+class UserForm(ScopeFields):
+    username: str = Field(default="", max_length=200)
+    display_name: str = Field(default="", max_length=200)
+    password: str = Field(default="", max_length=1024)
+
+
+UserPosted = Annotated[UserForm, Form()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +75,7 @@ def _users_page(
     db: Session,
     scopes: ScopeCatalog,
     *,
-    form: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     notice: dict[str, str] | None = None,
     message: tuple[str, str] | None = None,
@@ -88,78 +97,50 @@ def _users_page(
 
 
 @router.get("/users")
-def users_page(request: Request, _viewer: Viewer, db: ReadSessionDep, scopes: ScopesDep) -> Response:
+def users_page(request: Request, _viewer: AdminViewer, db: ReadSessionDep, scopes: ScopesDep) -> Response:
     return _users_page(request, db, scopes)
 
 
 @router.post("/users")
-def create_user_page(
-    request: Request,
-    admin: Admin,
-    db: SessionDep,
-    scopes: ScopesDep,
-    username: Annotated[str, Form(max_length=200)] = "",
-    display_name: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    role: Annotated[str, Form(max_length=32)] = "",
-    unit_code: Annotated[str, Form(max_length=64)] = "",
-    county_code: Annotated[str, Form(max_length=64)] = "",
-    team_code: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    form = {
-        "username": username,
-        "display_name": display_name,
-        "role": role,
-        "unit_code": unit_code,
-        "county_code": county_code,
-        "team_code": team_code,
-    }
+def create_user_page(request: Request, admin: Admin, db: SessionDep, scopes: ScopesDep, form: UserPosted) -> Response:
+    new = NewUser(form.username, form.role, form.display_name, form.unit_code, form.county_code, form.team_code)
     try:
-        user = add_user(
-            db,
-            username=username,
-            password=password,
-            role=role,
-            display_name=display_name,
-            unit_code=unit_code,
-            county_code=county_code,
-            team_code=team_code,
-            scopes=scopes,
-        )
+        user = add_user(db, new, form.password, scopes=scopes)
     except InvalidInput as exc:
-        errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-        return _users_page(request, db, scopes, form=form, errors=errors)
+        return _users_page(request, db, scopes, form=form.model_dump(exclude={"password"}), errors=field_errors(exc))
     return _users_page(request, db, scopes, message=(f"已创建用户 {user.username}", "success"))
 
 
-def add_user(
-    db: Session,
-    *,
-    username: str,
-    password: str,
-    role: str,
-    display_name: str = "",
-    unit_code: str | None = None,
-    county_code: str | None = None,
-    team_code: str | None = None,
-    scopes: ScopeCatalog | None = None,
-) -> User:
+@dataclass(frozen=True)
+class NewUser:
+    """Who a new account is: the admin's form, the ``sortline`` command, a demo user."""
+
+    username: str
+    role: str
+    display_name: str = ""
+    unit_code: str | None = None
+    county_code: str | None = None
+    team_code: str | None = None
+
+
+def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog | None = None) -> User:
     """Create a user (validating name, password and the scope the role needs; with ``scopes``, the
     scope must also be a known county, unit or team)."""
-    username = username.strip()
+    role = new.role
+    username = new.username.strip()
     if not username:
         raise InvalidInput.field("username", "请填写用户名")
     if len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         raise InvalidInput.field("username", "用户名只能包含字母、数字和 . _ -，最多 64 个字符")
     check_password_rules(password)
-    unit, county, team = validate_scope(role, unit_code, county_code, team_code)
+    unit, county, team = validate_scope(role, new.unit_code, new.county_code, new.team_code)
     if scopes is not None:
         scopes.check_known(role, unit, county, team)
     if repository.user_by_username(db, username) is not None:
         raise InvalidInput.field("username", "用户名已存在")
     user = User(
         username=username,
-        display_name=display_name.strip()[:64],
+        display_name=new.display_name.strip()[:64],
         password_hash=hash_password(password),
         role=role,
         unit_code=unit,
@@ -227,6 +208,16 @@ def reset_password(request: Request, user_id: int, _admin: Admin, db: SessionDep
 # API keys
 
 
+class KeyForm(BaseModel):
+    name: str = Field(default="", max_length=200)
+    role: str = Field(default="county", max_length=32)
+    county_code: str = Field(default="", max_length=64)
+    permissions: list[str] = []
+
+
+KeyPosted = Annotated[KeyForm, Form()]
+
+
 def _keys(db: Session) -> list[ApiKey]:
     return repository.api_keys_by_id(db, newest_first=True)
 
@@ -260,37 +251,19 @@ def _keys_page(
 
 
 @router.get("/apikeys")
-def apikeys_page(request: Request, _viewer: Viewer, db: ReadSessionDep, scopes: ScopesDep) -> Response:
+def apikeys_page(request: Request, _viewer: AdminViewer, db: ReadSessionDep, scopes: ScopesDep) -> Response:
     return _keys_page(request, db, scopes)
 
 
 @router.post("/apikeys")
-def create_apikey_page(
-    request: Request,
-    admin: Admin,
-    db: SessionDep,
-    scopes: ScopesDep,
-    name: Annotated[str, Form(max_length=200)] = "",
-    role: Annotated[str, Form(max_length=32)] = "county",
-    county_code: Annotated[str, Form(max_length=64)] = "",
-    permissions: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
-) -> Response:
-    form = {"name": name, "role": role, "county_code": county_code, "permissions": permissions}
+def create_apikey_page(request: Request, admin: Admin, db: SessionDep, scopes: ScopesDep, form: KeyPosted) -> Response:
     try:
-        if role == "county":  # the format first, then whether the registry knows the county
-            _name, county, _perms = validate_api_key_fields(name, role, county_code, permissions)
-            scopes.check_known(role, None, county, None)
-        row, key = create_api_key(
-            db,
-            name=name,
-            role=role,
-            county_code=county_code,
-            permissions=permissions,
-            created_by=admin.username or admin.sub,
-        )
+        if form.role == "county":  # the format first, then whether the registry knows the county
+            _name, county, _perms = validate_api_key_fields(form.name, form.role, form.county_code, form.permissions)
+            scopes.check_known(form.role, None, county, None)
+        row, key = create_api_key(db, **form.model_dump(), created_by=admin.username or admin.sub)
     except InvalidInput as exc:
-        errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-        return _keys_page(request, db, scopes, form=form, errors=errors)
+        return _keys_page(request, db, scopes, form=form.model_dump(), errors=field_errors(exc))
     return _keys_page(request, db, scopes, new_key={"name": row.name, "key": key})
 
 

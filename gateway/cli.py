@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from gateway import repository, security
-from gateway.admin import add_user
+from gateway.admin import NewUser, add_user
 from gateway.config import Settings
 from gateway.demo import DEMO_USERS
 from services.common import clock
@@ -36,17 +36,8 @@ def create_user(
 ) -> int:
     """Create a user; raises ``InvalidInput`` (with a Chinese message) on bad input or a taken name."""
     with session_scope(engine) as db:
-        user = add_user(
-            db,
-            username=username,
-            password=password,
-            role=role,
-            display_name=display_name,
-            unit_code=unit_code,
-            county_code=county_code,
-            team_code=team_code,
-        )
-        return user.id or 0
+        new = NewUser(username, role, display_name, unit_code, county_code, team_code)
+        return add_user(db, new, password).id or 0
 
 
 def create_api_key(
@@ -102,15 +93,6 @@ def seed_demo_users(engine: Engine, password: str) -> list[tuple[str, str, str]]
         existing = repository.usernames(db)
         for demo in DEMO_USERS:
             if demo.username not in existing:
-                add_user(
-                    db,
-                    username=demo.username,
-                    password=password,
-                    role=demo.role,
-                    display_name=demo.display_name,
-                    unit_code=demo.unit_code,
-                    county_code=demo.county_code,
-                    team_code=demo.team_code,
-                )
+                add_user(db, demo.account, password)
             out.append((demo.username, demo.role, demo.description))
     return out

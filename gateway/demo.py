@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.admin import NewUser
+
 
 @dataclass(frozen=True)
 class DemoUser:
@@ -14,6 +16,10 @@ class DemoUser:
     unit_code: str | None = None
     county_code: str | None = None
     team_code: str | None = None
+
+    @property
+    def account(self) -> NewUser:
+        return NewUser(self.username, self.role, self.display_name, self.unit_code, self.county_code, self.team_code)
 
 
 DEMO_UNIT_CODE = "U05"

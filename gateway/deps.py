@@ -126,6 +126,11 @@ def require_roles(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
+# The system-management pages (users, keys, integration): the office may look, admins change.
+AdminViewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:

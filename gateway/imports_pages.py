@@ -140,9 +140,15 @@ async def upload(request: Request, user: Importer, services: ServicesDep) -> Res
     return redirect(request, f"/registry/imports/{job.id}")
 
 
+# Files passed on as the registry sends them: a kind's template, an import's error report.
 @router.get("/imports/templates/{kind}")
 async def template(_user: Importer, services: ServicesDep, kind: Kind) -> Response:
     return await _pass_file(services, f"/imports/templates/{kind}")
+
+
+@router.get("/imports/{job_id}/report")
+async def report(_user: Importer, services: ServicesDep, job_id: str) -> Response:
+    return await _pass_file(services, f"/imports/{quote(job_id, safe='')}/report")
 
 
 @router.get("/imports/{job_id}")
@@ -156,11 +162,6 @@ async def job_page(request: Request, _user: Importer, services: ServicesDep, job
 async def confirm(request: Request, _user: Importer, services: ServicesDep, job_id: str) -> Response:
     await services.registry.confirm_import(job_id)
     return redirect(request, f"/registry/imports/{job_id}")
-
-
-@router.get("/imports/{job_id}/report")
-async def report(_user: Importer, services: ServicesDep, job_id: str) -> Response:
-    return await _pass_file(services, f"/imports/{quote(job_id, safe='')}/report")
 
 
 @router.get("/{kind}/export")

@@ -160,10 +160,8 @@ async def _aliases(
     request: Request, services: Services, extra: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
     data, units = await asyncio.gather(services.assessment.call("GET", "/unit-aliases"), _units(services))
-    context = {"aliases": data.get("items", []), "units": units, "form": {}, "errors": {}, **(extra or {})}
-    return show(
-        request, "aliases.html", context, title="单位别名", back="/assessment/catalogues", status_code=status_code
-    )
+    context = {"aliases": data.get("items", []), "units": units}
+    return show(request, "aliases.html", context, extra, status_code, title="单位别名", back="/assessment/catalogues")
 
 
 async def _units(services: Services) -> dict[str, str]:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from gateway.assessment_pages.common import (
     CATALOGUE_STATE_LABELS,
+    ITEM_FIELD_LABELS,
     OFFICE_ROLES,
     call,
     client,
@@ -31,16 +32,7 @@ from services.common.errors import AppError, ServiceUnavailable
 router = APIRouter()
 
 CHANGE_LABELS = {"added": "新增", "removed": "删除", "changed": "修改"}
-FIELD_LABELS = {
-    "category": "评估类别",
-    "name": "评估项目",
-    "points": "分值",
-    "rules": "评分细则",
-    "evidence": "档案资料",
-    "lead_unit": "牵头单位",
-    "co_units": "配合单位",
-    "data_source": "数据来源",
-}
+FIELD_LABELS = {**ITEM_FIELD_LABELS, "name": "评估项目"}
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 

@@ -38,20 +38,19 @@ TASK_ROLES = OFFICE_ROLES | LEADER_ROLES | RESPONDER_ROLES
 
 # --- labels --------------------------------------------------------------------------------------
 
-TASK_STATE_LABELS = {
-    "pending": "待提交",
-    "submitted": "已提交",
-    "approved": "已通过",
-    "returned": "已退回",
+# A state's label and badge, for tasks and quarters.
+TASK_STATES = {
+    "pending": ("待提交", "badge-off"),
+    "submitted": ("已提交", "badge-info"),
+    "approved": ("已通过", "badge-ok"),
+    "returned": ("已退回", "badge-error"),
 }
-TASK_STATE_BADGES = {
-    "pending": "badge-off",
-    "submitted": "badge-info",
-    "approved": "badge-ok",
-    "returned": "badge-error",
+QUARTER_STATES = {
+    "collecting": ("收集中", "badge-info"),
+    "reviewing": ("审核中", "badge-warn"),
+    "locked": ("已锁定", "badge-off"),
 }
-QUARTER_STATE_LABELS = {"collecting": "收集中", "reviewing": "审核中", "locked": "已锁定"}
-QUARTER_STATE_BADGES = {"collecting": "badge-info", "reviewing": "badge-warn", "locked": "badge-off"}
+TASK_STATE_LABELS = {state: label for state, (label, _badge) in TASK_STATES.items()}
 # The office moves a quarter forward, one step at a time (the service decides again).
 QUARTER_NEXT = {"collecting": ("reviewing", "开始审核"), "reviewing": ("locked", "锁定季度")}
 CATALOGUE_STATE_LABELS = {"draft": "草稿", "published": "已发布"}
@@ -70,10 +69,26 @@ EVENT_LABELS = {
     "escalated": "逾期升级",
 }
 TIER_LABELS = {1: "第一档", 2: "第二档", 3: "第三档"}
+# The fields of a catalogue item (the catalogue's changes, the office's item form).
+ITEM_FIELD_LABELS = {
+    "category": "评估类别",
+    "points": "分值",
+    "rules": "评分细则",
+    "evidence": "档案资料",
+    "lead_unit": "牵头单位",
+    "co_units": "配合单位",
+    "data_source": "数据来源",
+}
 
 
 def state_label(state: str) -> str:
     return TASK_STATE_LABELS.get(state, state)
+
+
+def state_view(states: dict[str, tuple[str, str]], state: str) -> dict[str, str]:
+    """A state with its label and badge (an unknown one as it is, greyed)."""
+    label, badge = states.get(state, (state, "badge-off"))
+    return {"state": state, "state_label": label, "state_badge": badge}
 
 
 def fmt_points(value: Any) -> str:

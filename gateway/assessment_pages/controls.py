@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from gateway.assessment_pages.common import (
+    ITEM_FIELD_LABELS,
     OFFICE_ROLES,
     SCORE_ROLES,
     fmt_points,
@@ -48,18 +50,11 @@ FIELD_LABELS = {
     "alias": "别名",
     "unit_code": "成员单位",
     "code": "序号",
-    "category": "评估类别",
     "name": "评估项目名称",
-    "points": "分值",
-    "rules": "评分细则",
-    "evidence": "档案资料",
-    "lead_unit": "牵头单位",
-    "co_units": "配合单位",
-    "data_source": "数据来源",
+    **ITEM_FIELD_LABELS,
 }
 # The catalogue checks name a row and a column (``第1行 item``); the form's field for each column.
 COLUMN_FIELDS = {"item": "name", "units": "lead_unit", "source": "data_source"}
-ARCHIVE_STATE_LABELS = {"queued": "排队中", "running": "正在生成", "done": "已生成", "failed": "生成失败"}
 
 
 def form_errors(exc: AppError) -> dict[str, str]:
@@ -75,6 +70,18 @@ def form_errors(exc: AppError) -> dict[str, str]:
     return out
 
 
+async def refused(call: Awaitable[Any]) -> AppError | None:
+    """An office action's call: ``None`` once done, or the refusal its control shows in place
+    (``FORM_STATUSES``); any other error goes on to the error page."""
+    try:
+        await call
+    except AppError as exc:
+        if exc.status_code not in FORM_STATUSES:
+            raise
+        return exc
+    return None
+
+
 def form_data(form: Any) -> dict[str, str]:
     return {k: str(v).strip() for k, v in form.items() if k != "csrf_token"}
 
@@ -83,13 +90,16 @@ def show(
     request: Request,
     partial: str,
     context: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
     *,
     title: str,
     back: str = "",
-    status_code: int = 200,
 ) -> Response:
     """A control's fragment for htmx (always 200, so htmx swaps the errors in), else the fragment
-    on a page of its own (with the error's status)."""
+    on a page of its own (with the error's status). ``extra`` (what was posted and its errors, a
+    message) goes over the control's ``context``; ``form`` and ``errors`` are empty by default."""
+    context = {"form": {}, "errors": {}, **context, **(extra or {})}
     if is_htmx(request):
         return render(request, TEMPLATES + partial, context)
     page = {**context, "inner": TEMPLATES + partial, "page_title": title, "back": back}
@@ -187,28 +197,10 @@ async def _task_controls(
     request: Request, services: Services, task_id: int, extra: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
     task = await services.assessment.call("GET", f"/tasks/{task_id}")
-    context = {
-        "task": task,
-        "locked": task.get("quarter_state") == "locked",
-        "metric": (task.get("data_source") or "manual") != "manual",
-        "form": {},
-        "errors": {},
-        **(extra or {}),
-    }
-    return show(
-        request,
-        "task_controls.html",
-        context,
-        title="任务操作",
-        back=f"/assessment/tasks/{task_id}",
-        status_code=status_code,
-    )
-
-
-@router.get("/assessment/tasks/{task_id:int}/controls")
-async def task_controls(request: Request, task_id: int, user: PageUser, services: ServicesDep) -> Response:
-    require(user, OFFICE_ROLES)
-    return await _task_controls(request, services, task_id)
+    metric = (task.get("data_source") or "manual") != "manual"
+    context = {"task": task, "locked": task.get("quarter_state") == "locked", "metric": metric}
+    back = f"/assessment/tasks/{task_id}"
+    return show(request, "task_controls.html", context, extra, status_code, title="任务操作", back=back)
 
 
 @router.post("/assessment/tasks/{task_id:int}/due")
@@ -231,12 +223,9 @@ async def set_task_due(request: Request, task_id: int, user: PageUser, services:
 async def auto_evidence(request: Request, task_id: int, user: PageUser, services: ServicesDep) -> Response:
     """``POST /tasks/{id}/auto-evidence``: the registry figures as a PDF, a system submission."""
     require(user, OFFICE_ROLES)
-    try:
-        await services.assessment.call("POST", f"/tasks/{task_id}/auto-evidence")
-    except AppError as exc:
-        if exc.status_code not in FORM_STATUSES:
-            raise
-        return await _task_controls(request, services, task_id, {"auto_error": exc.message}, exc.status_code)
+    error = await refused(services.assessment.call("POST", f"/tasks/{task_id}/auto-evidence"))
+    if error:
+        return await _task_controls(request, services, task_id, {"auto_error": error.message}, error.status_code)
     return redirect(request, f"/assessment/tasks/{task_id}")
 
 
@@ -264,29 +253,9 @@ async def _judgement(
         for s in settings.get("items", [])
         if s.get("lost_points") is not None or s.get("inputs") or s.get("note")
     ]
-    context = {
-        "quarter": quarter,
-        "items": items,
-        "judged": judged,
-        "form": {},
-        "errors": {},
-        "fmt_points": fmt_points,
-        **(extra or {}),
-    }
-    return show(
-        request,
-        "judgement.html",
-        context,
-        title=f"{quarter_id} 认定失分",
-        back=f"/assessment/forecast?quarter={seg(quarter_id)}",
-        status_code=status_code,
-    )
-
-
-@router.get("/assessment/forecast/{quarter_id}/judgement")
-async def judgement_form(request: Request, quarter_id: str, user: PageUser, services: ServicesDep) -> Response:
-    require(user, OFFICE_ROLES)
-    return await _judgement(request, services, quarter_id)
+    context = {"quarter": quarter, "items": items, "judged": judged, "fmt_points": fmt_points}
+    title, back = f"{quarter_id} 认定失分", f"/assessment/forecast?quarter={seg(quarter_id)}"
+    return show(request, "judgement.html", context, extra, status_code, title=title, back=back)
 
 
 @router.post("/assessment/forecast/{quarter_id}/judgement")
@@ -393,6 +362,9 @@ async def rate(request: Request, period: str, unit_code: str, user: PageUser, se
 # --- the quarter's archive -----------------------------------------------------------------------------
 
 
+ARCHIVE_STATE_LABELS = {"queued": "排队中", "running": "正在生成", "done": "已生成", "failed": "生成失败"}
+
+
 async def _archive(
     request: Request, services: Services, quarter_id: str, extra: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
@@ -405,15 +377,9 @@ async def _archive(
     if status is not None:
         status["state_label"] = ARCHIVE_STATE_LABELS.get(status.get("state", ""), status.get("state", ""))
         status["size_label"] = _size(status.get("size"))
-    context = {"quarter_id": quarter_id, "archive": status, **(extra or {})}
-    return show(
-        request,
-        "archive.html",
-        context,
-        title=f"{quarter_id} 档案包",
-        back=f"/assessment/quarters/{seg(quarter_id)}/board",
-        status_code=status_code,
-    )
+    title, back = f"{quarter_id} 档案包", f"/assessment/quarters/{seg(quarter_id)}/board"
+    context = {"quarter_id": quarter_id, "archive": status}
+    return show(request, "archive.html", context, extra, status_code, title=title, back=back)
 
 
 def _size(size: Any) -> str:
@@ -427,23 +393,13 @@ def _size(size: Any) -> str:
     return ""
 
 
-@router.get("/assessment/quarters/{quarter_id}/archive/panel")
-async def archive_panel(request: Request, quarter_id: str, user: PageUser, services: ServicesDep) -> Response:
-    """The archive's state; htmx polls it while the job runs."""
-    require(user, OFFICE_ROLES)
-    return await _archive(request, services, quarter_id)
-
-
 @router.post("/assessment/quarters/{quarter_id}/archive")
 async def start_archive(request: Request, quarter_id: str, user: PageUser, services: ServicesDep) -> Response:
     """``POST /quarters/{id}/archive``: the service's job builds the ZIP (the same job while one runs)."""
     require(user, OFFICE_ROLES)
-    try:
-        await services.assessment.call("POST", f"/quarters/{seg(quarter_id)}/archive")
-    except AppError as exc:
-        if exc.status_code not in FORM_STATUSES:
-            raise
-        return await _archive(request, services, quarter_id, {"error": exc.message}, exc.status_code)
+    error = await refused(services.assessment.call("POST", f"/quarters/{seg(quarter_id)}/archive"))
+    if error:
+        return await _archive(request, services, quarter_id, {"error": error.message}, error.status_code)
     if not is_htmx(request):
         return redirect(request, f"/assessment/quarters/{seg(quarter_id)}/archive/panel")
     return await _archive(request, services, quarter_id)
@@ -456,3 +412,22 @@ async def download_archive(request: Request, quarter_id: str, user: PageUser, se
     headers = {k: v for k, v in request.headers.items() if k in ("range", "if-range")}
     upstream = await services.assessment.stream("GET", f"/quarters/{seg(quarter_id)}/archive", headers=headers)
     return streamed(upstream, dict(SECURITY_HEADERS))
+
+
+# --- the controls on a page of their own (GET), for the office ------------------------------------------
+
+
+def _office_view(show_control: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    async def view(request: Request, user: PageUser, services: ServicesDep) -> Response:
+        require(user, OFFICE_ROLES)
+        return await show_control(request, services, **request.path_params)
+
+    return view
+
+
+for _path, _control in (
+    ("/assessment/tasks/{task_id:int}/controls", _task_controls),
+    ("/assessment/forecast/{quarter_id}/judgement", _judgement),
+    ("/assessment/quarters/{quarter_id}/archive/panel", _archive),  # htmx polls it while the job runs
+):
+    router.add_api_route(_path, _office_view(_control), methods=["GET"])

@@ -7,13 +7,13 @@ from typing import Any
 
 from gateway.assessment_pages.common import (
     EVENT_LABELS,
-    QUARTER_STATE_BADGES,
-    QUARTER_STATE_LABELS,
-    TASK_STATE_BADGES,
+    QUARTER_STATES,
+    TASK_STATES,
     days_to,
     due_words,
     fmt_points,
     state_label,
+    state_view,
 )
 
 INLINE_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -38,9 +38,7 @@ def task_row(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
         "asked": task.get("evidence_title") or task.get("evidence") or task.get("item_name") or "",
         "unit_code": unit,
         "unit_name": task.get("unit_name") or names.get(unit, unit),
-        "state": state,
-        "state_label": state_label(state),
-        "state_badge": TASK_STATE_BADGES.get(state, "badge-off"),
+        **state_view(TASK_STATES, state),
         "due_date": due or "",
         "due_words": due_words(due, overdue, state),
         "days_left": days_to(due),
@@ -130,14 +128,7 @@ def task_detail(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 
 def quarter_view(q: dict[str, Any]) -> dict[str, Any]:
-    state = str(q.get("state", ""))
-    return {
-        **q,
-        "id": q.get("id"),
-        "state": state,
-        "state_label": QUARTER_STATE_LABELS.get(state, state),
-        "state_badge": QUARTER_STATE_BADGES.get(state, "badge-off"),
-    }
+    return {**q, "id": q.get("id"), **state_view(QUARTER_STATES, str(q.get("state", "")))}
 
 
 def current_quarter(quarters: list[dict[str, Any]], wanted: str | None = None) -> str | None:

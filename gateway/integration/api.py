@@ -68,15 +68,7 @@ def create_subscription(
     sub, secret = subs.create(
         db,
         box_of(request),
-        subs.SubscriptionInput(
-            url=body.url,
-            types=body.types,
-            adapter=body.adapter,
-            payload=body.payload,
-            internal=body.internal,
-            name=body.name,
-            config=body.config,
-        ),
+        subs.SubscriptionInput(**body.model_dump()),
         principal,
     )
     return {**subs.public(sub), "secret": secret}

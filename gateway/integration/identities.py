@@ -5,22 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
 from starlette.responses import Response
 
 from gateway import repository
-from gateway.deps import require_roles
+from gateway.deps import Admin, AdminViewer
 from gateway.integration import identity_repository
 from gateway.integration.models import ExternalIdentity
 from gateway.render import render
-from gateway.security import Principal
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/integration", include_in_schema=False)
-Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
 def set_identity(db: Session, user_id: int, provider: str, external_id: str) -> None:
@@ -51,7 +48,7 @@ def _page(
 
 
 @router.get("/accounts")
-def accounts_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
+def accounts_page(request: Request, _viewer: AdminViewer, db: ReadSessionDep) -> Response:
     return _page(request, db)
 
 

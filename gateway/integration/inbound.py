@@ -11,15 +11,15 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
-from gateway.deps import ApiCaller, request_id, require_roles
-from gateway.integration.models import ExternalIdentity, InboundDocument, ReadReceipt
+from gateway.deps import AdminViewer, ApiCaller, request_id
+from gateway.integration.models import ExternalIdentity, InboundDocument, ReadReceipt, fields_of
 from gateway.models import User
 from gateway.render import render
 from gateway.security import Principal
@@ -31,7 +31,8 @@ from services.common.storage import FileStorage, make_storage
 
 api = APIRouter(prefix="/api/v1/integration", tags=["integration"])
 pages = APIRouter(prefix="/integration", include_in_schema=False)
-Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
+
+
 MAX_SIZE = 50 * 1024 * 1024
 
 
@@ -64,20 +65,8 @@ def _text(form: Any, name: str, label: str, *, required: bool, max_len: int) -> 
 
 
 def public(doc: InboundDocument) -> dict[str, Any]:
-    return {
-        "id": doc.id,
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "issuer": doc.issuer,
-        "doc_number": doc.doc_number,
-        "sha256": doc.sha256,
-        "size": doc.size,
-        "content_type": doc.content_type,
-        "original_name": doc.original_name,
-        "state": doc.state,
-        "task_id": doc.task_id,
-        "received_at": clock.as_utc(doc.received_at).isoformat(),
-    }
+    names = "id doc_id title issuer doc_number sha256 size content_type original_name state task_id"
+    return {**fields_of(doc, names), "received_at": clock.as_utc(doc.received_at).isoformat()}
 
 
 @api.post(
@@ -200,8 +189,18 @@ def _queue(request: Request, db: Session, **extra: Any) -> Response:
 
 
 @pages.get("/inbound")
-def inbound_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
+def inbound_page(request: Request, _viewer: AdminViewer, db: ReadSessionDep) -> Response:
     return _queue(request, db)
+
+
+# What the attach form posts.
+class AttachForm(BaseModel):
+    task_id: str = Field(default="", max_length=20)
+    effective_date: str = Field(default="", max_length=10)
+    note: str = Field(default="", max_length=500)
+
+
+AttachPosted = Annotated[AttachForm, Form()]
 
 
 async def attach_to_task(
@@ -232,14 +231,8 @@ async def attach_to_task(
 
 
 @pages.post("/inbound/{doc_pk}/attach")
-async def attach_page(
-    request: Request,
-    doc_pk: int,
-    principal: Viewer,
-    task_id: Annotated[str, Form(max_length=20)] = "",
-    effective_date: Annotated[str, Form(max_length=10)] = "",
-    note: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
+async def attach_page(request: Request, doc_pk: int, principal: AdminViewer, form: AttachPosted) -> Response:
+    task_id, effective_date = form.task_id, form.effective_date
     engine = request.app.state.engine
     with Session(engine) as db:
         doc = db.get(InboundDocument, doc_pk)
@@ -253,7 +246,7 @@ async def attach_page(
             effective = date.fromisoformat(effective_date) if effective_date else clock.today()
         except ValueError as exc:
             raise InvalidInput.field("effective_date", "日期格式应为 2026-12-01") from exc
-        await attach_to_task(request, principal, doc, int(task_id), effective, note)
+        await attach_to_task(request, principal, doc, int(task_id), effective, form.note)
     except AppError as exc:
         errors = {f"{doc_pk}": (exc.details[0].message if exc.details else exc.message)}
     if not errors:
@@ -269,7 +262,7 @@ async def attach_page(
 
 
 @pages.post("/inbound/{doc_pk}/dismiss")
-def dismiss_page(request: Request, doc_pk: int, _viewer: Viewer, db: SessionDep) -> Response:
+def dismiss_page(request: Request, doc_pk: int, _viewer: AdminViewer, db: SessionDep) -> Response:
     doc = db.get(InboundDocument, doc_pk)
     if doc is None:
         raise NotFound("公文不存在")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from gateway.models import GatewayTable, _utc
 
@@ -203,3 +203,8 @@ class ReadReceipt(GatewayTable, table=True):
     user_id: int | None = Field(default=None, foreign_key="user_account.id")
     read_at: datetime = Field(sa_type=DateTime(timezone=True))
     recorded_at: datetime = Field(default_factory=_utc, sa_type=DateTime(timezone=True))
+
+
+def fields_of(row: SQLModel, names: str) -> dict[str, Any]:
+    """The named columns of a row, in that order (what an API answer shows of it)."""
+    return {name: getattr(row, name) for name in names.split()}

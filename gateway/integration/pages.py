@@ -7,25 +7,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.responses import Response
 
-from gateway.deps import require_roles
+from gateway.deps import Admin, AdminViewer
+from gateway.forms import field_errors
 from gateway.integration import replay as replay_ops
 from gateway.integration import subscriptions as subs
 from gateway.integration.api import box_of
 from gateway.integration.models import Subscription
 from gateway.render import NavItem, register_nav, render
-from gateway.security import Principal
 from services.common import clock
 from services.common.db import ReadSessionDep, SessionDep
 from services.common.errors import AppError, InvalidInput
 
 router = APIRouter(prefix="/integration", include_in_schema=False)
 
-Viewer = Annotated[Principal, Depends(require_roles("admin", "office"))]
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+# What the forms post (``form: ...Posted``: the fields, their limits and defaults).
+class SubscriptionForm(BaseModel):
+    name: str = Field(default="", max_length=200)
+    url: str = Field(default="", max_length=1000)
+    types: str = Field(default="", max_length=2000)
+    adapter: str = Field(default="standard", max_length=32)
+    payload: str = Field(default="full", max_length=8)
+    internal: str = Field(default="", max_length=8)
+    syscode: str = Field(default="", max_length=64)
+    robot_secret: str = Field(default="", max_length=200)
+
+
+SubscriptionPosted = Annotated[SubscriptionForm, Form()]
+
 
 ALL_ROLES = frozenset({"admin", "office", "leader", "unit", "county", "inspector"})
 for _item in (
@@ -62,52 +76,22 @@ def _list_page(
     )
 
 
-def _errors(exc: InvalidInput) -> dict[str, str]:
-    return {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-
-
 @router.get("/subscriptions")
-def subscriptions_page(request: Request, _viewer: Viewer, db: ReadSessionDep) -> Response:
+def subscriptions_page(request: Request, _viewer: AdminViewer, db: ReadSessionDep) -> Response:
     return _list_page(request, db)
 
 
 @router.post("/subscriptions")
-def create_subscription_page(
-    request: Request,
-    admin: Admin,
-    db: SessionDep,
-    name: Annotated[str, Form(max_length=200)] = "",
-    url: Annotated[str, Form(max_length=1000)] = "",
-    types: Annotated[str, Form(max_length=2000)] = "",
-    adapter: Annotated[str, Form(max_length=32)] = "standard",
-    payload: Annotated[str, Form(max_length=8)] = "full",
-    internal: Annotated[str, Form(max_length=8)] = "",
-    syscode: Annotated[str, Form(max_length=64)] = "",
-    robot_secret: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    form = {"name": name, "url": url, "types": types, "adapter": adapter, "payload": payload, "internal": internal}
-    config: dict[str, Any] = {}
-    if syscode.strip():
-        config["syscode"] = syscode.strip()
-    if robot_secret.strip():
-        config["robot_secret"] = robot_secret.strip()
+def create_subscription_page(request: Request, admin: Admin, db: SessionDep, form: SubscriptionPosted) -> Response:
+    # The adapter's settings, the secret among them, are not shown again on the form.
+    config = {k: v.strip() for k, v in (("syscode", form.syscode), ("robot_secret", form.robot_secret)) if v.strip()}
+    shown = form.model_dump(exclude={"syscode", "robot_secret"})
+    types = form.types.replace(",", "\n").splitlines()
+    data = subs.SubscriptionInput(form.url, types, form.adapter, form.payload, form.internal == "1", form.name, config)
     try:
-        sub, secret = subs.create(
-            db,
-            box_of(request),
-            subs.SubscriptionInput(
-                url=url,
-                types=[t for t in types.replace(",", "\n").splitlines()],
-                adapter=adapter,
-                payload=payload,
-                internal=internal == "1",
-                name=name,
-                config=config,
-            ),
-            admin,
-        )
+        sub, secret = subs.create(db, box_of(request), data, admin)
     except InvalidInput as exc:
-        return _list_page(request, db, form=form, errors=_errors(exc))
+        return _list_page(request, db, form=shown, errors=field_errors(exc))
     return _list_page(request, db, new_secret={"name": sub.name, "secret": secret})
 
 
@@ -125,7 +109,7 @@ def _detail(request: Request, db: Session, sub: Subscription, **extra: Any) -> R
 
 
 @router.get("/subscriptions/{sub_id}")
-def subscription_page(request: Request, sub_id: int, _viewer: Viewer, db: ReadSessionDep) -> Response:
+def subscription_page(request: Request, sub_id: int, _viewer: AdminViewer, db: ReadSessionDep) -> Response:
     return _detail(request, db, subs.get(db, sub_id))
 
 
@@ -180,6 +164,15 @@ def end_page(request: Request, sub_id: int, _admin: Admin, db: SessionDep) -> Re
     return _list_page(request, db, message=(f"已结束订阅“{sub.name}”，放弃 {dropped} 条待投递消息", "success"))
 
 
+class ReplayForm(BaseModel):
+    event_id: str = Field(default="", max_length=64)
+    since: str = Field(default="", max_length=40)
+    until: str = Field(default="", max_length=40)
+
+
+ReplayPosted = Annotated[ReplayForm, Form()]
+
+
 def _parse_local(value: str, field: str) -> datetime | None:
     value = value.strip()
     if not value:
@@ -194,26 +187,17 @@ def _parse_local(value: str, field: str) -> datetime | None:
 
 
 @router.post("/subscriptions/{sub_id}/replay")
-def replay_page(
-    request: Request,
-    sub_id: int,
-    _admin: Admin,
-    db: SessionDep,
-    event_id: Annotated[str, Form(max_length=64)] = "",
-    since: Annotated[str, Form(max_length=40)] = "",
-    until: Annotated[str, Form(max_length=40)] = "",
-) -> Response:
+def replay_page(request: Request, sub_id: int, _admin: Admin, db: SessionDep, form: ReplayPosted) -> Response:
     sub = subs.get(db, sub_id)
     try:
-        if event_id.strip():
-            n = replay_ops.replay_event(db, sub, event_id.strip())
+        if form.event_id.strip():
+            n = replay_ops.replay_event(db, sub, form.event_id.strip())
         else:
-            start = _parse_local(since, "since")
+            start = _parse_local(form.since, "since")
             if start is None:
                 raise InvalidInput.field("since", "请填写事件编号，或开始时间")
-            n = replay_ops.replay_range(db, sub, start, _parse_local(until, "until"))
+            n = replay_ops.replay_range(db, sub, start, _parse_local(form.until, "until"))
     except AppError as exc:
-        errors = {d.field or "form": d.message for d in exc.details} or {"form": exc.message}
-        return _detail(request, db, sub, errors=errors)
+        return _detail(request, db, sub, errors=field_errors(exc))
     db.flush()
     return _detail(request, db, sub, toast=(f"已加入重新投递队列：{n} 条", "success"))

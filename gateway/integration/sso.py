@@ -17,27 +17,40 @@ from urllib.parse import urlencode
 import orjson
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from pydantic import Field
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from gateway.deps import require_roles
+from gateway.deps import Admin
+from gateway.forms import ScopeFields, field_errors
 from gateway.integration.config import IntegrationSettings
 from gateway.integration.models import ExternalIdentity, RoleMapping
 from gateway.models import User
 from gateway.pages import client_ip, safe_next, set_session_cookie
 from gateway.render import env, render
-from gateway.security import Principal, hash_password, new_session, validate_scope
+from gateway.security import hash_password, new_session, validate_scope
 from services.common import clock
 from services.common.db import ReadSessionDep, SessionDep, session_scope
 from services.common.errors import InvalidInput, NotFound, Unauthorized
 
 router = APIRouter(include_in_schema=False)
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+# What the forms post (``form: ...Posted``: the fields, their limits and defaults).
+class MappingForm(ScopeFields):
+    claim: str = Field(default="", max_length=64)
+    value: str = Field(default="", max_length=128)
+    priority: int = Field(default=100, ge=0, le=10000)
+
+
+MappingPosted = Annotated[MappingForm, Form()]
+
+
 FLOW_COOKIE = "sortline_sso"
 FLOW_SECONDS = 600
 CAS_NS = {"cas": "http://www.yale.edu/tp/cas"}
@@ -367,45 +380,18 @@ def sso_page(request: Request, _admin: Admin, db: ReadSessionDep) -> Response:
 
 
 @router.post("/integration/sso")
-def add_mapping(
-    request: Request,
-    _admin: Admin,
-    db: SessionDep,
-    claim: Annotated[str, Form(max_length=64)] = "",
-    value: Annotated[str, Form(max_length=128)] = "",
-    role: Annotated[str, Form(max_length=16)] = "",
-    unit_code: Annotated[str, Form(max_length=32)] = "",
-    county_code: Annotated[str, Form(max_length=6)] = "",
-    team_code: Annotated[str, Form(max_length=32)] = "",
-    priority: Annotated[int, Form(ge=0, le=10000)] = 100,
-) -> Response:
-    form = {
-        "claim": claim,
-        "value": value,
-        "role": role,
-        "unit_code": unit_code,
-        "county_code": county_code,
-        "team_code": team_code,
-    }
+def add_mapping(request: Request, _admin: Admin, db: SessionDep, form: MappingPosted) -> Response:
     try:
-        if not claim.strip():
+        if not form.claim.strip():
             raise InvalidInput.field("claim", "请填写声明名称，如 groups")
-        if not value.strip():
+        if not form.value.strip():
             raise InvalidInput.field("value", "请填写声明的值")
-        unit, county, team = validate_scope(role, unit_code, county_code, team_code)
+        unit, county, team = validate_scope(form.role, form.unit_code, form.county_code, form.team_code)
     except InvalidInput as exc:
-        return _mappings(request, db, form=form, errors={d.field or "form": d.message for d in exc.details})
-    db.add(
-        RoleMapping(
-            claim=claim.strip(),
-            value=value.strip(),
-            role=role,
-            unit_code=unit,
-            county_code=county,
-            team_code=team,
-            priority=priority,
-        )
-    )
+        return _mappings(request, db, form=form.model_dump(), errors=field_errors(exc))
+    mapping = RoleMapping(claim=form.claim.strip(), value=form.value.strip(), role=form.role, priority=form.priority)
+    mapping.unit_code, mapping.county_code, mapping.team_code = unit, county, team
+    db.add(mapping)
     db.flush()
     return _mappings(request, db, toast=("已添加角色映射", "success"))
 

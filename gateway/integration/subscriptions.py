@@ -13,7 +13,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from gateway.integration.crypto import SecretBox, new_secret
-from gateway.integration.models import Delivery, DeliveryAttempt, FeedEvent, Subscription
+from gateway.integration.models import Delivery, DeliveryAttempt, FeedEvent, Subscription, fields_of
 from gateway.security import Principal
 from services.common import clock
 from services.common.errors import Forbidden, InvalidInput, NotFound
@@ -220,13 +220,7 @@ def listing(db: Session) -> list[dict[str, Any]]:
 
 def public(sub: Subscription) -> dict[str, Any]:
     return {
-        "id": sub.id,
-        "name": sub.name,
-        "url": sub.url,
-        "types": sub.types,
-        "adapter": sub.adapter,
-        "payload": sub.payload,
-        "internal": sub.internal,
+        **fields_of(sub, "id name url types adapter payload internal"),
         "internal_pending": bool(sub.config.get("internal_requested")),
         "status": sub.status,
         "status_reason": sub.status_reason,

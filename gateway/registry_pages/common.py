@@ -124,18 +124,42 @@ COMMON_DETAIL = (
     ("decommissioned_at", "注销时间"),
     ("version", "版本"),
 )
+# A list column's heading where the detail page's is too long for it.
+COLUMN_LABELS = {"county_code": "县区", "covered": "分类投放"}
 
-VEHICLES = KindSpec(
+
+def kind_spec(
+    *,
+    form: tuple[FormField, ...],
+    columns: str,
+    first: str = "",
+    detail_labels: dict[str, str] | None = None,
+    **spec: Any,
+) -> KindSpec:
+    """A kind whose detail page shows its code, its form's fields (``first`` ahead of the rest, under
+    the form's labels unless ``detail_labels`` says otherwise) and ``COMMON_DETAIL``; its list shows
+    ``columns``, the fields named in that order, and filters by its selects and the state."""
+    relabel = detail_labels or {}
+    fields = [(f.name, relabel.get(f.name, f.label)) for f in form if f.name != "external_id"]
+    fields.sort(key=lambda pair: pair[0] != first)
+    detail = (("code", "统一编号"), *fields, *COMMON_DETAIL)
+    heading = {**dict(detail), **COLUMN_LABELS}
+    selects = [Filter(f.name, f.label, f.choices) for f in form if f.widget == "select" and f.choices]
+    return KindSpec(
+        form=form,
+        filters=(*selects, STATUS_FILTER),
+        detail=detail,
+        columns=tuple((n, heading[n]) for n in columns.split()),
+        **spec,
+    )
+
+
+VEHICLES = kind_spec(
     kind="vehicles",
     label="车辆",
     noun="辆",
     title_field="plate_number",
     search_hint="统一编号或车牌号的开头",
-    filters=(
-        Filter("category", "垃圾类别", VEHICLE_CATEGORY_CHOICES),
-        Filter("energy_type", "能源类型", ENERGY_CHOICES),
-        STATUS_FILTER,
-    ),
     form=(
         FormField("plate_number", "车牌号", required=True, hint="7 位普通号牌或 8 位新能源号牌，如 赣AD12345"),
         FormField("category", "垃圾类别", "select", VEHICLE_CATEGORY_CHOICES, required=True),
@@ -148,42 +172,21 @@ VEHICLES = KindSpec(
         FormField("gps_device_id", "车载定位终端编号"),
         FormField("external_id", "县区系统编号"),
     ),
-    detail=(
-        ("code", "统一编号"),
-        ("plate_number", "车牌号"),
-        ("category", "垃圾类别"),
-        ("energy_type", "能源类型"),
-        ("capacity_tonnes", "核定载重（吨）"),
-        ("operator_name", "运营单位"),
-        ("county_code", "所属县区"),
-        ("road_permit_expires_on", "道路运输证有效期至"),
-        ("inspection_due_on", "下次年检日期"),
-        ("gps_device_id", "车载定位终端编号"),
-        *COMMON_DETAIL,
-    ),
-    columns=(
-        ("code", "统一编号"),
-        ("plate_number", "车牌号"),
-        ("category", "垃圾类别"),
-        ("energy_type", "能源类型"),
-        ("capacity_tonnes", "核定载重（吨）"),
-        ("operator_name", "运营单位"),
-        ("county_code", "县区"),
-        ("status", "状态"),
-    ),
+    columns="code plate_number category energy_type capacity_tonnes operator_name county_code status",
 )
 
-FACILITIES = KindSpec(
+# Facilities and sites are named: counted with 个, found and sorted by name, the name first on the page.
+NAMED: dict[str, Any] = {
+    "noun": "个",
+    "title_field": "name",
+    "search_hint": "统一编号开头，或名称中的文字",
+    "sorts": NAMED_SORTS,
+    "first": "name",
+}
+
+FACILITIES = kind_spec(
     kind="facilities",
     label="设施",
-    noun="个",
-    title_field="name",
-    search_hint="统一编号开头，或名称中的文字",
-    filters=(
-        Filter("kind", "设施类型", FACILITY_KIND_CHOICES),
-        Filter("category", "垃圾类别", FACILITY_CATEGORY_CHOICES),
-        STATUS_FILTER,
-    ),
     form=(
         FormField("kind", "设施类型", "select", FACILITY_KIND_CHOICES, required=True),
         FormField(
@@ -204,40 +207,14 @@ FACILITIES = KindSpec(
         FormField("capacity", "设计能力", "number", hint="桶组、投放箱为升；站点与处理设施为吨/日"),
         FormField("external_id", "县区系统编号"),
     ),
-    detail=(
-        ("code", "统一编号"),
-        ("name", "名称"),
-        ("kind", "设施类型"),
-        ("category", "垃圾类别"),
-        ("county_code", "所属县区"),
-        ("street_code", "街道（乡镇）"),
-        ("community_code", "社区（村）"),
-        ("site_code", "所属管理对象"),
-        ("address", "地址"),
-        ("lat", "纬度（WGS-84）"),
-        ("lng", "经度（WGS-84）"),
-        ("capacity", "设计能力"),
-        *COMMON_DETAIL,
-    ),
-    columns=(
-        ("code", "统一编号"),
-        ("name", "名称"),
-        ("kind", "设施类型"),
-        ("category", "垃圾类别"),
-        ("county_code", "县区"),
-        ("address", "地址"),
-        ("status", "状态"),
-    ),
-    sorts=NAMED_SORTS,
+    detail_labels={"site_code": "所属管理对象"},
+    columns="code name kind category county_code address status",
+    **NAMED,
 )
 
-SITES = KindSpec(
+SITES = kind_spec(
     kind="sites",
     label="管理对象",
-    noun="个",
-    title_field="name",
-    search_hint="统一编号开头，或名称中的文字",
-    filters=(Filter("kind", "类型", SITE_KIND_CHOICES), STATUS_FILTER),
     form=(
         FormField("kind", "类型", "select", SITE_KIND_CHOICES, required=True),
         FormField("name", "名称", required=True),
@@ -253,32 +230,8 @@ SITES = KindSpec(
         FormField("sorted_transport", "已分类运输", "checkbox"),
         FormField("external_id", "县区系统编号"),
     ),
-    detail=(
-        ("code", "统一编号"),
-        ("name", "名称"),
-        ("kind", "类型"),
-        ("county_code", "所属县区"),
-        ("street_code", "街道（乡镇）"),
-        ("community_code", "社区（村）"),
-        ("address", "地址"),
-        ("lat", "纬度（WGS-84）"),
-        ("lng", "经度（WGS-84）"),
-        ("covered", "已开展分类投放"),
-        ("covered_since", "开始分类日期"),
-        ("sorted_collection", "已分类收集"),
-        ("sorted_transport", "已分类运输"),
-        *COMMON_DETAIL,
-    ),
-    columns=(
-        ("code", "统一编号"),
-        ("name", "名称"),
-        ("kind", "类型"),
-        ("county_code", "县区"),
-        ("covered", "分类投放"),
-        ("address", "地址"),
-        ("status", "状态"),
-    ),
-    sorts=NAMED_SORTS,
+    columns="code name kind county_code covered address status",
+    **NAMED,
 )
 
 KINDS: dict[str, KindSpec] = {spec.kind: spec for spec in (VEHICLES, FACILITIES, SITES)}

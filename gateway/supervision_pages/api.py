@@ -254,6 +254,15 @@ def service_error(status: int, body: bytes) -> AppError:
     return error
 
 
+def choices(county_names: dict[str, str] | None = None, **tables: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """A page's select options as (value, label) pairs: each label table in its order, under its
+    keyword, and ``counties`` by code when the county names are given."""
+    out = {key: list(table.items()) for key, table in tables.items()}
+    if county_names is not None:
+        out["counties"] = sorted(county_names.items())
+    return out
+
+
 def field_errors(exc: AppError) -> dict[str, str]:
     """A service's 422 as ``{field: sentence}`` for a form, with ``form`` for the summary."""
     errors: dict[str, str] = {}

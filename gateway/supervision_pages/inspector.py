@@ -21,6 +21,7 @@ from gateway.supervision_pages.api import (
     SEVERITIES,
     TARGET_KINDS,
     Supervision,
+    choices,
     item_label,
     label,
     require,
@@ -162,8 +163,7 @@ async def inspect_page(
             "items": items,
             "meta_json": json.dumps(meta, ensure_ascii=False),
             "correcting": old,
-            "finding_categories": list(FINDING_CATEGORIES.items()),
-            "severities": list(SEVERITIES.items()),
+            **choices(finding_categories=FINDING_CATEGORIES, severities=SEVERITIES),
         },
     )
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, StringConstraints
 from starlette.responses import RedirectResponse, Response
 
 from gateway.deps import PageUser, request_id
@@ -27,6 +28,7 @@ from gateway.supervision_pages.api import (
     TARGET_KINDS,
     TARGET_SOURCES,
     Supervision,
+    choices,
     field_errors,
     label,
     photo_urls,
@@ -36,6 +38,27 @@ from gateway.supervision_pages.api import (
 from services.common.errors import AppError, InvalidInput
 
 router = APIRouter()
+
+Trimmed = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class Coded(BaseModel):
+    """What a team's and a checklist's forms post first: the code that keys it and its name."""
+
+    code: Trimmed = ""
+    name: Trimmed = ""
+
+
+class TeamForm(Coded):
+    leader: Trimmed = ""
+    members: str = ""  # logins, apart by spaces or commas
+    counties: str = ""
+
+
+class ChecklistForm(Coded):
+    target_kind: str = ""
+    items: str = ""  # one item a line, its fields apart by |
+
 
 PLAN_READERS = READ_ROLES | {"inspector"}
 CORRECT_ROLES = frozenset({"inspector", "office", "admin"})  # who may enter inspections (the service checks again)
@@ -66,6 +89,14 @@ def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+async def office_step(request: Request, user: Principal, path: str, step: str) -> Response:
+    """An office button on a record's page (publish, finish): the service's ``POST {path}/{step}``,
+    then the page again."""
+    require(user, OFFICE_ROLES)
+    await Supervision(request, user).call("POST", f"{path}/{step}")
+    return see_other(f"/supervision{path}")
+
+
 async def county_names(request: Request, user: Principal) -> dict[str, str]:
     try:
         counties = await request.app.state.clients.registry.counties(user.caller(request_id(request)))
@@ -85,30 +116,10 @@ async def teams_page(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/supervision/teams")
-async def save_team(
-    request: Request,
-    user: PageUser,
-    code: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    leader: Annotated[str, Form()] = "",
-    members: Annotated[str, Form()] = "",
-    counties: Annotated[str, Form()] = "",
-) -> Response:
+async def save_team(request: Request, user: PageUser, team: Annotated[TeamForm, Form()]) -> Response:
     require(user, OFFICE_ROLES)
-    form = {
-        "code": code.strip(),
-        "name": name.strip(),
-        "leader": leader.strip(),
-        "members": members,
-        "counties": counties,
-    }
-    body = {
-        "code": form["code"],
-        "name": form["name"],
-        "leader": form["leader"],
-        "members": _words(members),
-        "counties": _words(counties),
-    }
+    form = team.model_dump()
+    body = {**form, "members": _words(team.members), "counties": _words(team.counties)}
     api = Supervision(request, user)
     try:
         if not form["code"]:
@@ -203,26 +214,18 @@ def _checklist_form(request: Request, user: Principal, form: dict[str, Any], err
             form=form,
             errors=errors,
             kinds=list(TARGET_KINDS.items())[: len(SITE_KINDS) + len(FACILITY_KINDS) + 3],
-            types=list(ITEM_TYPES.items()),
-            categories=list(FINDING_CATEGORIES.items()),
+            **choices(types=ITEM_TYPES, categories=FINDING_CATEGORIES),
         ),
         status_code=422 if errors else 200,
     )
 
 
 @router.post("/supervision/checklists")
-async def checklist_create(
-    request: Request,
-    user: PageUser,
-    code: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    target_kind: Annotated[str, Form()] = "",
-    items: Annotated[str, Form()] = "",
-) -> Response:
+async def checklist_create(request: Request, user: PageUser, checklist: Annotated[ChecklistForm, Form()]) -> Response:
     require(user, OFFICE_ROLES)
-    form = {"code": code.strip(), "name": name.strip(), "target_kind": target_kind, "items": items}
+    form = checklist.model_dump()
     try:
-        body = {**form, "items": parse_items(items)}
+        body = {**form, "items": parse_items(checklist.items)}
         created = await Supervision(request, user).call("POST", "/checklists", json=body)
     except InvalidInput as exc:
         return _checklist_form(request, user, form, field_errors(exc))
@@ -242,9 +245,7 @@ async def checklist_page(request: Request, user: PageUser, checklist_id: int) ->
 
 @router.post("/supervision/checklists/{checklist_id}/publish")
 async def checklist_publish(request: Request, user: PageUser, checklist_id: int) -> Response:
-    require(user, OFFICE_ROLES)
-    await Supervision(request, user).call("POST", f"/checklists/{checklist_id}/publish")
-    return see_other(f"/supervision/checklists/{checklist_id}")
+    return await office_step(request, user, f"/checklists/{checklist_id}", "publish")
 
 
 # --- plans -----------------------------------------------------------------------------------------
@@ -275,8 +276,7 @@ async def _plan_form(
             errors=errors,
             teams=teams,
             checklists=checklists,
-            counties=sorted(names.items()),
-            sources=list(TARGET_SOURCES.items()),
+            **choices(names, sources=TARGET_SOURCES),
             kinds=[*SITE_KINDS.items(), *FACILITY_KINDS.items()],
         ),
         status_code=status,
@@ -383,9 +383,7 @@ async def plan_page(request: Request, user: PageUser, plan_id: int) -> Response:
 
 @router.post("/supervision/plans/{plan_id}/finish")
 async def plan_finish(request: Request, user: PageUser, plan_id: int) -> Response:
-    require(user, OFFICE_ROLES)
-    await Supervision(request, user).call("POST", f"/plans/{plan_id}/finish")
-    return see_other(f"/supervision/plans/{plan_id}")
+    return await office_step(request, user, f"/plans/{plan_id}", "finish")
 
 
 # --- inspections -------------------------------------------------------------------------------------

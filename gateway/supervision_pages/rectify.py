@@ -26,6 +26,7 @@ from gateway.supervision_pages.api import (
     RECT_STATES,
     SEVERITIES,
     Supervision,
+    choices,
     label,
     photo_urls,
     require,
@@ -101,8 +102,7 @@ async def findings_page(request: Request, user: PageUser, cursor: str = "") -> R
             next_cursor=next_cursor,
             filters=filters,
             query=query,
-            counties=sorted(names.items()),
-            categories=list(FINDING_CATEGORIES.items()),
+            **choices(names, categories=FINDING_CATEGORIES),
         ),
         block="findings",
     )
@@ -119,8 +119,7 @@ async def findings_map(request: Request, user: PageUser) -> Response:
         ctx(
             user,
             filters=finding_filters(request),
-            counties=sorted(names.items()),
-            categories=list(FINDING_CATEGORIES.items()),
+            **choices(names, categories=FINDING_CATEGORIES),
             tile_url=settings.map_tile_url,
             tile_attribution=settings.map_tile_attribution,
         ),
@@ -304,9 +303,7 @@ async def _finding_form(
             form=form,
             errors=errors,
             duplicates=duplicates,
-            categories=list(FINDING_CATEGORIES.items()),
-            severities=list(SEVERITIES.items()),
-            counties=sorted(names.items()),
+            **choices(names, categories=FINDING_CATEGORIES, severities=SEVERITIES),
         ),
         status_code=status,
     )
