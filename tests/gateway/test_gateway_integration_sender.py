@@ -5,13 +5,20 @@ The delivery tests use an in-process httpx transport instead."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from gateway.integration.netguard import TIMEOUT_ERROR, Sender
 
@@ -108,3 +115,52 @@ def test_answers_and_failures_in_the_delivery_log_words(server: str, sender: Sen
     closed = server.rsplit(":", 1)[0] + ":9"  # discard port: nothing listens
     refused = sender.run(sender.send(closed + "/hook", b"{}", {}, internal=True))
     assert refused.status_code is None and refused.error == "连接失败：ConnectError"
+
+
+def _certificate(tmp: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``hook.test`` (its own CA): ``(cert.pem, key.pem)``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hook.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("hook.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_pinned_https_checks_the_certificate_of_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A public subscription's request goes to the checked address; TLS still names (SNI) and
+    verifies the host of the URL, not the address."""
+    cert_path, key_path = _certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_path))  # the sender trusts our CA
+    Handler.seen = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"https://127.0.0.1:{httpd.server_address[1]}"
+    sender = Sender(timeout=5)
+    try:
+        answer = sender.run(sender.wire.post(base + "/ok", b"{}", {"host": "hook.test"}, "hook.test", False))
+        assert answer.status_code == 204 and Handler.seen[0][2]["host"] == "hook.test"
+        wrong = sender.run(sender.send(base + "/ok", b"{}", {}, internal=True))  # no name: the address
+        assert wrong.status_code is None and wrong.error.startswith("连接失败")
+    finally:
+        sender.close()
+        httpd.shutdown()
+        httpd.server_close()
