@@ -6,9 +6,9 @@ TLS SNI keep the name), so a DNS answer that changes between check and connect c
 
 A batch goes out concurrently from one event loop (the sender's own thread) over one pooled
 ``aiohttp`` session: threads of sync httpx clients spent their time contending for the GIL, httpx's
-own async pool topped out near 100 requests/s here, and httpx over the aiohttp transport at half of
-what aiohttp does alone (its request and header objects). Tests hand an httpx transport instead
-(``httpx.MockTransport``): the same checks and judgement, only the wire differs.
+own async pool ran at a fraction of one sync client's rate here, and httpx over the aiohttp transport
+at under half of what aiohttp does alone (its request and header objects). Tests hand an httpx
+transport instead (``httpx.MockTransport``): the same checks and judgement, only the wire differs.
 """
 
 from __future__ import annotations
