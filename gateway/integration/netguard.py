@@ -1,25 +1,38 @@
-"""Sending one webhook request: 15 s timeouts, one pooled client, and no request to private,
+"""Sending webhook requests: 15 s timeouts, one pooled client, and no request to private,
 loopback or link-local addresses (nor any redirect) unless an admin marked the subscription internal.
 
 The host is resolved once and the request goes to the address that was checked (Host header and
 TLS SNI keep the name), so a DNS answer that changes between check and connect cannot slip through.
+
+A batch goes out concurrently from one event loop (the sender's own thread) over one pooled
+``aiohttp`` session: threads of sync httpx clients spent their time contending for the GIL, httpx's
+own async pool ran at a fraction of one sync client's rate here, and httpx over the aiohttp transport
+at under half of what aiohttp does alone (its request and header objects). Tests hand an httpx
+transport instead (``httpx.MockTransport``): the same checks and judgement, only the wire differs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import httpx
 
 from services.common import clock
 
 Resolver = Callable[[str, int], list[str]]
+T = TypeVar("T")
+TIMEOUT_ERROR = "超时（15 秒内没有应答）"
 EXCERPT_CHARS = 500
 
 
@@ -74,28 +87,134 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (clock.as_utc(when) - clock.now()).total_seconds())
 
 
+@dataclass
+class Answer:
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+    encoding: str
+
+
+class Wire(Protocol):
+    """Posts one request and reads the answer; transport failures raise (``transport_error`` words them)."""
+
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], sni: str | None, follow_redirects: bool
+    ) -> Answer: ...
+
+    async def close(self) -> None: ...
+
+
+class TooManyRedirects(Exception):
+    pass
+
+
+class AiohttpWire:
+    """Production: one ``aiohttp`` session (created on the sender's loop at the first request)."""
+
+    def __init__(self, timeout: float, pool_size: int) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
+        self.pool_size = pool_size
+        self.session: aiohttp.ClientSession | None = None
+
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], sni: str | None, follow_redirects: bool
+    ) -> Answer:
+        if self.session is None:
+            # The CA bundle httpx trusts (certifi), as before; idle connections closed before the
+            # usual 5 s of servers (fewer reused connections the server is closing).
+            connector = aiohttp.TCPConnector(limit=self.pool_size, keepalive_timeout=4, ssl=httpx.create_ssl_context())
+            # An HTTP(S)_PROXY from the environment is honoured as before; without one, aiohttp is
+            # spared its two thread hops per request looking for it (and for a .netrc).
+            self.session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=bool(urllib.request.getproxies()),
+            )
+        try:
+            async with self.session.post(
+                url,
+                data=body,
+                headers=headers,
+                allow_redirects=follow_redirects,
+                max_redirects=20,
+                server_hostname=sni,
+            ) as resp:
+                content = await resp.read()
+                return Answer(resp.status, resp.headers, content, resp.charset or "utf-8")
+        except aiohttp.TooManyRedirects as exc:
+            raise TooManyRedirects from exc
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+
+class HttpxWire:
+    """Tests: an ``httpx`` transport (``httpx.MockTransport`` answering in-process)."""
+
+    def __init__(self, timeout: float, transport: httpx.AsyncBaseTransport) -> None:
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=transport, follow_redirects=False)
+
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], sni: str | None, follow_redirects: bool
+    ) -> Answer:
+        extensions = {"sni_hostname": sni} if sni else {}
+        request = self.client.build_request("POST", url, content=body, headers=headers, extensions=extensions)
+        try:
+            resp = await self.client.send(request, follow_redirects=follow_redirects)
+        except httpx.TooManyRedirects as exc:
+            raise TooManyRedirects from exc
+        content = await resp.aread()
+        return Answer(resp.status_code, resp.headers, content, resp.encoding or "utf-8")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
 class Sender:
-    """One pooled ``httpx.Client`` for every subscription. Tests hand a transport and a resolver."""
+    """Sends webhook requests from an event loop in a thread of its own (started on first use):
+    ``run(coro)`` runs a batch's sending there and waits for it. Tests hand a transport and a resolver."""
 
     def __init__(
         self,
         timeout: float = 15.0,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
         pool_size: int = 32,
     ) -> None:
         self.resolver = resolver or system_resolver
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-        )
+        self.wire: Wire = HttpxWire(timeout, transport) if transport is not None else AiohttpWire(timeout, pool_size)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the sender's event loop and return its result (any thread may call)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="webhook-sender", daemon=True)
+                self._thread.start()
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.wire.close(), loop).result()
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
 
-    def pinned(self, url: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    def pinned(self, url: str) -> tuple[str, dict[str, str], str | None]:
         """The URL rewritten to a checked public address, the Host header, and the TLS name."""
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -117,39 +236,62 @@ class Sender:
         netloc_host = f"[{address}]" if ":" in address else address
         netloc = f"{netloc_host}:{parts.port}" if parts.port else netloc_host
         headers = {"host": parts.netloc.rsplit("@", 1)[-1]}
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), headers, extensions
+        sni = host if parts.scheme == "https" else None
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")), headers, sni
 
-    def send(self, url: str, body: bytes, headers: dict[str, str], internal: bool) -> SendResult:
+    async def send(self, url: str, body: bytes, headers: dict[str, str], internal: bool) -> SendResult:
+        """One request (on the sender's loop): the answer, or why there was none."""
         started = time.monotonic()
-        extensions: dict[str, str] = {}
+        sni: str | None = None
         all_headers = dict(headers)
         try:
             if not internal:
-                url, host_header, extensions = self.pinned(url)
+                # The resolver may block (DNS): off the loop.
+                url, host_header, sni = await asyncio.to_thread(self.pinned, url)
                 all_headers.update(host_header)
-            request = self.client.build_request("POST", url, content=body, headers=all_headers, extensions=extensions)
-            resp = self.client.send(request, follow_redirects=internal)
+            answer = await self.wire.post(url, body, all_headers, sni, internal)
         except Refused as exc:
             return SendResult(None, _ms(started), error=str(exc)[:255])
-        except httpx.TimeoutException:
-            return SendResult(None, _ms(started), error="超时（15 秒内没有应答）")
-        except httpx.TooManyRedirects:
+        except TooManyRedirects:
             return SendResult(None, _ms(started), error="重定向次数过多")
-        except (httpx.HTTPError, OSError) as exc:
-            return SendResult(None, _ms(started), error=f"连接失败：{type(exc).__name__}")
-        excerpt = resp.text[:EXCERPT_CHARS] if resp.content else ""
-        result = SendResult(resp.status_code, _ms(started), excerpt=excerpt)
-        if 300 <= resp.status_code < 400:
+        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            return SendResult(None, _ms(started), error=transport_error(exc))
+        status = answer.status_code
+        excerpt = _text(answer)[:EXCERPT_CHARS] if answer.content else ""
+        result = SendResult(status, _ms(started), excerpt=excerpt)
+        if 300 <= status < 400:
             result.error = "接收方要求重定向，非内部订阅不跟随重定向"
-        elif resp.status_code == 410:
+        elif status == 410:
             result.error = "接收方返回 410 Gone"
             result.gone = True
-        elif resp.status_code >= 300:
-            result.error = f"HTTP {resp.status_code}"
-            if resp.status_code in (429, 503):
-                result.retry_after = retry_after_seconds(resp.headers.get("retry-after"))
+        elif status >= 300:
+            result.error = f"HTTP {status}"
+            if status in (429, 503):
+                result.retry_after = retry_after_seconds(answer.headers.get("retry-after"))
         return result
+
+
+# aiohttp's names for what httpx calls ConnectError etc. (the delivery log keeps one vocabulary).
+_AIOHTTP_NAMES = {
+    aiohttp.ClientConnectorError: "ConnectError",
+    aiohttp.ServerDisconnectedError: "RemoteProtocolError",
+    aiohttp.ClientPayloadError: "ReadError",
+}
+
+
+def transport_error(exc: BaseException) -> str:
+    """The delivery log's words for a request that got no answer."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return TIMEOUT_ERROR
+    name = next((name for kind, name in _AIOHTTP_NAMES.items() if isinstance(exc, kind)), type(exc).__name__)
+    return f"连接失败：{name}"
+
+
+def _text(answer: Answer) -> str:
+    try:
+        return answer.content.decode(answer.encoding, errors="replace")
+    except LookupError:  # a charset nobody knows
+        return answer.content.decode("utf-8", errors="replace")
 
 
 def _ms(started: float) -> int:

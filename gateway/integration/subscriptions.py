@@ -3,6 +3,7 @@ the internal mark, and the queries behind the delivery log and the backlog page.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,8 +35,12 @@ def type_matches(pattern: str, event_type: str) -> bool:
     """``*`` matches any run of characters: ``sortline.registry.*``, ``*.issued``, ``*``."""
     if "*" not in pattern:
         return pattern == event_type
-    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
-    return re.match(regex, event_type) is not None
+    return _wildcard(pattern).match(event_type) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
 
 
 def matches_any(patterns: list[str], event_type: str) -> bool:
