@@ -32,6 +32,11 @@ def user_by_username(db: Session, username: str, *, for_update: bool = False) ->
     return db.exec(query).first()
 
 
+def users_by_ids(db: Session, user_ids: Sequence[int | None]) -> list[User]:
+    """The accounts of ``user_ids`` (in no particular order; unknown ids are skipped)."""
+    return list(db.exec(select(User).where(col(User.id).in_(user_ids))).all())
+
+
 def users_by_username(db: Session) -> list[User]:
     """Every account, in username order."""
     return list(db.exec(select(User).order_by(User.username)).all())

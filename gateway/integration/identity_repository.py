@@ -1,6 +1,7 @@
 """Every query of the local users' names elsewhere (``integration_identity``: OA login ids, SSO
-subjects). Functions take the caller's connection or session and neither commit nor decide: which
-link is allowed stays in ``identities.py``."""
+subjects) and of the admin's SSO role mappings (``integration_role_mapping``). Functions take the
+caller's connection or session and neither commit nor decide: which link is allowed stays in
+``identities.py``, which mapping applies and who may sign in in ``sso.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
-from gateway.integration.models import ExternalIdentity
+from gateway.integration.models import ExternalIdentity, RoleMapping
 
 identity_t = ExternalIdentity.__table__  # type: ignore[attr-defined]
 
@@ -39,3 +40,16 @@ def delete_identity(db: Session, user_id: int, provider: str) -> None:
             col(ExternalIdentity.user_id) == user_id, col(ExternalIdentity.provider) == provider
         )
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# SSO role mappings
+
+
+def role_mappings(db: Session) -> list[RoleMapping]:
+    """Every mapping, in the order they are tried: by priority, then id."""
+    return list(db.scalars(select(RoleMapping).order_by(col(RoleMapping.priority), col(RoleMapping.id))).all())
+
+
+def role_mapping_by_id(db: Session, mapping_id: int) -> RoleMapping | None:
+    return db.get(RoleMapping, mapping_id)

@@ -13,14 +13,15 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
+from gateway import repository
 from gateway.deps import AdminViewer, ApiCaller, request_id
-from gateway.integration.models import ExternalIdentity, InboundDocument, ReadReceipt, fields_of
-from gateway.models import User
+from gateway.integration import identity_repository, inbound_repository
+from gateway.integration.models import InboundDocument, ReadReceipt, fields_of
 from gateway.render import render
 from gateway.security import Principal
 from services.common import clock
@@ -98,7 +99,7 @@ async def receive_document(request: Request, principal: ApiCaller) -> Response:
                 raise InvalidInput.field("file", "文件为空")
             sha = digest.hexdigest()
             with session_scope(request.app.state.engine) as db:
-                existing = db.exec(select(InboundDocument).where(InboundDocument.doc_id == doc_id)).first()
+                existing = inbound_repository.document_by_doc_id(db, doc_id)
                 if existing is not None:
                     if existing.sha256 != sha or existing.title != title:
                         raise Conflict(f"公文编号 {doc_id} 已收到过内容不同的公文", details=[])
@@ -137,12 +138,8 @@ class ReceiptIn(BaseModel):
 @api.post("/read-receipts", status_code=201, summary="OA 回执：某用户已阅读某条待办")
 def read_receipt(body: ReceiptIn, principal: ApiCaller, db: SessionDep) -> dict[str, Any]:
     _require_office(principal)
-    link = db.exec(
-        select(ExternalIdentity).where(ExternalIdentity.provider == "oa", ExternalIdentity.external_id == body.oa_login)
-    ).first()
-    row = db.exec(
-        select(ReadReceipt).where(ReadReceipt.subject == body.flowid, ReadReceipt.oa_login == body.oa_login)
-    ).first()
+    link = identity_repository.identity_of(db, "oa", body.oa_login)
+    row = inbound_repository.receipt_of(db, body.flowid, body.oa_login)
     if row is None:
         row = ReadReceipt(
             subject=body.flowid,
@@ -155,18 +152,12 @@ def read_receipt(body: ReceiptIn, principal: ApiCaller, db: SessionDep) -> dict[
     return {"flowid": row.subject, "oa_login": row.oa_login, "user_id": row.user_id, "read_at": row.read_at.isoformat()}
 
 
-def receipts_for(db: Session, flowid: str) -> list[ReadReceipt]:
-    return list(
-        db.exec(select(ReadReceipt).where(ReadReceipt.subject == flowid).order_by(col(ReadReceipt.read_at))).all()
-    )
-
-
 def receipt_events(engine: Any, service: str, subject: str) -> list[dict[str, Any]]:
     """The OA's read receipts of one to-do (flowid ``service:subject``, as the weaver adapter sends it)
     as entries of a history: who read it (our user's name when the OA login is linked) and when."""
     with Session(engine) as db:
-        receipts = receipts_for(db, f"{service}:{subject}"[:100])
-        users = {u.id: u for u in db.exec(select(User).where(col(User.id).in_([r.user_id for r in receipts]))).all()}
+        receipts = inbound_repository.receipts_of(db, f"{service}:{subject}"[:100])
+        users = {u.id: u for u in repository.users_by_ids(db, [r.user_id for r in receipts])}
     out = []
     for r in receipts:
         user = users.get(r.user_id) if r.user_id is not None else None
@@ -181,8 +172,8 @@ def receipt_events(engine: Any, service: str, subject: str) -> list[dict[str, An
 
 
 def _queue(request: Request, db: Session, **extra: Any) -> Response:
-    docs = db.exec(select(InboundDocument).order_by(col(InboundDocument.id).desc()).limit(200)).all()
-    receipts = db.exec(select(ReadReceipt).order_by(col(ReadReceipt.id).desc()).limit(50)).all()
+    docs = inbound_repository.latest_documents(db, 200)
+    receipts = inbound_repository.latest_receipts(db, 50)
     context: dict[str, Any] = {"docs": docs, "receipts": receipts, "errors": {}, "today": clock.today().isoformat()}
     context.update(extra)
     return render(request, "integration/inbound.html", context, block="panel")
@@ -235,7 +226,7 @@ async def attach_page(request: Request, doc_pk: int, principal: AdminViewer, for
     task_id, effective_date = form.task_id, form.effective_date
     engine = request.app.state.engine
     with Session(engine) as db:
-        doc = db.get(InboundDocument, doc_pk)
+        doc = inbound_repository.document_by_id(db, doc_pk)
     if doc is None:
         raise NotFound("公文不存在")
     errors: dict[str, str] = {}
@@ -251,7 +242,7 @@ async def attach_page(request: Request, doc_pk: int, principal: AdminViewer, for
         errors = {f"{doc_pk}": (exc.details[0].message if exc.details else exc.message)}
     if not errors:
         with session_scope(engine) as db:
-            row = db.get(InboundDocument, doc_pk)
+            row = inbound_repository.document_by_id(db, doc_pk)
             assert row is not None
             row.state, row.task_id = "attached", task_id.strip()
             row.attached_by, row.attached_at = (principal.username or principal.name)[:64], clock.now()
@@ -263,7 +254,7 @@ async def attach_page(request: Request, doc_pk: int, principal: AdminViewer, for
 
 @pages.post("/inbound/{doc_pk}/dismiss")
 def dismiss_page(request: Request, doc_pk: int, _viewer: AdminViewer, db: SessionDep) -> Response:
-    doc = db.get(InboundDocument, doc_pk)
+    doc = inbound_repository.document_by_id(db, doc_pk)
     if doc is None:
         raise NotFound("公文不存在")
     doc.state = "dismissed"

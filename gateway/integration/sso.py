@@ -22,12 +22,14 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from pydantic import Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from gateway import repository
 from gateway.deps import Admin
 from gateway.forms import ScopeFields, field_errors
+from gateway.integration import identity_repository
 from gateway.integration.config import IntegrationSettings
 from gateway.integration.models import ExternalIdentity, RoleMapping
 from gateway.models import User
@@ -131,7 +133,7 @@ def _callback_url(request: Request, path: str) -> str:
 
 def mapped_scope(db: Session, claims: dict[str, Any]) -> RoleMapping | None:
     """The first mapping (by priority) whose claim holds its value (a list claim may hold several)."""
-    for m in db.exec(select(RoleMapping).order_by(col(RoleMapping.priority), col(RoleMapping.id))).all():
+    for m in identity_repository.role_mappings(db):
         value = claims.get(m.claim)
         values = value if isinstance(value, list) else [value]
         if m.value in [str(v) for v in values if v is not None]:
@@ -146,12 +148,10 @@ def sign_in_user(
     if provider == "cas" and settings.cas_link_attribute:
         link_value = str(claims.get(settings.cas_link_attribute) or link_value).strip()
     mapping = mapped_scope(db, claims)
-    identity = db.exec(
-        select(ExternalIdentity).where(ExternalIdentity.provider == provider, ExternalIdentity.external_id == subject)
-    ).first()
-    user = db.get(User, identity.user_id) if identity else None
+    identity = identity_repository.identity_of(db, provider, subject)
+    user = repository.user_by_id(db, identity.user_id) if identity else None
     if user is None and link_value:
-        user = db.exec(select(User).where(User.username == link_value)).first()
+        user = repository.user_by_username(db, link_value)
     if user is None:
         if mapping is None or not settings.sso_create_users:
             raise Unauthorized("统一身份认证账号没有对应的平台角色，请联系管理员配置角色映射")
@@ -159,7 +159,7 @@ def sign_in_user(
             "".join(c for c in (link_value or subject) if c.isalnum() or c in "._-")[:64]
             or f"sso{secrets.token_hex(4)}"
         )
-        if db.exec(select(User).where(User.username == username)).first() is not None:
+        if repository.user_by_username(db, username) is not None:
             username = f"{username[:55]}-{secrets.token_hex(3)}"
         user = User(
             username=username,
@@ -368,7 +368,7 @@ async def _cas_callback(request: Request, ticket: str) -> Response:
 
 
 def _mappings(request: Request, db: Session, **extra: Any) -> Response:
-    rows = db.exec(select(RoleMapping).order_by(col(RoleMapping.priority), col(RoleMapping.id))).all()
+    rows = identity_repository.role_mappings(db)
     ctx: dict[str, Any] = {"rows": rows, "errors": {}, "form": {}, "links": login_links(settings_of(request))}
     ctx.update(extra)
     return render(request, "integration/sso.html", ctx, block="panel")
@@ -398,7 +398,7 @@ def add_mapping(request: Request, _admin: Admin, db: SessionDep, form: MappingPo
 
 @router.post("/integration/sso/{mapping_id}/delete")
 def delete_mapping(request: Request, mapping_id: int, _admin: Admin, db: SessionDep) -> Response:
-    row = db.get(RoleMapping, mapping_id)
+    row = identity_repository.role_mapping_by_id(db, mapping_id)
     if row is None:
         raise NotFound("角色映射不存在")
     db.delete(row)

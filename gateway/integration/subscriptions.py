@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from gateway.integration import subscription_repository
 from gateway.integration.crypto import SecretBox, new_secret
 from gateway.integration.models import Delivery, DeliveryAttempt, FeedEvent, Subscription, fields_of
 from gateway.security import Principal
@@ -121,7 +121,7 @@ def create(db: Session, box: SecretBox, data: SubscriptionInput, by: Principal) 
 
 
 def get(db: Session, sub_id: int, by: Principal | None = None) -> Subscription:
-    sub = db.get(Subscription, sub_id)
+    sub = subscription_repository.subscription_by_id(db, sub_id)
     if sub is None or sub.url == INBOX_URL:
         raise NotFound("订阅不存在", details=[])
     if by is not None:
@@ -182,12 +182,7 @@ def end(db: Session, sub: Subscription) -> int:
     sub.status = "ended"
     sub.status_reason = "已删除"
     db.add(sub)
-    result = db.execute(
-        update(Delivery)
-        .where(col(Delivery.subscription_id) == sub.id, col(Delivery.state).in_(("pending", "sending")))
-        .values(state="dropped", claimed_by=None, claimed_until=None)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return subscription_repository.drop_queued_deliveries(db, sub.id)
 
 
 def set_status(db: Session, sub: Subscription, status: str, reason: str = "") -> None:
@@ -209,15 +204,8 @@ def set_internal(db: Session, sub: Subscription, internal: bool) -> None:
 
 def listing(db: Session) -> list[dict[str, Any]]:
     """Subscriptions with their backlog (pending deliveries) and the oldest pending one's age."""
-    subs = db.exec(
-        select(Subscription).where(Subscription.url != INBOX_URL).order_by(col(Subscription.id).desc())
-    ).all()
-    rows = db.execute(
-        select(Delivery.subscription_id, func.count(), func.min(Delivery.created_at))
-        .where(col(Delivery.state).in_(("pending", "sending")))
-        .group_by(col(Delivery.subscription_id))
-    ).all()
-    counts = {r[0]: (int(r[1]), r[2]) for r in rows}
+    subs = subscription_repository.subscriptions_newest_first(db, except_url=INBOX_URL)
+    counts = subscription_repository.queued_by_subscription(db)
     return [
         {"sub": s, "backlog": counts.get(s.id, (0, None))[0], "oldest": counts.get(s.id, (0, None))[1]} for s in subs
     ]
@@ -235,10 +223,7 @@ def public(sub: Subscription) -> dict[str, Any]:
 
 
 def attempts(db: Session, sub_id: int, limit: int = 100, before: int | None = None) -> list[DeliveryAttempt]:
-    query = select(DeliveryAttempt).where(DeliveryAttempt.subscription_id == sub_id)
-    if before is not None:
-        query = query.where(col(DeliveryAttempt.id) < before)
-    return list(db.exec(query.order_by(col(DeliveryAttempt.id).desc()).limit(limit)).all())
+    return subscription_repository.attempts_newest_first(db, sub_id, limit, before)
 
 
 def attempt_public(a: DeliveryAttempt) -> dict[str, Any]:
@@ -255,11 +240,4 @@ def attempt_public(a: DeliveryAttempt) -> dict[str, Any]:
 
 
 def backlog(db: Session, sub_id: int, limit: int = 100) -> list[tuple[Delivery, FeedEvent]]:
-    rows = db.exec(
-        select(Delivery, FeedEvent)
-        .join(FeedEvent, col(FeedEvent.seq) == col(Delivery.event_seq))
-        .where(Delivery.subscription_id == sub_id, col(Delivery.state).in_(("pending", "sending", "failed")))
-        .order_by(col(Delivery.event_seq))
-        .limit(limit)
-    ).all()
-    return [(d, e) for d, e in rows]
+    return subscription_repository.unfinished_deliveries(db, sub_id, limit)
