@@ -22,30 +22,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.integration import adapters, inbox
+from gateway.integration import delivery_repository as repo
 from gateway.integration.adapters import ROBOT_ADAPTERS, EventView, Outgoing
 from gateway.integration.config import IntegrationSettings
 from gateway.integration.crypto import SecretBox, Signer
 from gateway.integration.feeds import (
     FEED_SERVICES,
     FeedSource,
-    delivery_t,
     emit_gateway_event,
     ensure_inbox_subscription,
-    event_t,
     poll_all,
-    sub_t,
 )
-from gateway.integration.models import DeliveryAttempt, Subscription
+from gateway.integration.models import Subscription
 from gateway.integration.netguard import Sender, SendResult
 from gateway.integration.subscriptions import signing_secrets
 from services.common import clock
 
 log = logging.getLogger("sortline.gateway.integration")
-attempt_t = DeliveryAttempt.__table__  # type: ignore[attr-defined]
 
 # After the first attempt (immediately): the Standard Webhooks example schedule.
 RETRY_DELAYS = [
@@ -144,89 +140,32 @@ class DeliveryWorker:
     # Claiming
 
     def _claim(self, conn: Connection, now: datetime) -> list[Claimed]:
-        d = delivery_t
         pg = conn.dialect.name == "postgresql"
         # The head of each (subscription, subject) queue: its oldest pending delivery. Only heads are
         # claimable, so a subject's events go out one after the other, different subjects at once.
-        rank = (
-            func.row_number()
-            .over(partition_by=(d.c.subscription_id, d.c.subject), order_by=(d.c.event_seq, d.c.id))
-            .label("rank")
-        )
-        pending = select(d.c.id, d.c.event_seq, d.c.next_at, d.c.claimed_until, d.c.subscription_id, rank).where(
-            d.c.state == "pending"
-        )
-        heads_q = pending.subquery("heads")
-        heads = (
-            select(heads_q.c.id)
-            .join(sub_t, sub_t.c.id == heads_q.c.subscription_id)
-            .where(
-                heads_q.c.rank == 1,
-                heads_q.c.next_at <= now,
-                or_(heads_q.c.claimed_until.is_(None), heads_q.c.claimed_until < now),
-                sub_t.c.status == "active",
-                sub_t.c.adapter.not_in(tuple(ROBOT_ADAPTERS)),
-            )
-            .order_by(heads_q.c.event_seq)
-            .limit(self.settings.batch_size)
-        )
-        head_ids = [r[0] for r in conn.execute(heads).all()]
+        head_ids = repo.claimable_head_ids(conn, now, ROBOT_ADAPTERS, self.settings.batch_size)
         claimed: list[Claimed] = []
         if head_ids:
             # Re-checked under the row lock: another replica may have claimed or finished one meanwhile.
-            lock = (
-                select(d.c.id, d.c.subscription_id, d.c.event_seq, d.c.attempts)
-                .where(
-                    d.c.id.in_(head_ids),
-                    d.c.state == "pending",
-                    or_(d.c.claimed_until.is_(None), d.c.claimed_until < now),
-                )
-                .order_by(d.c.event_seq)
-            )
-            if pg:
-                lock = lock.with_for_update(skip_locked=True)
-            claimed = [Claimed(*r) for r in conn.execute(lock).all()]
+            claimed = [Claimed(*r) for r in repo.lock_unleased(conn, head_ids, now, skip_locked=pg)]
         claimed += self._claim_robots(conn, now, pg)
         if claimed:
-            conn.execute(
-                update(d)
-                .where(d.c.id.in_([c.id for c in claimed]))
-                .values(claimed_by=self.worker_id, claimed_until=now + timedelta(seconds=self.settings.claim_seconds))
-            )
+            until = now + timedelta(seconds=self.settings.claim_seconds)
+            repo.lease(conn, [c.id for c in claimed], self.worker_id, until)
         return claimed
 
     def _claim_robots(self, conn: Connection, now: datetime, pg: bool) -> list[Claimed]:
         """Robots take 20 messages a minute: one message per subscription every 3 s, carrying
         everything due meanwhile as a digest (never dropped), oldest first."""
-        d = delivery_t
-        subs_q = select(sub_t.c.id).where(
-            sub_t.c.status == "active",
-            sub_t.c.adapter.in_(tuple(ROBOT_ADAPTERS)),
-            or_(sub_t.c.next_send_at.is_(None), sub_t.c.next_send_at <= now),
-        )
-        if pg:
-            subs_q = subs_q.with_for_update(skip_locked=True)
         out: list[Claimed] = []
-        for (sub_id,) in conn.execute(subs_q).all():
-            busy = conn.execute(
-                select(d.c.id).where(d.c.subscription_id == sub_id, d.c.state == "pending", d.c.claimed_until > now)
-            ).first()
-            if busy is not None:
+        for sub_id in repo.due_robot_subscription_ids(conn, now, ROBOT_ADAPTERS, skip_locked=pg):
+            if repo.has_leased_pending(conn, sub_id, now):
                 continue
-            rows = conn.execute(
-                select(d.c.id, d.c.subscription_id, d.c.event_seq, d.c.attempts)
-                .where(d.c.subscription_id == sub_id, d.c.state == "pending", d.c.next_at <= now)
-                .order_by(d.c.event_seq, d.c.id)
-                .limit(adapters.ROBOT_DIGEST_MAX)
-            ).all()
+            rows = repo.due_of_subscription(conn, sub_id, now, adapters.ROBOT_DIGEST_MAX)
             if not rows:
                 continue
             out += [Claimed(*r) for r in rows]
-            conn.execute(
-                update(sub_t)
-                .where(sub_t.c.id == sub_id)
-                .values(next_send_at=now + timedelta(seconds=adapters.ROBOT_INTERVAL_SECONDS))
-            )
+            repo.set_next_send_at(conn, sub_id, now + timedelta(seconds=adapters.ROBOT_INTERVAL_SECONDS))
         return out
 
     # -----------------------------------------------------------------------------------------
@@ -248,11 +187,11 @@ class DeliveryWorker:
             seqs = {c.event_seq for c in claimed}
             events = {
                 r.seq: EventView(r.id, r.source, r.type, r.subject, clock.as_utc(r.time), r.data or {}, r.service)
-                for r in conn.execute(select(event_t).where(event_t.c.seq.in_(seqs))).all()
+                for r in repo.events_by_seq(conn, seqs)
             }
             subs = {
                 r.id: Subscription.model_validate(r._asdict())
-                for r in conn.execute(select(sub_t).where(sub_t.c.id.in_({c.subscription_id for c in claimed}))).all()
+                for r in repo.subscriptions_by_id(conn, {c.subscription_id for c in claimed})
             }
             directory = inbox.Directory.load(conn)
             jobs: list[Job] = []
@@ -331,7 +270,6 @@ class DeliveryWorker:
 
     def _record(self, jobs: list[Job]) -> None:
         now = clock.now()
-        d = delivery_t
         attempts: list[dict[str, Any]] = []
         delivered: list[int] = []
         ok_subs: set[int] = set()
@@ -367,36 +305,13 @@ class DeliveryWorker:
                 for c in job.deliveries:
                     self._fail(conn, c, result, now)
             if attempts:
-                conn.execute(insert(attempt_t), attempts)
+                repo.insert_attempts(conn, attempts)
             if delivered:
-                conn.execute(
-                    update(d)
-                    .where(d.c.id.in_(delivered), d.c.claimed_by == self.worker_id)
-                    .values(
-                        state="delivered",
-                        attempts=d.c.attempts + 1,
-                        delivered_at=now,
-                        claimed_by=None,
-                        claimed_until=None,
-                        last_status=200,
-                        last_error="",
-                    )
-                )
+                repo.mark_delivered(conn, delivered, self.worker_id, now)
             if ok_subs:
-                conn.execute(
-                    update(sub_t)
-                    .where(
-                        sub_t.c.id.in_(ok_subs),
-                        or_(sub_t.c.failing_since.is_not(None), sub_t.c.last_success_at.is_(None)),
-                    )
-                    .values(failing_since=None, warned_at=None, last_success_at=now)
-                )
+                repo.clear_failing(conn, ok_subs, now)
             if failed_subs - ok_subs:
-                conn.execute(
-                    update(sub_t)
-                    .where(sub_t.c.id.in_(failed_subs - ok_subs), sub_t.c.failing_since.is_(None))
-                    .values(failing_since=now)
-                )
+                repo.mark_failing_since(conn, failed_subs - ok_subs, now)
             for sub_id in gone_subs:
                 self._disable_gone(conn, sub_id)
             self._warn_failing(conn, now)
@@ -409,7 +324,6 @@ class DeliveryWorker:
         return job.events[0].id
 
     def _fail(self, conn: Connection, c: Claimed, result: SendResult, now: datetime) -> None:
-        d = delivery_t
         done = c.attempts + 1
         values: dict[str, Any] = {
             "attempts": done,
@@ -428,21 +342,13 @@ class DeliveryWorker:
                 if result.retry_after is not None:
                     delay = min(max(timedelta(seconds=result.retry_after), timedelta(0)), MAX_RETRY_AFTER)
                 values["next_at"] = now + delay
-        conn.execute(
-            update(d)
-            .where(d.c.id == c.id, d.c.claimed_by == self.worker_id)
-            .values(first_failed_at=d.c.first_failed_at if c.attempts else now, **values)
-        )
+        repo.record_failure(conn, c.id, self.worker_id, None if c.attempts else now, values)
 
     def _disable_gone(self, conn: Connection, sub_id: int) -> None:
-        row = conn.execute(select(sub_t).where(sub_t.c.id == sub_id)).first()
+        row = repo.subscription_row(conn, sub_id)
         if row is None or row.status != "active":
             return
-        conn.execute(
-            update(sub_t)
-            .where(sub_t.c.id == sub_id)
-            .values(status="disabled", status_reason="接收方返回 410 Gone，订阅已自动停用")
-        )
+        repo.disable_subscription(conn, sub_id, "接收方返回 410 Gone，订阅已自动停用")
         emit_gateway_event(
             conn,
             "subscription",
@@ -459,16 +365,8 @@ class DeliveryWorker:
 
     def _warn_failing(self, conn: Connection, now: datetime) -> None:
         """A day of failures: warn the owner once (inbox, through the event) until a success."""
-        rows = conn.execute(
-            select(sub_t).where(
-                sub_t.c.failing_since.is_not(None),
-                sub_t.c.failing_since <= now - WARN_AFTER,
-                sub_t.c.warned_at.is_(None),
-                sub_t.c.url != "inbox:",
-            )
-        ).all()
-        for row in rows:
-            conn.execute(update(sub_t).where(sub_t.c.id == row.id).values(warned_at=now))
+        for row in repo.unwarned_failing_since(conn, now - WARN_AFTER):
+            repo.mark_warned(conn, row.id, now)
             since = clock.local(row.failing_since).strftime("%Y-%m-%d %H:%M")
             emit_gateway_event(
                 conn,
