@@ -19,15 +19,16 @@ except the hop-by-hop ones and those the gateway sets itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import quote
 
 import httpx
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive
 
 from gateway.clients import Body, ServiceClients, raw_chunks
 from gateway.deps import api_principal, caller_of, request_id, require_service_permission
@@ -84,12 +85,33 @@ def _service_path(request: Request, service: str) -> str:
     return path or "/"
 
 
+class ReceivedBody(httpx.AsyncByteStream):
+    """A large request body, sent on as the server hands it over: each chunk straight from the
+    ASGI ``receive`` to the connection to the service, one generator step per chunk (Starlette's
+    ``request.stream()`` and httpx's wrapper around an iterator would add two more each)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        receive = self._receive
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away mid-body
+                raise ClientDisconnect()
+            body: bytes = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+
+
 async def request_body(request: Request, headers: dict[str, str], chunked: bool) -> Body:
     """The body to send on: ``None`` without one, bytes when small, else the request's stream.
     ``headers`` are those forwarded (their Content-Length is set to what is sent)."""
     length = headers.get("content-length")
     if length is None:
-        return request.stream() if chunked else None
+        return ReceivedBody(request.receive) if chunked else None
     if length.isdigit() and int(length) <= SMALL_BODY:
         body = await request.body()
         if not body:
@@ -97,7 +119,7 @@ async def request_body(request: Request, headers: dict[str, str], chunked: bool)
             return None
         headers["content-length"] = str(len(body))
         return body
-    return request.stream()
+    return ReceivedBody(request.receive)
 
 
 def response_headers(
