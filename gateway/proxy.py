@@ -27,8 +27,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
-from starlette.types import Receive
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope
 
 from gateway.clients import Body, ServiceClients, raw_chunks
 from gateway.deps import api_principal, caller_of, request_id, require_service_permission
@@ -196,5 +196,21 @@ async def proxy(request: Request) -> Response:
     return streamed(upstream, own)
 
 
+class ServiceRoute(Route):
+    """``/api/v1/{service}/...`` for the named services only: a cheap prefix test first, so this
+    route can stand before all others (none lies under those prefixes) and a request for a service
+    is not matched against every page and integration route ahead of the catch-all."""
+
+    def __init__(self, services: Iterable[str]) -> None:
+        super().__init__("/api/v1/{service}/{path:path}", proxy, methods=METHODS, include_in_schema=False)
+        self._prefixes = tuple(f"{PREFIX}{name}/" for name in services)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or not scope["path"].startswith(self._prefixes):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def proxy_route() -> Route:
+    """The catch-all (an unknown service's name answers 404 here, after the integration API)."""
     return Route("/api/v1/{service}/{path:path}", proxy, methods=METHODS, include_in_schema=False)
