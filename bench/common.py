@@ -49,9 +49,11 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -
 @contextmanager
 def uvicorn(app: str, port: int, env: dict[str, str], health: str = "/health") -> Iterator[str]:
     """Run ``app`` (a factory ``module:function``) in its own uvicorn process, one worker."""
+    from services.cli import uvicorn_options  # the flags `sortline run` starts the same app with
+
     cmd = [
         sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log",
+        *uvicorn_options(app),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"

@@ -30,9 +30,9 @@ from gateway import (
 )
 from gateway.apidocs import OpenApiCache
 from gateway.clients import ServiceClients
-from gateway.config import Settings
+from gateway.config import SERVICES, Settings
 from gateway.errors import install_gateway_error_handlers
-from gateway.proxy import key_log, proxy_route
+from gateway.proxy import ServiceRoute, key_log, proxy_route
 from gateway.security import ApiKeyVerifier
 from services.common.db import make_engine, read_engine
 
@@ -111,6 +111,9 @@ def create_app(
     app.include_router(supervision_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     integration.install(app, start_worker=transports is None)
+    # The API's hot path first: a request for one of the services is matched by its prefix before
+    # any other route (none lies under those prefixes); everything else is routed as above.
+    app.router.routes.insert(0, ServiceRoute(SERVICES))
     # Outermost: the client's address and scheme come from X-Forwarded-For/-Proto only when the
     # peer is one of the configured proxies (the login throttle and the session log rely on it).
     # The processes run uvicorn with --no-proxy-headers, so this is the only place that decides.

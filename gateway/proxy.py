@@ -19,15 +19,16 @@ except the hop-by-hop ones and those the gateway sets itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import quote
 
 import httpx
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope
 
 from gateway.clients import Body, ServiceClients, raw_chunks
 from gateway.deps import api_principal, caller_of, request_id, require_service_permission
@@ -84,12 +85,33 @@ def _service_path(request: Request, service: str) -> str:
     return path or "/"
 
 
+class ReceivedBody(httpx.AsyncByteStream):
+    """A large request body, sent on as the server hands it over: each chunk straight from the
+    ASGI ``receive`` to the connection to the service, one generator step per chunk (Starlette's
+    ``request.stream()`` and httpx's wrapper around an iterator would add two more each)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        receive = self._receive
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away mid-body
+                raise ClientDisconnect()
+            body: bytes = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+
+
 async def request_body(request: Request, headers: dict[str, str], chunked: bool) -> Body:
     """The body to send on: ``None`` without one, bytes when small, else the request's stream.
     ``headers`` are those forwarded (their Content-Length is set to what is sent)."""
     length = headers.get("content-length")
     if length is None:
-        return request.stream() if chunked else None
+        return ReceivedBody(request.receive) if chunked else None
     if length.isdigit() and int(length) <= SMALL_BODY:
         body = await request.body()
         if not body:
@@ -97,7 +119,7 @@ async def request_body(request: Request, headers: dict[str, str], chunked: bool)
             return None
         headers["content-length"] = str(len(body))
         return body
-    return request.stream()
+    return ReceivedBody(request.receive)
 
 
 def response_headers(
@@ -174,5 +196,21 @@ async def proxy(request: Request) -> Response:
     return streamed(upstream, own)
 
 
+class ServiceRoute(Route):
+    """``/api/v1/{service}/...`` for the named services only: a cheap prefix test first, so this
+    route can stand before all others (none lies under those prefixes) and a request for a service
+    is not matched against every page and integration route ahead of the catch-all."""
+
+    def __init__(self, services: Iterable[str]) -> None:
+        super().__init__("/api/v1/{service}/{path:path}", proxy, methods=METHODS, include_in_schema=False)
+        self._prefixes = tuple(f"{PREFIX}{name}/" for name in services)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or not scope["path"].startswith(self._prefixes):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def proxy_route() -> Route:
+    """The catch-all (an unknown service's name answers 404 here, after the integration API)."""
     return Route("/api/v1/{service}/{path:path}", proxy, methods=METHODS, include_in_schema=False)

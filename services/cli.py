@@ -114,14 +114,20 @@ def _wait_healthy(name: str, port: int, proc: subprocess.Popen[bytes], timeout: 
     raise RuntimeError(f"{name} 在 {timeout:.0f} 秒内没有就绪")
 
 
-def service_command(name: str, host: str) -> list[str]:
-    """The uvicorn command line of one process of ``sortline run``."""
+def uvicorn_options(app: str) -> list[str]:
+    """The uvicorn options after host and port of ``sortline run`` for ``app`` (``module:factory``);
+    the benchmarks start their processes with the same."""
     access_log = [] if os.environ.get("SORTLINE_ACCESS_LOG") == "1" else ["--no-access-log"]
     # The gateway handles X-Forwarded-For itself (SORTLINE_TRUSTED_PROXIES); uvicorn must not.
-    proxy = ["--no-proxy-headers"] if name == "gateway" else []
+    proxy = ["--no-proxy-headers"] if app == APPS["gateway"] else []
+    return ["--log-level", "warning", *access_log, *proxy]
+
+
+def service_command(name: str, host: str) -> list[str]:
+    """The uvicorn command line of one process of ``sortline run``."""
     return [
         sys.executable, "-m", "uvicorn", APPS[name], "--factory",
-        "--host", host, "--port", str(service_port(name)), "--log-level", "warning", *access_log, *proxy,
+        "--host", host, "--port", str(service_port(name)), *uvicorn_options(APPS[name]),
     ]  # fmt: skip
 
 

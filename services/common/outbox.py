@@ -48,6 +48,8 @@ class Outbox:
         self.table = table
         self.service = service
         self.source = f"/sortline/{service}"
+        # One event's row goes as parameters of one statement built once (its compiled form cached).
+        self._insert = insert(table)
 
     def emit(self, session: Session, entity: str, verb: str, subject: str, data: dict[str, Any]) -> str:
         """Add ``sortline.<service>.<entity>.<verb>`` to the session's transaction; returns its id."""
@@ -56,14 +58,15 @@ class Outbox:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         event_id = str(uuid.uuid4())
         session.execute(
-            insert(self.table).values(
-                id=event_id,
-                source=self.source,
-                type=f"sortline.{self.service}.{entity}.{verb}",
-                subject=subject,
-                time=clock.now(),
-                data=data,
-            )
+            self._insert,
+            {
+                "id": event_id,
+                "source": self.source,
+                "type": f"sortline.{self.service}.{entity}.{verb}",
+                "subject": subject,
+                "time": clock.now(),
+                "data": data,
+            },
         )
         return event_id
 

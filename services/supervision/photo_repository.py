@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from services.supervision.models import photo_t
 from services.supervision.repository import Db, by_id, one, rows, update_id
 
+# Built once, values bound per call (see ``repository.by_id``): every photo upload and every
+# inspection answer runs these.
+_OF_OWNER = photo_t.c.owner_kind == bindparam("owner_kind"), photo_t.c.owner_id == bindparam("owner_id")
+_PHOTOS_OF = select(photo_t).where(*_OF_OWNER).order_by(photo_t.c.id)
+_PHOTO = select(photo_t).where(*_OF_OWNER, photo_t.c.photo_id == bindparam("photo_id"))
+
 
 def photos_of(db: Db, owner_kind: str, owner_id: int) -> list[dict[str, Any]]:
-    return rows(
-        db,
-        select(photo_t)
-        .where(photo_t.c.owner_kind == owner_kind, photo_t.c.owner_id == owner_id)
-        .order_by(photo_t.c.id),
-    )
+    return rows(db, _PHOTOS_OF, {"owner_kind": owner_kind, "owner_id": owner_id})
 
 
 def photo(db: Db, owner_kind: str, owner_id: int, photo_id: str) -> dict[str, Any] | None:
-    return one(
-        db,
-        select(photo_t).where(
-            photo_t.c.owner_kind == owner_kind, photo_t.c.owner_id == owner_id, photo_t.c.photo_id == photo_id
-        ),
-    )
+    return one(db, _PHOTO, {"owner_kind": owner_kind, "owner_id": owner_id, "photo_id": photo_id})
 
 
 def photo_row(db: Db, row_id: int) -> dict[str, Any] | None:

@@ -7,24 +7,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 Db = Session | Connection
 
 
-def one(db: Db, stmt: Any) -> dict[str, Any] | None:
-    row = db.execute(stmt).first()
+def one(db: Db, stmt: Any, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The first row of ``stmt`` (``params``: the values of its ``bindparam``s)."""
+    row = db.execute(stmt, params).first()
     return dict(row._mapping) if row is not None else None
 
 
-def rows(db: Db, stmt: Any) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in db.execute(stmt)]
+def rows(db: Db, stmt: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in db.execute(stmt, params)]
+
+
+# Queries run on every request of the hot paths are built once, with their values as bound
+# parameters: SQLAlchemy then reuses the statement's cache key and compiled form instead of
+# building both again from every value (a tenth of a millisecond or more per query).
+_BY_ID: dict[Table, Select[Any]] = {}
 
 
 def by_id(db: Db, table: Table, row_id: int) -> dict[str, Any] | None:
-    return one(db, select(table).where(table.c.id == row_id))
+    stmt = _BY_ID.get(table)
+    if stmt is None:
+        stmt = _BY_ID[table] = select(table).where(table.c.id == bindparam("row_id"))
+    return one(db, stmt, {"row_id": row_id})
 
 
 def insert_id(db: Db, table: Table, values: dict[str, Any]) -> int:

@@ -5,25 +5,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 
 from services.common.pagination import rows_page
 from services.supervision.models import finding_t, inspection_t, plan_t
 from services.supervision.repository import Db, one, update_id
 
+# The queries of the tablet's calls (the inspection's PUT, each photo's PUT, the submit) are built
+# once, their values bound per call (see ``repository.by_id``).
+_INSPECTION = select(inspection_t).where(inspection_t.c.client_id == bindparam("client_id"))
+_PHOTO_OWNER = (
+    select(inspection_t.c.id, inspection_t.c.state, plan_t.c.team_code)
+    .join(plan_t, plan_t.c.id == inspection_t.c.plan_id)
+    .where(inspection_t.c.client_id == bindparam("client_id"))
+)
+_FINDING_IDS = (
+    select(finding_t.c.id).where(finding_t.c.inspection_id == bindparam("inspection_id")).order_by(finding_t.c.id)
+)
+
 
 def inspection(db: Db, client_id: str) -> dict[str, Any] | None:
-    return one(db, select(inspection_t).where(inspection_t.c.client_id == client_id))
+    return one(db, _INSPECTION, {"client_id": client_id})
 
 
 def photo_owner(db: Db, client_id: str) -> dict[str, Any] | None:
     """What a photo's PUT needs of its inspection: id, state and the plan's team (one query)."""
-    return one(
-        db,
-        select(inspection_t.c.id, inspection_t.c.state, plan_t.c.team_code)
-        .join(plan_t, plan_t.c.id == inspection_t.c.plan_id)
-        .where(inspection_t.c.client_id == client_id),
-    )
+    return one(db, _PHOTO_OWNER, {"client_id": client_id})
 
 
 def team_of(db: Db, inspection_id: int) -> str | None:
@@ -37,8 +44,7 @@ def team_of(db: Db, inspection_id: int) -> str | None:
 
 
 def finding_ids(db: Db, inspection_id: int) -> list[int]:
-    stmt = select(finding_t.c.id).where(finding_t.c.inspection_id == inspection_id).order_by(finding_t.c.id)
-    return list(db.execute(stmt).scalars())
+    return list(db.execute(_FINDING_IDS, {"inspection_id": inspection_id}).scalars())
 
 
 def insert_inspection(db: Db, values: dict[str, Any]) -> None:

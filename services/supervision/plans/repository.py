@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, update
 
 from services.common.pagination import rows_page
 from services.supervision.models import checklist_t, inspection_t, plan_t, target_t, team_t
@@ -116,8 +116,14 @@ def target_counts(db: Db, plan_ids: list[int]) -> dict[int, tuple[int, int]]:
     return {pid: (int(totals.get(pid, 0)), int(done.get(pid, 0))) for pid in plan_ids}
 
 
+# Built once, values bound per call (see ``repository.by_id``): each inspection's PUT and submit look it up.
+_TARGET = select(target_t).where(
+    target_t.c.plan_id == bindparam("plan_id"), target_t.c.target_code == bindparam("target_code")
+)
+
+
 def target(db: Db, plan_id: int, target_code: str) -> dict[str, Any] | None:
-    return one(db, select(target_t).where(target_t.c.plan_id == plan_id, target_t.c.target_code == target_code))
+    return one(db, _TARGET, {"plan_id": plan_id, "target_code": target_code})
 
 
 def targets(
