@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.supervision.checks import distinct, each
+from services.supervision.schemas import distinct, each
 
 _ID = r"^[A-Za-z0-9_.-]{1,64}$"
 

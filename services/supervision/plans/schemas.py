@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.supervision.checks import distinct, each, one_of
+from services.supervision.schemas import distinct, each, one_of
 from services.supervision.vocab import TARGET_KINDS, FindingCategory, ItemType, TargetSource
 
 _CODE = r"^[A-Za-z0-9_-]{1,16}$"
