@@ -23,6 +23,7 @@ from gateway.deps import caller_of, request_id
 from gateway.security import Principal
 from services.common import clock
 from services.common.errors import AppError, ErrorDetail, Forbidden, InvalidInput, ServiceUnavailable
+from services.common.kinds import FACILITY_KIND_NAMES
 
 log = logging.getLogger("sortline.gateway.supervision")
 
@@ -72,20 +73,7 @@ SITE_KINDS = {
     "medical": "医疗机构",
     "farmers_market": "农贸市场",
 }
-FACILITY_KINDS = {
-    "bin_group": "四分类桶组",
-    "smart_box": "智能分类投放箱",
-    "drop_point": "集中投放点（站）",
-    "hazardous_store": "有害垃圾暂存点",
-    "recycling_point": "可回收物回收网点",
-    "sorting_center": "分拣中心/打包站",
-    "collection_station": "收集站",
-    "transfer_station": "转运站",
-    "treatment_incineration": "焚烧处理设施",
-    "treatment_kitchen": "厨余垃圾处理设施",
-    "treatment_landfill": "填埋场",
-    "treatment_hazardous": "有害垃圾处理设施",
-}
+FACILITY_KINDS = FACILITY_KIND_NAMES  # the kernel keeps the registry's kind names once
 TARGET_KINDS = {
     **{f"site:{k}": v for k, v in SITE_KINDS.items()},
     **{f"facility:{k}": v for k, v in FACILITY_KINDS.items()},
