@@ -100,14 +100,15 @@ class ServiceClient:
         all_headers = dict(headers or {})
         all_headers.update(self.auth_headers(caller))
         try:
-            if isinstance(content, httpx.AsyncByteStream):  # a stream sent as it is (no wrapper)
-                request = httpx.Request(
-                    method, url, headers=all_headers, stream=content, extensions={"timeout": self._timeout}
-                )
-            else:
-                request = httpx.Request(
-                    method, url, headers=all_headers, content=content, extensions={"timeout": self._timeout}
-                )
+            stream = content if isinstance(content, httpx.AsyncByteStream) else None  # sent as it is, no wrapper
+            request = httpx.Request(
+                method,
+                url,
+                headers=all_headers,
+                content=None if stream is not None else content,
+                stream=stream,
+                extensions={"timeout": self._timeout},
+            )
             resp = await self.transport.handle_async_request(request)
         except (TimeoutError, httpx.TransportError, aiohttp.ClientError, OSError) as exc:
             log.warning("%s service unreachable: %s %s: %r", self.name, method, path, exc)
