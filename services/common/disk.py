@@ -25,14 +25,15 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-# Directory fsyncs run here while the calling thread syncs the file (see ``fsync_together``); they
-# never wait for anything but the disk, so a full pool only delays them, it cannot deadlock.
-_DIR_SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync-dir")
+# The fsyncs of a stored file and of its directories run here (see ``fsync_started``); they never
+# wait for anything but the disk, so a full pool only delays them, it cannot deadlock.
+_SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync")
 
 
-def fsync_together(fd: int, dirs: Iterable[Path]) -> None:
-    """``fsync(fd)`` and ``fsync_dir`` of each of ``dirs``, issued at the same time; returns when all
-    are done (raises what the file's fsync raised).
+def fsync_started(fd: int, dirs: Iterable[Path]) -> Callable[[], None]:
+    """Issue ``fsync(fd)`` and ``fsync_dir`` of each of ``dirs`` at the same time, from the pool, and
+    return at once; the returned ``wait()`` returns when all are done (raising what the file's fsync
+    raised). Calling ``wait()`` again returns (or raises) the same at once.
 
     Why together: each fsync waits for the journal commit that holds its change, and one that finds
     that commit already done still makes the device flush its cache (ext4 does, to keep its promise).
@@ -42,13 +43,24 @@ def fsync_together(fd: int, dirs: Iterable[Path]) -> None:
     before the bytes, the name and every directory made for it are durable. (Deferring the
     directories' fsyncs past the answer was the other way to batch them: a key would then be handed
     out that a crash could still lose, so no.)
+
+    Why started rather than waited for here: the caller may prepare what names the file (a database
+    row, not yet committed) while the disk works, and wait before it commits.
     """
-    pending = [_DIR_SYNCS.submit(fsync_dir, d) for d in dirs]
-    try:
-        os.fsync(fd)
-    finally:
+    file_sync = _SYNCS.submit(os.fsync, fd)
+    pending = [_SYNCS.submit(fsync_dir, d) for d in dirs]
+
+    def wait() -> None:
         for done in pending:
             done.result()
+        file_sync.result()
+
+    return wait
+
+
+def fsync_together(fd: int, dirs: Iterable[Path]) -> None:
+    """``fsync_started(fd, dirs)`` and wait for it."""
+    fsync_started(fd, dirs)()
 
 
 def make_dirs(path: Path, root: Path) -> list[Path]:

@@ -19,13 +19,13 @@ import tempfile
 import uuid
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.common.disk import START_WRITEBACK, SYNC_FILE_RANGE_WRITE, WRITEBACK_STEP, fsync_together, make_dirs
+from services.common.disk import START_WRITEBACK, SYNC_FILE_RANGE_WRITE, WRITEBACK_STEP, fsync_started, make_dirs
 from services.common.filenames import display_name, format_size
 
 MIB = 1024 * 1024
@@ -248,6 +248,15 @@ class PendingFile:
 
     def commit(self, *, content_type: str, original_name: str) -> StoredFile:
         """Store what was written under a new key (its extension from ``content_type``)."""
+        stored, durable = self.commit_started(content_type=content_type, original_name=original_name)
+        durable()
+        return stored
+
+    def commit_started(self, *, content_type: str, original_name: str) -> tuple[StoredFile, Callable[[], None]]:
+        """As ``commit``, but back as soon as the file is in place, with ``durable()``, which returns
+        once the bytes and the name are on disk (raises, the file gone, if they cannot be). Nothing
+        that names the key may be committed before ``durable()`` has returned; call it in any case
+        (it also releases the file), more than once if convenient."""
         if self._done:
             raise ValueError("文件已经保存或放弃")
         if self.size == 0:
@@ -257,13 +266,34 @@ class PendingFile:
         try:
             self.file.flush()
             self.file.seek(0)
-            self._store(key, content_type)
-        finally:
+            landed = self._store_started(key, content_type)
+        except BaseException:
             self.abort()
-        return StoredFile(key, self.sha256, self.size, content_type, display_name(original_name))
+            raise
+        state: list[BaseException | None] = []
+
+        def durable() -> None:
+            if not state:
+                try:
+                    landed()
+                    state.append(None)
+                except BaseException as exc:
+                    state.append(exc)
+                finally:
+                    self.abort()
+            if state[0] is not None:
+                raise state[0]
+
+        return StoredFile(key, self.sha256, self.size, content_type, display_name(original_name)), durable
 
     def _store(self, key: str, content_type: str) -> None:
         raise NotImplementedError
+
+    def _store_started(self, key: str, content_type: str) -> Callable[[], None]:
+        """Store the file under ``key``; what is returned waits until it is durable (a backend that
+        stores synchronously returns a no-op)."""
+        self._store(key, content_type)
+        return _stored
 
     def abort(self) -> None:
         """Forget what was written (the temporary file goes); calling it again does nothing."""
@@ -280,6 +310,10 @@ class PendingFile:
 
     def __exit__(self, *exc: object) -> None:
         self.abort()
+
+
+def _stored() -> None:
+    """Nothing left to wait for."""
 
 
 def _new_key(sha256: str, content_type: str) -> str:
@@ -356,22 +390,28 @@ class _LocalPending(PendingFile):
             START_WRITEBACK(self.file.fileno(), self._kicked, self.size - self._kicked, SYNC_FILE_RANGE_WRITE)
             self._kicked = self.size
 
-    def _store(self, key: str, content_type: str) -> None:
-        # The key is nobody's until this returns, so the file may take its name before it is synced:
-        # renamed first, then the fsyncs of the file, of its directory and of the parent of each
-        # directory made for it (its entry there), all issued at once (``fsync_together``: they share
-        # one journal commit instead of one device flush each). The guarantee is unchanged: when the
-        # key is handed out, the bytes and the name are on disk. A crash before that may leave a partial
-        # file under a key nobody was given (as it could leave the temporary file): no record names it.
+    def _store_started(self, key: str, content_type: str) -> Callable[[], None]:
+        # The key is nobody's until ``durable()`` returns, so the file may take its name before it is
+        # synced: renamed first, then the fsyncs of the file, of its directory and of the parent of each
+        # directory made for it (its entry there), all issued at once (``fsync_started``: they share one
+        # journal commit instead of one device flush each), while the caller prepares its row. The
+        # guarantee is unchanged: when the key is handed out, the bytes and the name are on disk. A crash
+        # before that may leave a partial file under a key nobody was given (as it could leave the
+        # temporary file): no record names it.
         final = self._storage._path(key)
         new_dirs = make_dirs(final.parent, self._storage.root)
         os.chmod(self._tmp, 0o640)
         os.replace(self._tmp, final)
-        try:
-            fsync_together(self.file.fileno(), [final.parent, *(made.parent for made in new_dirs)])
-        except BaseException:
-            final.unlink(missing_ok=True)
-            raise
+        synced = fsync_started(self.file.fileno(), [final.parent, *(made.parent for made in new_dirs)])
+
+        def landed() -> None:
+            try:
+                synced()
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+
+        return landed
 
     def _discard(self) -> None:
         self._tmp.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ changes nothing; with other bytes it is a 409. Thumbnails are made by a backgrou
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +66,8 @@ async def store_photo(request: Request, max_size: int, new: NewPhoto) -> tuple[i
     (``record_photo``: 201, 200 for a resend, 409 for other bytes under the id).
 
     The file's commit (fsync) and the row are one worker-thread call (``receive_body(then=...)``):
-    a photo costs one thread hop, not three. The SHA-256 of the bytes as sent is the idempotency
+    a photo costs one thread hop, not three, and the row is inserted while the disk syncs the file,
+    then committed once it has (``durable()``). The SHA-256 of the bytes as sent is the idempotency
     fingerprint (a converted HEIC keeps the one of what the tablet sent).
     """
     from services.common.uploads import PHOTO_TYPES, receive_body
@@ -73,12 +75,12 @@ async def store_photo(request: Request, max_size: int, new: NewPhoto) -> tuple[i
     state = request.app.state
     storage = storage_of(state)
 
-    def keep(stored: StoredFile) -> tuple[int, dict[str, Any]]:
+    def keep(stored: StoredFile, durable: Callable[[], None]) -> tuple[int, dict[str, Any]]:
         sent_sha = stored.sha256
         if stored.content_type in HEIC_TYPES:
-            stored = heic_to_jpeg(storage, stored)
+            stored = heic_to_jpeg(storage, stored)  # stored whole (durable) before it returns
         try:
-            return record_photo(state.engine, storage, new, stored, sent_sha)
+            return record_photo(state.engine, storage, new, stored, sent_sha, durable)
         except BaseException:
             storage.delete(stored.key)  # the converted copy (the kernel deletes what it stored)
             raise
@@ -117,12 +119,18 @@ def heic_to_jpeg(storage: FileStorage, stored: StoredFile) -> StoredFile:
 
 
 def record_photo(
-    engine: Engine, storage: FileStorage, new: NewPhoto, stored: StoredFile, sent_sha: str
+    engine: Engine,
+    storage: FileStorage,
+    new: NewPhoto,
+    stored: StoredFile,
+    sent_sha: str,
+    durable: Callable[[], None] = lambda: None,
 ) -> tuple[int, dict[str, Any]]:
     """Keep the photo row (201), or recognise a resend (200) or another body under the id (409).
 
     The first upload, the common case, is one transaction of one insert (the unique key on
-    owner and photo id catches a resend, even a concurrent one) returning the whole row.
+    owner and photo id catches a resend, even a concurrent one) returning the whole row; it is
+    committed only after ``durable()`` (the file's fsync) has returned.
     """
     values = {
         "owner_kind": new.owner_kind,
@@ -142,6 +150,7 @@ def record_photo(
             row = repo.insert_photo(session, values)
             if new.on_insert is not None:
                 new.on_insert(session, row["id"])
+            durable()  # the bytes are on disk before the row naming them is committed
         return 201, row
     except IntegrityError:
         with session_scope(read_engine(engine)) as session:

@@ -305,9 +305,9 @@ def test_local_write_is_on_disk_when_the_key_is_handed_out(tmp_path: Path, monke
         real_fsync(fd)
 
     monkeypatch.setattr(storage_module.os, "fsync", fsync)
-    kicks = getattr(storage_module, "_START_WRITEBACK", None) is not None
+    kicks = storage_module.START_WRITEBACK is not None  # Linux
     if kicks:
-        monkeypatch.setattr(storage_module, "_START_WRITEBACK", lambda fd, off, n, flags: started.append((off, n)))
+        monkeypatch.setattr(storage_module, "START_WRITEBACK", lambda fd, off, n, flags: started.append((off, n)))
     storage = LocalStorage(tmp_path)
     data = b"%PDF-1.4\n" + b"0" * (2 * MIB + 100)
     stored = storage.put(data, original_name="a.pdf")
@@ -322,6 +322,51 @@ def test_local_write_is_on_disk_when_the_key_is_handed_out(tmp_path: Path, monke
     other = storage.put(b"%PDF-1.4 other", original_name="b.pdf")
     if other.key[:5] == stored.key[:5]:
         assert sorted(synced) == sorted([str((tmp_path / other.key).resolve()), str(final.parent)])
+
+
+def test_local_commit_started_returns_before_the_disk_and_durable_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``commit_started`` hands back the key while the fsyncs run (a row can be prepared meanwhile);
+    ``durable()`` returns only once every one of them is done, and again at once when called again.
+    A failed fsync makes ``durable()`` raise and the file go: no key to bytes the disk did not keep."""
+    import threading
+
+    import services.common.storage as storage_module
+
+    release = threading.Event()
+    done: list[str] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        release.wait(5)
+        real_fsync(fd)
+        done.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(storage_module.os, "fsync", slow_fsync)
+    storage = LocalStorage(tmp_path)
+    pending = storage.begin()
+    pending.write(b"%PDF-1.4 started")
+    stored, durable = pending.commit_started(content_type="application/pdf", original_name="a.pdf")
+    assert done == []  # back before any fsync has finished
+    assert (tmp_path / stored.key).read_bytes() == b"%PDF-1.4 started"  # in place under its key
+    release.set()
+    durable()
+    assert str((tmp_path / stored.key).resolve()) in done and len(done) == 4  # file, its dir, two made
+    durable()  # again: nothing more to wait for
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(storage_module.os, "fsync", failing_fsync)
+    pending = storage.begin()
+    pending.write(b"%PDF-1.4 lost")
+    lost, durable = pending.commit_started(content_type="application/pdf", original_name="b.pdf")
+    with pytest.raises(OSError):
+        durable()
+    with pytest.raises(OSError):
+        durable()  # the same answer again
+    assert not (tmp_path / lost.key).exists()
 
 
 # --- S3 only ---------------------------------------------------------------------------------------

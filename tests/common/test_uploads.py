@@ -335,24 +335,25 @@ async def test_a_batch_still_being_written_is_awaited_by_the_commit(storage: Fil
 
 
 async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) -> None:
-    """``then(stored)`` (the row naming the file) runs right after the commit in the same worker thread:
-    one thread hop per photo; if it raises, the file it was given is deleted again."""
+    """``then(stored, durable)`` (the row naming the file) runs right after the commit in the same worker
+    thread: one thread hop per photo; if it raises, the file it was given is deleted again."""
     import threading
 
     data = SAMPLES["png"][0]
     seen: list[tuple[str, str]] = []
     commits: list[str] = []
-    original_commit = PendingFile.commit
+    original_commit = PendingFile.commit_started
 
     def commit(self, **kw):
         commits.append(threading.current_thread().name)
         return original_commit(self, **kw)
 
-    def keep(stored):
+    def keep(stored, durable):
         seen.append((threading.current_thread().name, stored.key))
+        durable()
         return {"row": stored.sha256}
 
-    def refuse(stored):
+    def refuse(stored, durable):
         seen.append((threading.current_thread().name, stored.key))
         raise ValueError("no row")
 
@@ -371,7 +372,7 @@ async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) ->
         return {"refused": False}
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(PendingFile, "commit", commit)
+        mp.setattr(PendingFile, "commit_started", commit)
         async with client(app) as c:
             kept = await c.put("/keep", content=data)
             refused = await c.put("/refuse", content=data)
