@@ -226,6 +226,12 @@ class PendingFile:
 
     def write(self, chunk: bytes) -> None:
         """Add ``chunk``; raises FileTooLarge (and forgets everything) as soon as the limit is passed."""
+        self.take(chunk)
+        self.put(chunk)
+
+    def take(self, chunk: bytes) -> None:
+        """The first half of ``write``: count, bound, hash ``chunk`` (which ``put`` then writes, in the
+        same order; the two may run in different threads)."""
         if self._done:
             raise ValueError("文件已经保存或放弃，不能继续写入")
         self.size += len(chunk)
@@ -235,6 +241,9 @@ class PendingFile:
         if len(self.head) < SNIFF_SIZE:
             self.head += chunk[: SNIFF_SIZE - len(self.head)]
         self._digest.update(chunk)
+
+    def put(self, chunk: bytes) -> None:
+        """The second half of ``write``: the bytes into the file."""
         self.file.write(chunk)
 
     def sniff(self, claimed_type: str | None = None) -> str:
@@ -380,15 +389,17 @@ class _LocalPending(PendingFile):
         self._storage = storage
         self._tmp = tmp
         self._kicked = 0  # bytes whose write-out has been started
+        self._put = 0  # bytes written to the file
 
-    def write(self, chunk: bytes) -> None:
-        """As ``PendingFile.write``; besides, each MiB written is sent on to the disk at once (not
+    def put(self, chunk: bytes) -> None:
+        """As ``PendingFile.put``; besides, each MiB written is sent on to the disk at once (not
         waited for), so the fsync at the end finds little left to write (it took about half as long)."""
-        super().write(chunk)
-        if START_WRITEBACK is not None and self.size - self._kicked >= WRITEBACK_STEP:
+        self.file.write(chunk)
+        self._put += len(chunk)
+        if START_WRITEBACK is not None and self._put - self._kicked >= WRITEBACK_STEP:
             self.file.flush()
-            START_WRITEBACK(self.file.fileno(), self._kicked, self.size - self._kicked, SYNC_FILE_RANGE_WRITE)
-            self._kicked = self.size
+            START_WRITEBACK(self.file.fileno(), self._kicked, self._put - self._kicked, SYNC_FILE_RANGE_WRITE)
+            self._kicked = self._put
 
     def _store_started(self, key: str, content_type: str) -> Callable[[], None]:
         # The key is nobody's until ``durable()`` returns, so the file may take its name before it is

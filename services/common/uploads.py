@@ -12,11 +12,14 @@ API::
 
 How: ``multipart/form-data`` is parsed from ``request.stream()`` with python-multipart's streaming parser (not
 FastAPI's ``UploadFile``/``Form``, which spool the whole body before the route runs). Each file part goes
-piece by piece into ``storage.begin()``, hashed and written (to the page cache) right on the event loop as it
-arrives: a piece costs a fraction of a millisecond, and handing it to a writer thread cost more — on two cores
-every hand-over of the GIL to a busy thread and back waits up to the interpreter's switch interval (measured:
-a 3 MB photo's writes took 6-14 ms in a writer thread against 3.5 ms on the loop). What waits for the disk —
-the rename and the fsyncs of the store — runs in a worker thread at the end. Limits are enforced
+piece by piece into ``storage.begin()``: each piece is counted and hashed on the event loop as it arrives
+(``pending.take``) and queued to a writer thread of its own file (``pending.put``), which writes what has
+queued up in one go and, after the last piece, stores the file (rename, fsync) and runs ``then``. Why split
+so: on two cores every hand-over of the GIL costs up to the interpreter's switch interval; a writer that also
+hashed gave the GIL up and won it back twice a piece against a busy loop (a 3 MB photo's writes took 6-14 ms
+in the thread against 3.5 ms on the loop), while hashing on the loop releases the GIL for the writer exactly
+while the loop has nothing else to do. The loop waits only when more than ``QUEUE_LIMIT`` is queued behind the
+disk. Limits are enforced
 while the body arrives: a declared ``Content-Length`` over the bound is refused before reading, a file passing
 ``max_size`` is refused at that byte, a file whose first kilobyte is none of the accepted kinds is refused
 there. The type is decided by content (``services.common.sniffing``),
@@ -32,12 +35,15 @@ the values ``StoredFile.content_type`` and the download's ``Content-Type`` carry
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import queue
 import re
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypedDict, TypeVar, Unpack, overload
+from typing import Any, TypedDict, TypeVar, Unpack, overload
 from urllib.parse import unquote_to_bytes
 
 import anyio
@@ -58,6 +64,7 @@ from services.common.sniffing import (
     sniff_type,
 )
 from services.common.storage import (
+    MIB,
     FileStorage,
     FileTooLarge,
     PendingFile,
@@ -83,6 +90,15 @@ T = TypeVar("T")
 # ``then(stored, durable)``: see ``receive_body``.
 Then = Callable[[StoredFile, Callable[[], None]], T]
 
+# The loop waits (stops reading the body) only when more than this is queued behind the disk: at most
+# about that much of a file in memory; a fast client is never held up by a disk that keeps pace.
+QUEUE_LIMIT = 2 * MIB
+# One thread per file being received (each for its whole upload, waiting for the next piece while the
+# client sends it); a separate pool, so slow uploads never hold up the threads sync routes run in.
+# More files at once than this wait for a thread (their pieces queue up to QUEUE_LIMIT meanwhile).
+_WRITERS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="upload")
+_END = object()  # queued after the last piece: store the file
+_ABORT = object()  # queued instead: discard it
 MAX_FIELD_SIZE = 64 * 1024  # a text field of the form
 MAX_FIELDS = 100
 MAX_HEADER_SIZE = 16 * 1024  # the headers of one part
@@ -104,8 +120,11 @@ class UploadForm:
 
 
 class _Sink:
-    """One file on its way into the storage: checks the type early and the size always, hashes and writes
-    each piece as it arrives, right on the event loop; stores the file in a worker thread at the end."""
+    """One file on its way into the storage: checks the type early and the size always, and hashes each
+    piece (on the loop, as it arrives); a worker thread takes the pieces from a queue, writes them, and
+    after the last one stores the file and runs ``then``: receiving and the disk overlap, each piece costs
+    the loop one queue put (no future, no wake-up of the loop per piece), and when the body ends little
+    is left to write."""
 
     def __init__(self, storage: FileStorage, *, field: str, name: str, limit: int, accept: frozenset[str]) -> None:
         self.field = field
@@ -116,7 +135,17 @@ class _Sink:
         self._head = b""
         self._checked = False
         self._storage = storage
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._sent = 0  # bytes queued: counted by the loop only
+        self._written = 0  # bytes written: counted by the worker only
+        self._waiting = False  # the loop waits for room (set by the loop, read by the worker)
+        self._failed = False  # the worker has ended with an error
+        self._room = asyncio.Event()
+        self._then: Then[Any] | None = None
+        self._loop = asyncio.get_running_loop()
         self._pending: PendingFile = storage.begin(max_size=limit)
+        self._worker: asyncio.Future[Any] = self._loop.run_in_executor(_WRITERS, self._work)
+        self._over = False
 
     async def feed(self, data: bytes) -> None:
         self.size += len(data)
@@ -127,9 +156,28 @@ class _Sink:
             if len(self._head) >= PDF_HEADER_WINDOW:
                 self._check_head()
         try:
-            self._pending.write(data)
-        except FileTooLarge as exc:
-            raise _too_large(self.field, self.name, self.limit) from exc
+            if self._failed:
+                raise _WorkerFailed()
+            self._pending.take(data)  # hashed here: the GIL is given up while it runs, a chance for the writer
+        except (_WorkerFailed, ValueError):  # the worker ended with an error (and let the file go)
+            if self._failed:
+                await self._result()  # raises that error
+            raise
+        self._queue.put(data)
+        self._sent += len(data)
+        if self._sent - self._written > QUEUE_LIMIT:
+            await self._wait_for_room()
+
+    async def _wait_for_room(self) -> None:
+        while self._sent - self._written > QUEUE_LIMIT and not self._failed:
+            self._room.clear()
+            self._waiting = True
+            if self._sent - self._written <= QUEUE_LIMIT or self._failed:  # the worker went on meanwhile
+                break
+            await self._room.wait()
+        self._waiting = False
+        if self._failed:
+            await self._result()
 
     def _check_head(self) -> None:
         self._checked = True
@@ -137,11 +185,63 @@ class _Sink:
             raise _wrong_type(self.field, self.name, self.accept)
 
     async def finish(self, then: Then[T] | None = None) -> StoredFile | T:
+        """Store the file: the worker writes what is left, checks the type, commits (for the local disk:
+        rename and fsync) and runs ``then(stored, durable)`` while the fsync is under way (see
+        ``receive_body``); all of it in the worker thread, one wake-up of the loop for the answer."""
         if self.size == 0:
             raise InvalidInput.field(self.field, f"「{self.name}」是空文件，请重新选择")
         if not self._checked:
             self._check_head()
-        return await anyio.to_thread.run_sync(self._commit, self._pending, then)
+        self._then = then  # read by the worker after it takes _END (the queue orders the two)
+        self._over = True
+        self._queue.put(_END)
+        result: StoredFile | T = await self._result()
+        return result
+
+    async def _result(self) -> Any:
+        try:
+            return await self._worker
+        except FileTooLarge as exc:
+            raise _too_large(self.field, self.name, self.limit) from exc
+
+    def _work(self) -> Any:
+        """The worker: the pieces into a new pending file until ``_END`` (store it) or ``_ABORT``."""
+        pending = self._pending
+        try:
+            while True:
+                pieces, last = self._take()
+                if last is _ABORT:
+                    return None
+                if pieces:
+                    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                    pending.put(data)
+                    self._written += len(data)
+                    if self._waiting:
+                        self._loop.call_soon_threadsafe(self._room.set)
+                if last is _END:
+                    return self._commit(pending, self._then)
+        except BaseException:
+            self._failed = True
+            self._loop.call_soon_threadsafe(self._room.set)  # a feed waiting for room learns of it
+            raise
+        finally:
+            pending.abort()  # nothing after a commit; else the partial file goes
+
+    def _take(self) -> tuple[list[bytes], object]:
+        """The next piece and every one queued behind it (written as one: each write gives up the GIL and
+        must win it back from the busy loop, which costs up to the switch interval; a writer that falls
+        behind so does fewer, larger writes), and ``_END``/``_ABORT`` if it came."""
+        pieces: list[bytes] = []
+        item = self._queue.get()
+        while True:
+            if item is _END or item is _ABORT:
+                return pieces, item
+            assert isinstance(item, bytes)
+            pieces.append(item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return pieces, None
 
     def _commit(self, pending: PendingFile, then: Then[T] | None) -> StoredFile | T:
         content_type = sniff_type(pending.head, pending.file)
@@ -162,7 +262,17 @@ class _Sink:
             raise
 
     async def aclose(self) -> None:
-        self._pending.abort()
+        """Discard the file unless it was stored (after the worker has ended); calling it again does nothing."""
+        if not self._over:
+            self._over = True
+            self._queue.put(_ABORT)
+        await asyncio.wait([self._worker])  # its outcome no longer matters here, only that it is over
+        if not self._worker.cancelled():
+            self._worker.exception()  # retrieved, so asyncio does not log it
+
+
+class _WorkerFailed(Exception):
+    """The writer thread has ended with an error; ``_Sink._result`` raises that one."""
 
 
 def _too_large(field: str, name: str, limit: int) -> InvalidInput:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
@@ -316,12 +317,12 @@ async def test_raw_body_refusals(storage: FileStorage) -> None:
     assert objects(storage) == []
 
 
-async def test_a_batch_still_being_written_is_awaited_by_the_commit(storage: FileStorage) -> None:
-    """The commit's thread waits for the batch in flight (the loop does not): the stored file is
-    every byte, in order, with the hash of the whole."""
+async def test_the_pieces_still_queued_are_written_before_the_commit(storage: FileStorage) -> None:
+    """The writer thread writes every piece still queued behind the disk before it stores the file:
+    the stored file is every byte, in order, with the hash of the whole."""
 
     async def pieces() -> AsyncIterator[bytes]:
-        yield b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096  # over 1 MiB: written from a worker thread
+        yield b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096  # over 1 MiB
         yield b"tail" * 1000
 
     data = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096 + b"tail" * 1000
@@ -332,6 +333,75 @@ async def test_a_batch_still_being_written_is_awaited_by_the_commit(storage: Fil
     stored = response.json()
     assert stored["sha256"] == hashlib.sha256(data).hexdigest() and stored["size"] == len(data)
     assert storage.open(stored["key"]) == data
+
+
+def pending_class(storage: FileStorage) -> type[PendingFile]:
+    with storage.begin() as pending:
+        return type(pending)
+
+
+async def test_the_loop_waits_when_the_disk_falls_behind(storage: FileStorage, monkeypatch) -> None:
+    """A disk slower than the client: the loop stops taking the body while more than QUEUE_LIMIT is
+    queued behind the writer (memory per upload stays bounded), and goes on as the writer catches up."""
+    import time
+
+    from services.common import uploads
+
+    monkeypatch.setattr(uploads, "QUEUE_LIMIT", 256 * 1024)
+    queued: list[int] = []
+    real_put = PendingFile.put
+    real_feed = uploads._Sink.feed
+
+    def slow_put(self, chunk: bytes) -> None:
+        time.sleep(0.01)
+        real_put(self, chunk)
+
+    async def feed(self, data: bytes) -> None:
+        await real_feed(self, data)
+        queued.append(self._sent - self._written)
+
+    monkeypatch.setattr(pending_class(storage), "put", slow_put)
+    monkeypatch.setattr(uploads._Sink, "feed", feed)
+    piece = 64 * 1024
+    data = b"\xff\xd8\xff\xe0" + bytes(range(256)) * (6 * 1024)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), piece):
+            yield data[i : i + piece]
+
+    async with client(make_app(storage, max_size=2 * MIB)) as c:
+        response = await c.put("/photo", content=pieces())
+
+    assert response.status_code == 200, response.text
+    assert storage.open(response.json()["key"]) == data
+    assert max(queued) <= 256 * 1024  # after each piece the loop had waited for room
+    assert max(queued) > 0  # the writer did fall behind
+
+
+async def test_a_disk_error_in_the_writer_leaves_nothing(storage: FileStorage, monkeypatch) -> None:
+    """The writer thread fails mid-body (a full disk): the request fails, the partial file is gone, and
+    nothing under a key remains."""
+    real_put = PendingFile.put
+    calls = [0]
+
+    def failing_put(self, chunk: bytes) -> None:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError(28, "No space left on device")
+        real_put(self, chunk)
+
+    monkeypatch.setattr(pending_class(storage), "put", failing_put)
+
+    async def pieces() -> AsyncIterator[bytes]:
+        yield b"\xff\xd8\xff\xe0" + b"\x00" * (256 * 1024)
+        for _ in range(8):
+            await asyncio.sleep(0.01)  # the writer takes each piece on its own
+            yield b"\x00" * (128 * 1024)
+
+    async with client(make_app(storage, max_size=2 * MIB)) as c:
+        with pytest.raises(OSError):
+            await c.put("/photo", content=pieces())
+    assert objects(storage) == []
 
 
 async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) -> None:

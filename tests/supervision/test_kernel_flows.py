@@ -196,24 +196,32 @@ def test_escalation_once_a_day_with_two_runners(client, as_, app, engine):
 
 
 def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch, engine):
-    """A photo's PUT hands work to a worker thread once (storing the file, fsync, and its row), not
-    once for the settings dependency, once for the file and once more for the row: each hop costs a
-    wake-up of both threads, which on a busy machine outweighs the work."""
+    """A photo's PUT hands work to one worker thread (the upload's writer, which then stores the file,
+    fsyncs it and keeps its row), not once for the settings dependency, once for the file and once more
+    for the row: each hop costs a wake-up of both threads, which on a busy machine outweighs the work."""
     import anyio.to_thread
+
+    from services.common import uploads
 
     hops: list[str] = []
     real = anyio.to_thread.run_sync
+    real_submit = uploads._WRITERS.submit
 
     async def run_sync(func, *args, **kwargs):
         hops.append(getattr(func, "__qualname__", repr(func)))
         return await real(func, *args, **kwargs)
 
+    def submit(func, *args, **kwargs):
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return real_submit(func, *args, **kwargs)
+
     monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
+    monkeypatch.setattr(uploads._WRITERS, "submit", submit)
     r = _put(client, as_, "p1", jpeg())
     assert r.status_code == 201, r.text
     # on PostgreSQL the look-up before the body (run_read) goes to the thread pool too, by design
     assert len(hops) == (1 if engine.dialect.name == "sqlite" else 2), hops
-    assert sum("_commit" in h for h in hops) == 1, hops
+    assert sum("_Sink._work" in h for h in hops) == 1, hops
 
 
 def test_free_finding_with_photos_is_idempotent_under_the_tablets_id(client, as_, draft, engine):
