@@ -58,11 +58,6 @@ def fsync_started(fd: int, dirs: Iterable[Path]) -> Callable[[], None]:
     return wait
 
 
-def fsync_together(fd: int, dirs: Iterable[Path]) -> None:
-    """``fsync_started(fd, dirs)`` and wait for it."""
-    fsync_started(fd, dirs)()
-
-
 def make_dirs(path: Path, root: Path) -> list[Path]:
     """``mkdir -p`` under ``root``; the directories it made, outermost first."""
     missing: list[Path] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -452,6 +453,47 @@ async def test_raw_body_then_runs_in_the_storing_thread(storage: FileStorage) ->
     assert [name for name, _ in seen] == commits  # the same worker thread as the commit, each time
     assert commits[0] != threading.current_thread().name
     assert objects(storage) == [seen[0][1]]  # the refused one's file is gone
+
+
+async def test_then_runs_while_the_disk_syncs_and_durable_waits_for_it(tmp_path: Path, monkeypatch) -> None:
+    """``then(stored, durable)`` starts before the file's fsync has returned (the row is prepared
+    meanwhile); ``durable()`` returns only after it, so a row committed after ``durable()`` never names
+    bytes the disk does not have."""
+    import threading
+    import time
+
+    import services.common.storage as storage_module
+
+    storage = LocalStorage(tmp_path)
+    events: list[str] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.05)
+        real_fsync(fd)
+        events.append("synced")
+
+    monkeypatch.setattr(storage_module.os, "fsync", slow_fsync)
+
+    def keep(stored, durable):
+        events.append("then")
+        durable()
+        events.append("durable")
+        return threading.current_thread().name
+
+    app = FastAPI()
+
+    @app.put("/keep")
+    async def put_keep(request: Request) -> dict:
+        return {"thread": await receive_body(request, storage, then=keep)}
+
+    async with client(app) as c:
+        response = await c.put("/keep", content=SAMPLES["png"][0])
+
+    assert response.status_code == 200, response.text
+    assert events[0] == "then" and events[-1] == "durable"
+    assert events.count("synced") >= 2  # the file and its directory (and any directory made for it)
+    assert events.index("durable") > max(i for i, e in enumerate(events) if e == "synced")
 
 
 # --- sniffing itself -------------------------------------------------------------------------------
