@@ -47,8 +47,14 @@ def finding_ids(db: Db, inspection_id: int) -> list[int]:
     return list(db.execute(_FINDING_IDS, {"inspection_id": inspection_id}).scalars())
 
 
-def insert_inspection(db: Db, values: dict[str, Any]) -> None:
-    db.execute(insert(inspection_t).values(**values))
+# The values as parameters: one cached compiled insert (``.values(**values)`` built a statement and its
+# cache key from every value, per inspection).
+_INSERT = insert(inspection_t).returning(*inspection_t.c)
+
+
+def insert_inspection(db: Db, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert the row; the whole row as stored."""
+    return dict(db.execute(_INSERT, values).one()._mapping)
 
 
 def update_inspection(db: Db, inspection_id: int, values: dict[str, Any]) -> None:

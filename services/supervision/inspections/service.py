@@ -51,8 +51,16 @@ def visible(session: Session | Connection, caller: Caller, client_id: str) -> tu
     return row, plan
 
 
-def public(session: Session, row: dict[str, Any]) -> dict[str, Any]:
-    photos = photo_repo.photos_of(session, OWNER, row["id"])
+def public(
+    session: Session,
+    row: dict[str, Any],
+    photos: list[dict[str, Any]] | None = None,
+    findings: list[int] | None = None,
+) -> dict[str, Any]:
+    """The inspection as the API shows it; ``photos`` and ``findings`` when the caller has them
+    already (read here otherwise)."""
+    if photos is None:
+        photos = photo_repo.photos_of(session, OWNER, row["id"])
     have = {p["photo_id"] for p in photos}
     named = [pid for a in row["answers"] for pid in a.get("photo_ids", [])]
     keys = ("client_id", "plan_id", "target_code", "county_code", "inspector", "answers", "latitude", "longitude")
@@ -68,7 +76,7 @@ def public(session: Session, row: dict[str, Any]) -> dict[str, Any]:
         "score": row["score"],
         "photos": [photo_store.photo_public(p) for p in photos],
         "missing_photos": [pid for pid in named if pid not in have],
-        "findings": repo.finding_ids(session, row["id"]),
+        "findings": repo.finding_ids(session, row["id"]) if findings is None else findings,
     }
 
 
@@ -110,15 +118,13 @@ def put(session: Session, caller: Caller, client_id: str, body: InspectionIn) ->
     }
     try:
         with session.begin_nested():
-            repo.insert_inspection(session, values)
+            row = repo.insert_inspection(session, values)
     except IntegrityError:  # a concurrent resend of the same id won the race
         existing = get_row(session, client_id)
         assert existing is not None
         return _replay(session, caller, existing, fingerprint)
-    row = get_row(session, client_id)
-    assert row is not None
     outbox.emit(session, "inspection", "received", client_id, {"client_id": client_id, "plan_id": body.plan_id})
-    return 201, public(session, row)
+    return 201, public(session, row, photos=[], findings=[])  # new: its photos come after it
 
 
 def _replay(session: Session, caller: Caller, existing: dict[str, Any], fingerprint: str) -> tuple[int, dict[str, Any]]:
@@ -216,7 +222,8 @@ def submit(session: Session, settings: Settings, cal: Any, caller: Caller, clien
     row, plan = visible(session, caller, client_id)
     if row["state"] == "submitted":
         return public(session, row)
-    have = {p["photo_id"]: p["id"] for p in photo_repo.photos_of(session, OWNER, row["id"])}
+    photos = photo_repo.photos_of(session, OWNER, row["id"])
+    have = {p["photo_id"]: p["id"] for p in photos}
     missing = [pid for a in row["answers"] for pid in a.get("photo_ids", []) if pid not in have]
     if missing:
         raise conflict(f"还有 {len(missing)} 张照片未上传：{'、'.join(missing[:10])}", code="photos_missing")
@@ -245,10 +252,8 @@ def submit(session: Session, settings: Settings, cal: Any, caller: Caller, clien
         else:
             failed.append(item)
     score = round(100 * passed_weight / total, 1) if total else None
-    now = clock.now()
-    repo.update_inspection(
-        session, row["id"], {"state": "submitted", "submitted_at": now, "passed": not failed, "score": score}
-    )
+    submitted = {"state": "submitted", "submitted_at": clock.now(), "passed": not failed, "score": score}
+    repo.update_inspection(session, row["id"], submitted)
     if row["replaces"]:
         repo.mark_replaced(session, row["replaces"], client_id)
     for item in failed:
@@ -278,9 +283,7 @@ def submit(session: Session, settings: Settings, cal: Any, caller: Caller, clien
         client_id,
         {"client_id": client_id, "plan_id": plan["id"], "target_code": row["target_code"], "passed": not failed},
     )
-    fresh = get_row(session, client_id)
-    assert fresh is not None
-    return public(session, fresh)
+    return public(session, row | submitted, photos=photos)
 
 
 def list_inspections(
