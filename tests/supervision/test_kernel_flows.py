@@ -221,7 +221,7 @@ def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch, engine):
     assert r.status_code == 201, r.text
     # on PostgreSQL the look-up before the body (run_read) goes to the thread pool too, by design
     assert len(hops) == (1 if engine.dialect.name == "sqlite" else 2), hops
-    assert sum("_Sink._work" in h for h in hops) == 1, hops
+    assert sum("_QueueSink._work" in h for h in hops) == 1, hops
 
 
 def test_free_finding_with_photos_is_idempotent_under_the_tablets_id(client, as_, draft, engine):
