@@ -29,9 +29,10 @@ DEMO_COUNTY_NAME = "东湖区"
 DEMO_TEAM_CODE = "T01"
 
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("admin", "admin", "系统管理员", "系统管理员：用户、API 密钥"),
-    DemoUser("office", "office", "分类办", "分类办工作人员（全市）"),
-    DemoUser("leader", "leader", "领导", "领导（全市只读）"),
+    # People's names: the header shows the name beside the role (分类办, 领导…), not the role twice.
+    DemoUser("admin", "admin", "陈立", "系统管理员：用户、API 密钥"),
+    DemoUser("office", "office", "张敏", "分类办工作人员（全市）"),
+    DemoUser("leader", "leader", "刘建国", "领导（全市只读）"),
     DemoUser(
         "unit",
         "unit",
