@@ -6,12 +6,14 @@ shared and noisy; each prints its result as its last line, ``ratio X``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # process or as children, which inherit the environment) are configured to accept that lifetime.
 BENCH_TOKEN_TTL = 3600
 os.environ.setdefault("SORTLINE_SERVICE_TOKEN_TTL", str(BENCH_TOKEN_TTL))
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary directory for one run's data (databases, stored files: gigabytes for the upload
+    benchmarks), removed when the run ends, however it ends short of being killed."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, uvicorn
+from bench.common import free_port, scratch_dir, uvicorn
 
 
 class PagedFeed:
@@ -37,7 +36,7 @@ def main() -> int:
     parser.add_argument("--subjects", type=int, default=500)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
+    tmp = scratch_dir("bench-delivery-")
     os.environ["SORTLINE_DATA_DIR"] = str(tmp)
     os.environ.setdefault("SORTLINE_ENV", "development")
     from sqlalchemy import func, select

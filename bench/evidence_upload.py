@@ -81,7 +81,9 @@ def main() -> None:
     parser.add_argument("--file-mb", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="sortline-bench-upload-"))
+    from bench.common import scratch_dir
+
+    data = scratch_dir("sortline-bench-upload-")
     os.environ["SORTLINE_DATA_DIR"] = str(data)
     os.environ.setdefault("SORTLINE_ENV", "development")
 

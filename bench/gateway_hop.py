@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -22,7 +21,9 @@ CONNECTIONS = 32
 
 
 def main() -> None:
-    data = Path(tempfile.mkdtemp(prefix="sortline-bench-hop-"))
+    from bench.common import scratch_dir
+
+    data = scratch_dir("sortline-bench-hop-")
     os.environ["SORTLINE_DATA_DIR"] = str(data)
     os.environ.setdefault("SORTLINE_ENV", "development")
 

@@ -144,7 +144,9 @@ def settle() -> None:
 
 
 def main() -> None:
-    data = Path(tempfile.mkdtemp(prefix="sortline-bench-upload-"))
+    from bench.common import scratch_dir
+
+    data = scratch_dir("sortline-bench-upload-")
     os.environ["SORTLINE_DATA_DIR"] = str(data)
     os.environ.setdefault("SORTLINE_ENV", "development")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -92,7 +91,9 @@ def main() -> None:
     base_url = os.environ.get("SORTLINE_BENCH_DATABASE_URL")
     if not base_url:
         raise SystemExit("请设置 SORTLINE_BENCH_DATABASE_URL（PostgreSQL）")
-    os.environ["SORTLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="sortline-bench-list-")
+    from bench.common import scratch_dir
+
+    os.environ["SORTLINE_DATA_DIR"] = str(scratch_dir("sortline-bench-list-"))
 
     from bench.common import free_port, median, uvicorn
     from services.common.auth import Caller, sign_token

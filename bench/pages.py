@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -97,7 +96,9 @@ def main() -> None:
     base_url = os.environ.get("SORTLINE_BENCH_DATABASE_URL")
     if not base_url:
         raise SystemExit("请设置 SORTLINE_BENCH_DATABASE_URL（PostgreSQL）")
-    data = Path(tempfile.mkdtemp(prefix="sortline-bench-pages-"))
+    from bench.common import scratch_dir
+
+    data = scratch_dir("sortline-bench-pages-")
     os.environ["SORTLINE_DATA_DIR"] = str(data)
     os.environ["SORTLINE_ENV"] = "development"
 

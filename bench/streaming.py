@@ -23,7 +23,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -151,7 +150,9 @@ def main() -> None:
     parser.add_argument("--upload-mb", type=int, default=40, help="每个导入文件的大小（MB）")
     args = parser.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="sortline-bench-streaming-"))
+    from bench.common import scratch_dir
+
+    data = scratch_dir("sortline-bench-streaming-")
     os.environ["SORTLINE_DATA_DIR"] = str(data)
     os.environ.setdefault("SORTLINE_ENV", "development")
 

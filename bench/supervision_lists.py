@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -184,7 +183,9 @@ def deep_cursor(client: httpx.Client, path: str, params: dict[str, Any]) -> str 
 
 def main() -> None:
     base_url = os.environ.get("SORTLINE_BENCH_DATABASE_URL")
-    workdir = Path(tempfile.mkdtemp(prefix="sortline-bench-sup-"))
+    from bench.common import scratch_dir
+
+    workdir = scratch_dir("sortline-bench-sup-")
     os.environ["SORTLINE_DATA_DIR"] = str(workdir)
 
     from bench.common import free_port, median, uvicorn
