@@ -29,7 +29,8 @@ DEMO_COUNTY_NAME = "东湖区"
 DEMO_TEAM_CODE = "T01"
 
 DEMO_USERS: tuple[DemoUser, ...] = (
-    # People's names: the header shows the name beside the role (分类办, 领导…), not the role twice.
+    # People's names where the role says the rest: the header shows the name beside the role label
+    # (分类办, 领导, 督导员…), which read twice when the name was the role.
     DemoUser("admin", "admin", "陈立", "系统管理员：用户、API 密钥"),
     DemoUser("office", "office", "张敏", "分类办工作人员（全市）"),
     DemoUser("leader", "leader", "刘建国", "领导（全市只读）"),
@@ -47,5 +48,5 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         f"县区 {DEMO_COUNTY_CODE} {DEMO_COUNTY_NAME}",
         county_code=DEMO_COUNTY_CODE,
     ),
-    DemoUser("inspector", "inspector", "督导员", f"督导组 {DEMO_TEAM_CODE}", team_code=DEMO_TEAM_CODE),
+    DemoUser("inspector", "inspector", "周涛", f"督导组 {DEMO_TEAM_CODE}", team_code=DEMO_TEAM_CODE),
 )
