@@ -520,6 +520,7 @@ async def test_the_way_of_writing_follows_how_many_bodies_arrive(tmp_path: Path,
     if sink_kind != "queue":
         pytest.skip("one run is enough")
     storage = LocalStorage(tmp_path)
+
     def sink() -> uploads._Sink:
         return new_sink(storage, field="file", name="a.jpg", limit=MIB, accept=PHOTO_TYPES)
 
