@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from openpyxl import Workbook
 
+from services.common.s3_storage import S3Storage
 from services.common.storage import (
     DEFAULT_MAX_SIZE,
     DOCX,
@@ -25,7 +26,6 @@ from services.common.storage import (
     FileStorage,
     FileTooLarge,
     LocalStorage,
-    S3Storage,
     display_name,
     format_size,
     make_storage,

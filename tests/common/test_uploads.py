@@ -14,9 +14,10 @@ import pytest
 from fastapi import FastAPI, Request
 
 from services.common.errors import install_error_handlers
+from services.common.sinks import new_sink
 from services.common.sniffing import PHOTO_TYPES, possible_types, sniff_type
 from services.common.storage import KEY_RE, MIB, FileStorage, LocalStorage, PendingFile
-from services.common.uploads import DOCUMENT_TYPES, new_sink, receive_body, receive_upload
+from services.common.uploads import DOCUMENT_TYPES, receive_body, receive_upload
 from tests.support.file_samples import REFUSED, SAMPLES, make_storage_fixture, objects, ole
 
 BOUNDARY = "----sortline7MA4YWxkTrZu0gW"
@@ -33,9 +34,9 @@ def sink_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """Every test here runs with each way of writing a file: ``_QueueSink`` (the only body arriving:
     hashed on the loop, one writer thread) and ``_BatchSink`` (others arriving too: batches hashed and
     written in the thread pool); ``new_sink`` picks by how many bodies arrive, which tests do not vary."""
-    from services.common import uploads
+    from services.common import sinks, uploads
 
-    kind = {"queue": uploads._QueueSink, "batch": uploads._BatchSink}[request.param]
+    kind = {"queue": sinks._QueueSink, "batch": sinks._BatchSink}[request.param]
     monkeypatch.setattr(uploads, "new_sink", lambda storage, **kw: kind(storage, **kw))
     return str(request.param)
 
@@ -359,14 +360,14 @@ async def test_the_loop_waits_when_the_disk_falls_behind(storage: FileStorage, m
     writer catches up."""
     import time
 
-    from services.common import uploads
+    from services.common import sinks
 
     if sink_kind != "queue":
         pytest.skip("the queue's limit; a batch sink holds at most one batch in flight and one gathering")
-    monkeypatch.setattr(uploads, "QUEUE_LIMIT", 256 * 1024)
+    monkeypatch.setattr(sinks, "QUEUE_LIMIT", 256 * 1024)
     queued: list[int] = []
     real_put = PendingFile.put
-    real_feed = uploads._QueueSink.feed
+    real_feed = sinks._QueueSink.feed
 
     def slow_put(self, chunk: bytes) -> None:
         time.sleep(0.01)
@@ -377,7 +378,7 @@ async def test_the_loop_waits_when_the_disk_falls_behind(storage: FileStorage, m
         queued.append(self._sent - self._written)
 
     monkeypatch.setattr(pending_class(storage), "put", slow_put)
-    monkeypatch.setattr(uploads._QueueSink, "feed", feed)
+    monkeypatch.setattr(sinks._QueueSink, "feed", feed)
     piece = 64 * 1024
     data = b"\xff\xd8\xff\xe0" + bytes(range(256)) * (6 * 1024)
 
@@ -515,28 +516,28 @@ async def test_the_way_of_writing_follows_how_many_bodies_arrive(tmp_path: Path,
     """``new_sink`` (the real one, imported before the fixture replaces it): the queue kind for the only
     body arriving, the batch kind while another one arrives; a file stops counting once its body has
     ended or it was given up."""
-    from services.common import uploads
+    from services.common import sinks
 
     if sink_kind != "queue":
         pytest.skip("one run is enough")
     storage = LocalStorage(tmp_path)
 
-    def sink() -> uploads._Sink:
+    def sink() -> sinks._Sink:
         return new_sink(storage, field="file", name="a.jpg", limit=MIB, accept=PHOTO_TYPES)
 
     first = sink()
     second = sink()
-    assert isinstance(first, uploads._QueueSink) and isinstance(second, uploads._BatchSink)
+    assert isinstance(first, sinks._QueueSink) and isinstance(second, sinks._BatchSink)
     await second.feed(SAMPLES["png"][0])
     await second.finish()
     await second.aclose()
     await first.aclose()
     await first.aclose()  # again: counted once
-    assert uploads._State.receiving == 0
+    assert sinks._State.receiving == 0
     third = sink()
-    assert isinstance(third, uploads._QueueSink) and uploads._State.receiving == 1
+    assert isinstance(third, sinks._QueueSink) and sinks._State.receiving == 1
     await third.aclose()  # its writer thread ends (a sink is always closed: ``finally`` in the kernel)
-    assert uploads._State.receiving == 0
+    assert sinks._State.receiving == 0
 
 
 # --- sniffing itself -------------------------------------------------------------------------------

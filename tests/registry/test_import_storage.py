@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from services.common.storage import LocalStorage, S3Storage
+from services.common.s3_storage import S3Storage
+from services.common.storage import LocalStorage
 from services.registry.app import create_app
 from services.registry.bulk import jobs
 from services.registry.config import Settings

@@ -201,11 +201,11 @@ def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch, engine):
     for the row: each hop costs a wake-up of both threads, which on a busy machine outweighs the work."""
     import anyio.to_thread
 
-    from services.common import uploads
+    from services.common import sinks
 
     hops: list[str] = []
     real = anyio.to_thread.run_sync
-    real_submit = uploads._WRITERS.submit
+    real_submit = sinks._WRITERS.submit
 
     async def run_sync(func, *args, **kwargs):
         hops.append(getattr(func, "__qualname__", repr(func)))
@@ -216,7 +216,7 @@ def test_photo_put_is_one_thread_hop(client, as_, draft, monkeypatch, engine):
         return real_submit(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
-    monkeypatch.setattr(uploads._WRITERS, "submit", submit)
+    monkeypatch.setattr(sinks._WRITERS, "submit", submit)
     r = _put(client, as_, "p1", jpeg())
     assert r.status_code == 201, r.text
     # on PostgreSQL the look-up before the body (run_read) goes to the thread pool too, by design

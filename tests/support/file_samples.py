@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from services.common.storage import DEFAULT_MAX_SIZE, FileStorage, LocalStorage, S3Storage
+from services.common.s3_storage import S3Storage
+from services.common.storage import DEFAULT_MAX_SIZE, FileStorage, LocalStorage
 from tests.support.seaweed import SeaweedS3
 
 BUCKET = "sortline-test"

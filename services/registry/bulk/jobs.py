@@ -52,7 +52,8 @@ from services.common import clock
 from services.common.config import data_dir
 from services.common.db import read_engine
 from services.common.jobs import JobContext, JobRunner, JobTimeout, worker_gone
-from services.common.storage import FileStorage, S3Storage, make_storage
+from services.common.s3_storage import S3Storage
+from services.common.storage import FileStorage, make_storage
 from services.common.tabular import ErrorEntry, Row, TabularError, open_table
 from services.registry import numbering, stats
 from services.registry import repository as registry_repository
