@@ -203,6 +203,8 @@ class Rectification(SupervisionTable, table=True):
     plan_id: int | None = Field(default=None, foreign_key="plan.id")
     team_code: str | None = Field(default=None, max_length=16)
     target_code: str = Field(max_length=40)
+    # the finding's, copied: lists and boards name the compound, not only its registry code
+    target_name: str = Field(default="", max_length=128)
     county_code: str = Field(max_length=6)
     category: str = Field(max_length=32)
     severity: str = Field(max_length=16)

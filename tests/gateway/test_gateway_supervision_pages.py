@@ -362,6 +362,7 @@ def failed_inspection(sv: Any) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     orders = sv.service.get("/rectifications", headers=sv.headers()).json()["items"]
     assert len(orders) == 1
+    assert orders[0]["target_name"] == target["name"] != ""  # lists name the compound, not only its code
     return dict(orders[0])
 
 
@@ -372,6 +373,7 @@ def test_a_county_signs_its_order_through_the_page_and_another_county_cannot_see
     csrf = gw.login_as("county", county_code=county)
     mine = gw.client.get("/supervision/my")
     assert mine.status_code == 200 and f'data-order="{order["id"]}"' in mine.text and "设施破损" in mine.text
+    assert order["target_name"] in mine.text
     page = gw.client.get(f"/supervision/rectifications/{order['id']}")
     assert page.status_code == 200 and 'data-action="accept"' in page.text and 'data-action="verify"' not in page.text
     resp = gw.client.post(

@@ -63,6 +63,13 @@ def test_free_finding_issues_an_order_with_workday_deadline(client, as_, plan, e
     ]
 
 
+def test_orders_name_their_target(client, as_):
+    oid = _finding(client, as_)["rectification_id"]
+    listed = client.get("/rectifications", headers=as_("office")).json()["items"]
+    assert [(o["id"], o["target_code"], o["target_name"]) for o in listed] == [(oid, "360102-S000001", "滨江花园")]
+    assert client.get(f"/rectifications/{oid}", headers=as_("office")).json()["target_name"] == "滨江花园"
+
+
 def test_likely_duplicate_offered_before_creating(client, as_, plan):
     first = _finding(client, as_)
     dup = client.get("/findings/duplicates?target_code=360102-S000001&category=overflow", headers=as_("inspector"))

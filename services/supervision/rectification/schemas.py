@@ -79,6 +79,7 @@ class RectificationPublic(BaseModel):
     finding_id: int
     plan_id: int | None
     target_code: str
+    target_name: str = Field(default="", description="检查对象名称（问题记录时的名称）")
     county_code: str
     category: str
     category_name: str
