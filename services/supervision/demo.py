@@ -24,6 +24,7 @@ from services.common import clock
 from services.common.auth import Caller
 from services.common.db import session_scope
 from services.common.storage import FileStorage, make_storage
+from services.registry.demo import UNITS
 from services.supervision import photos as photo_store
 from services.supervision.config import Settings
 from services.supervision.enforcement import service as enforcement
@@ -38,7 +39,7 @@ from services.supervision.plans.templates import demo_templates
 from services.supervision.rectification import escalation
 from services.supervision.rectification import repository as rectification_repo
 from services.supervision.rectification import service as rectification
-from services.supervision.rectification.schemas import TransitionIn
+from services.supervision.rectification.schemas import FindingIn, TransitionIn
 from services.supervision.reports import service as reports
 from services.supervision.reports.schemas import CircularIn, ReportIn
 from services.supervision.repository import count
@@ -47,6 +48,15 @@ OFFICE = Caller(sub="system:demo", name="分类办", role="office")
 TEAMS = [
     ("T01", "第一督导组", "inspector", ["inspector", "zhang.wei"], ["360102", "360103", "360111"]),
     ("T02", "第二督导组", "wang.fang", ["wang.fang", "chen.jie"], ["360104", "360113", "360112"]),
+]
+# The demo member unit whose liaison the gateway demo signs in (gateway/demo.py): responsible for the
+# findings at farmers' markets below. The registry demo numbers its units U01... in UNITS' order.
+DEMO_UNIT = "U05"
+DEMO_UNIT_NAME = UNITS[int(DEMO_UNIT[1:]) - 1][0]
+UNIT_CASES = [
+    ("mixed_disposal", "major", "市场内厨余垃圾与其他垃圾混投，部分摊位未设分类容器"),
+    ("signage", "minor", "分类投放点标识陈旧，部分桶身无分类标志"),
+    ("overflow", "minor", "收集点厨余桶满溢，未及时清运"),
 ]
 COUNTY_NAMES = {
     "360102": "东湖区",
@@ -147,18 +157,19 @@ def seed_demo(engine: Engine, settings: Settings | None = None, calendar: Any = 
 
         calendar = WorkCalendar()
     cal = calendar
-    registry = DemoRegistry([s for s in demo_sites() if s["kind"] == "residential"])
+    sites = demo_sites()
+    registry = DemoRegistry([s for s in sites if s["kind"] == "residential"])
+    markets = [s for s in sites if s["kind"] == "farmers_market"]
     saved = clock._fixed
     try:
-        _seed(engine, settings, storage, cal, registry, counts)
+        _seed(_Env(engine, settings, storage, cal, registry, counts), markets)
     finally:
         clock.set_now(saved)
     return counts
 
 
-def _seed(
-    engine: Engine, settings: Settings, storage: FileStorage, cal: Any, registry: DemoRegistry, counts: dict[str, int]
-) -> None:
+def _seed(env: _Env, markets: list[dict[str, Any]]) -> None:
+    engine, settings, storage, cal, _, counts = env
     today = clock.today()
     with session_scope(engine) as session:
         for code, name, leader, members, counties in TEAMS:
@@ -172,7 +183,6 @@ def _seed(
             plans.publish_checklist(session, OFFICE, created["id"])
             checklist_ids[template["target_kind"]] = created["id"]
             counts["checklists"] += 1
-    env = _Env(engine, settings, storage, cal, registry, counts)
     residential = checklist_ids["site:residential"]
     # round 1: finished about two months ago
     start1 = _workday_on_or_after(cal, today - timedelta(days=70))
@@ -194,6 +204,7 @@ def _seed(
     end2 = cal.add_workdays(today, 3)
     plan2 = _plan_in("2026年第四轮居民小区督导检查（示例）", start2, end2, "T01", residential, 10, 2, 3)
     _round(env, plan2, made_on=start2 - timedelta(days=2), upto=today, orders_until=today, in_progress=True)
+    _unit_orders(env, markets, today)
     clock.set_now(None)
     escalation.daily(engine, settings, cal, today)
     with engine.connect() as conn:
@@ -405,6 +416,43 @@ def _work_orders(engine: Engine, storage: FileStorage, cal: Any, plan_id: int, *
             _go(engine, checker, order["id"], "reject", "整改后照片看不出周边清理情况，请补拍")
             continue
         _go(engine, checker, order["id"], "verify", "复查合格，予以销号")
+
+
+def _unit_orders(env: _Env, markets: list[dict[str, Any]], today: date) -> None:
+    """Free findings an inspector raised at farmers' markets with the demo member unit responsible,
+    so its liaison's 我的整改 is not empty: one order to sign, one signed and past its deadline, one
+    fixed and waiting for the check."""
+    engine, settings, storage, cal, _, _ = env
+    inspector = Caller(sub="user:demo-inspector", name="inspector", role="inspector", team_code="T01")
+    issued = _back_workdays(cal, today, 3)
+    for stage, (site, (category, severity, description)) in enumerate(zip(markets, UNIT_CASES, strict=False)):
+        clock.set_now(_at(issued, 10 + stage))
+        body = FindingIn(
+            target_code=site["code"],
+            target_name=site["name"],
+            county_code=site["county_code"],
+            category=category,
+            severity=severity,
+            description=description,
+            latitude=site["lat"],
+            longitude=site["lng"],
+            party_kind="unit",
+            party_code=DEMO_UNIT,
+        )
+        with session_scope(engine) as session:
+            order_id = rectification.create_finding(session, settings, cal, inspector, body).body["rectification_id"]
+        if stage == 0:
+            continue
+        party = Caller(sub="system:demo-unit", name=f"{DEMO_UNIT_NAME}联络员", role="unit", unit_code=DEMO_UNIT)
+        clock.set_now(_at(cal.add_workdays(issued, 1), 9))
+        _go(engine, party, order_id, "accept")
+        if stage == 1:
+            _backdate(engine, order_id, cal, today, 1)  # signed, then let slip past its deadline
+            continue
+        clock.set_now(_at(cal.add_workdays(issued, 2), 16))
+        pid = f"fix-{order_id}"
+        _photo(engine, storage, party, ("rectification", order_id), pid, 60_000 + order_id, "after")
+        _go(engine, party, order_id, "submit_fix", "已为各摊位配备分类桶，市场管理方每日巡查", [pid])
 
 
 def _backdate(engine: Engine, order_id: int, cal: Any, today: date, workdays_overdue: int) -> None:

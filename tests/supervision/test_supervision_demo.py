@@ -1,5 +1,6 @@
 """The demo seed: every state present, today's inspections for the demo inspector, the finished
-round's report and circular published, real photos; running it twice adds nothing."""
+round's report and circular published, orders for the demo member unit, real photos; running it
+twice adds nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from PIL import Image
 
 from services.common import clock
 from services.common.storage import make_storage
-from services.supervision.demo import seed_demo
+from services.supervision.demo import DEMO_UNIT, seed_demo
 from services.supervision.models import (
     circular_t,
     enforcement_t,
@@ -45,6 +46,10 @@ def test_demo_seed(engine, settings, client, as_):
         assert conn.execute(select(report_t.c.state)).scalar_one() == "published"
         assert conn.execute(select(circular_t.c.state)).scalar_one() == "published"
         assert conn.execute(select(func.count()).select_from(enforcement_t)).scalar_one() == 24
+        unit_orders = conn.execute(select(rect_t).where(rect_t.c.party_code == DEMO_UNIT)).all()
+        assert {o.state for o in unit_orders} == {"issued", "accepted", "fix_submitted"}
+        assert all(o.target_name.endswith("市场") for o in unit_orders), [o.target_name for o in unit_orders]
+        assert all(o.target_name for o in conn.execute(select(rect_t.c.target_name)))  # every order names its target
         key = conn.execute(select(photo_t.c.key).limit(1)).scalar_one()
         today = [
             r
