@@ -5,6 +5,7 @@ service that is down does not hold up every page."""
 
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import quote
 
@@ -12,6 +13,8 @@ from starlette.requests import Request
 
 from gateway.security import Principal
 from services.common.errors import AppError
+
+log = logging.getLogger("sortline.gateway.names")
 
 NAME_TTL = 300.0
 RETRY_AFTER = 30.0
@@ -57,3 +60,26 @@ async def scope_name(request: Request, principal: Principal, rid: str) -> str:
         return principal.scope_label
     _names[key] = (time.monotonic(), str(name))
     return str(name)
+
+
+UNIT_NAMES_TTL = 60.0  # seconds: member units change a few times a year
+
+
+async def unit_names(request: Request, user: Principal) -> dict[str, str]:
+    """Every member unit's code -> name from the registry, kept a minute per process (the assessment
+    and supervision lists name units; the registry's unit list is the same for every role). Codes
+    are shown as they are when the registry does not answer."""
+    from gateway.deps import request_id  # gateway.deps imports this module
+
+    cached: tuple[float, dict[str, str]] | None = getattr(request.app.state, "unit_names", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < UNIT_NAMES_TTL:
+        return cached[1]
+    try:
+        data = await request.app.state.clients.registry.call("GET", "/units", caller=user.caller(request_id(request)))
+    except AppError as exc:
+        log.warning("unit names unavailable: %s", exc.message)
+        return cached[1] if cached else {}
+    names = {str(u["code"]): str(u["name"]) for u in data.get("items", [])}
+    request.app.state.unit_names = (now, names)
+    return names

@@ -4,7 +4,6 @@ become the gateway's own, with their Chinese details) and small formatting helpe
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -237,27 +236,6 @@ async def all_items(
         if not cursor:
             break
     return out
-
-
-UNIT_NAMES_TTL = 60.0  # seconds: member units change a few times a year
-
-
-async def unit_names(request: Request, user: Principal) -> dict[str, str]:
-    """Unit code -> name from the registry, kept a minute per process (every list page shows
-    names; the registry's unit list is the same for every role). Codes are shown as they are
-    when the registry does not answer."""
-    cached: tuple[float, dict[str, str]] | None = getattr(request.app.state, "assessment_unit_names", None)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < UNIT_NAMES_TTL:
-        return cached[1]
-    try:
-        data = await request.app.state.clients.registry.call("GET", "/units", caller=user.caller(request_id(request)))
-    except AppError as exc:
-        log.warning("assessment pages: unit names unavailable: %s", exc.message)
-        return cached[1] if cached else {}
-    names = {str(u["code"]): str(u["name"]) for u in data.get("items", [])}
-    request.app.state.assessment_unit_names = (now, names)
-    return names
 
 
 def field_errors(exc: AppError) -> dict[str, str]:

@@ -14,13 +14,13 @@ from gateway.assessment_pages.common import (
     OFFICE_ROLES,
     call,
     require,
-    unit_names,
     url,
 )
 from gateway.assessment_pages.tasks import quarters
 from gateway.assessment_pages.views import current_quarter, task_detail, task_row
 from gateway.deps import PageUser
 from gateway.render import render
+from gateway.scope_names import unit_names
 from gateway.security import Principal
 from services.common.errors import AppError
 

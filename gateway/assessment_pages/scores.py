@@ -23,12 +23,12 @@ from gateway.assessment_pages.common import (
     fmt_share,
     pass_file,
     require,
-    unit_names,
 )
 from gateway.assessment_pages.tasks import quarters as list_quarters
 from gateway.assessment_pages.views import current_quarter
 from gateway.deps import PageUser
 from gateway.render import render
+from gateway.scope_names import unit_names
 from gateway.security import Principal
 from services.common.errors import AppError, InvalidInput
 

@@ -24,13 +24,13 @@ from gateway.assessment_pages.common import (
     open_stream,
     require,
     seg,
-    unit_names,
     url,
 )
 from gateway.assessment_pages.views import current_quarter, quarter_view, task_detail, task_row
 from gateway.deps import PageUser, check_csrf, session_principal
 from gateway.integration.inbound import receipt_events
 from gateway.render import SECURITY_HEADERS, render
+from gateway.scope_names import unit_names
 from gateway.security import Principal
 from services.common import clock
 from services.common.errors import AppError, InvalidInput, Unauthorized

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from gateway.deps import PageUser, request_id
 from gateway.render import render
+from gateway.scope_names import unit_names
 from gateway.security import Principal
 from gateway.supervision_pages.api import (
     CHECKLIST_STATES,
@@ -103,6 +104,12 @@ async def county_names(request: Request, user: Principal) -> dict[str, str]:
     except AppError:
         return {}
     return {c.code: c.name for c in counties}
+
+
+async def party_names(request: Request, user: Principal) -> dict[str, str]:
+    """Code -> name of every county and member unit: who answers for a rectification order."""
+    counties, units = await asyncio.gather(county_names(request, user), unit_names(request, user))
+    return counties | units
 
 
 # --- teams -----------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from gateway.supervision_pages.api import (
     require,
     today,
 )
-from gateway.supervision_pages.office import county_names, ctx
+from gateway.supervision_pages.office import county_names, ctx, party_names
 from services.common.errors import AppError, InvalidInput
 
 router = APIRouter()
@@ -49,7 +49,7 @@ def is_overdue(o: dict[str, Any]) -> bool:
 
 
 def order_row(o: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    party = o.get("party_name") or (names.get(o.get("party_code", ""), "") if o.get("party_kind") == "county" else "")
+    party = o.get("party_name") or names.get(o.get("party_code", ""), "")
     return {
         **o,
         "category_label": label(FINDING_CATEGORIES, o.get("category")),
@@ -160,7 +160,7 @@ async def board(request: Request, user: PageUser) -> Response:
     answers, counts, names = await asyncio.gather(
         asyncio.gather(*(api.items("/rectifications", state=s, **params) for s in BOARD_STATES)),
         api.get("/rectifications/board"),
-        county_names(request, user),
+        party_names(request, user),
     )
     totals = {c["state"]: c["count"] for c in counts.get("by_state", [])}
     columns = []
@@ -190,7 +190,7 @@ async def order_list(
     api = Supervision(request, user)
     params = {"state": state or None, "overdue": "true" if overdue == "1" else None}
     (items, next_cursor), names = await asyncio.gather(
-        api.items("/rectifications", **params, cursor=cursor or None, limit=50), county_names(request, user)
+        api.items("/rectifications", **params, cursor=cursor or None, limit=50), party_names(request, user)
     )
     rows = [order_row(o, names) for o in items]
     return render(
@@ -206,7 +206,7 @@ async def my_orders(request: Request, user: PageUser, state: str = "") -> Respon
     require(user, PARTY_ROLES | READ_ROLES)
     api = Supervision(request, user)
     items = await api.all_items("/rectifications", limit=500, state=state or None)
-    names = await county_names(request, user)
+    names = await party_names(request, user)
     rows = sorted((order_row(o, names) for o in items), key=lambda o: (o.get("state") == "verified", *urgency(o)))
     return render(
         request,
@@ -228,7 +228,7 @@ def allowed_actions(user: Principal, order: dict[str, Any]) -> list[tuple[str, s
 async def _order_context(request: Request, user: Principal, order_id: int) -> dict[str, Any]:
     api = Supervision(request, user)
     order = await api.get(f"/rectifications/{order_id}")
-    names = await county_names(request, user)
+    names = await party_names(request, user)
     row = order_row(order, names)
     finding = order.get("finding") or {}
     before = photo_urls(order.get("before_photos") or finding.get("photos"))

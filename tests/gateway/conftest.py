@@ -381,6 +381,7 @@ class SvGateway:
     gw: Gateway
     service: TestClient  # the supervision service itself, for test data made with signed callers
     service_settings: Any
+    engines: dict[str, Engine]  # the other services' databases (the registry's, when it is merged)
 
     def headers(self, role: str = "office", name: str = "office", **scope: Any) -> dict[str, str]:
         from services.common.auth import Caller, sign_token
@@ -398,8 +399,8 @@ def sv_gw(make_db: Callable[[str], Engine], make_gateway: Callable[..., Gateway]
     app = supervision_app(sv_settings, make_db("supervision"))
     app.state.peers = {"registry": SvFakeRegistry()}
     app.state.calendar = SvEveryDay()
-    transports, _engines = service_transports(make_db)
+    transports, engines = service_transports(make_db)
     transports["supervision"] = httpx.ASGITransport(app=app)
     gw = make_gateway(transports=transports)
     with TestClient(app, raise_server_exceptions=False) as service:
-        yield SvGateway(gw, service, sv_settings)
+        yield SvGateway(gw, service, sv_settings, engines)

@@ -398,6 +398,34 @@ def test_a_county_signs_its_order_through_the_page_and_another_county_cannot_see
     assert f'data-order="{order["id"]}"' not in gw.client.get("/supervision/my").text
 
 
+def test_a_units_order_names_the_unit_and_the_place(sv_gw: Any) -> None:
+    from sqlalchemy import insert
+
+    from services.registry.models import unit_t
+
+    with sv_gw.engines["registry"].begin() as conn:
+        conn.execute(insert(unit_t).values(code="U05", name="市市场监管局", kind="bureau"))
+    finding = {
+        "target_code": "360102-S000049",
+        "target_name": "青结菜市场",
+        "county_code": "360102",
+        "category": "mixed_disposal",
+        "description": "摊位未设分类容器",
+        "party_kind": "unit",
+        "party_code": "U05",
+    }
+    r = sv_gw.service.post("/findings", json=finding, headers=sv_gw.headers("inspector", team_code="T01"))
+    assert r.status_code == 201, r.text
+    gw = sv_gw.gw
+    gw.login_as("office")
+    listed = gw.client.get("/supervision/rectifications/list")
+    row = re.search(r'<tr data-order="\d+">(.*?)</tr>', listed.text, re.S)
+    assert row and "青结菜市场" in row.group(1) and "360102-S000049" in row.group(1) and "市市场监管局" in row.group(1)
+    assert "U05" not in row.group(1)
+    board = gw.client.get("/supervision/rectifications")
+    assert "混投混放 · 青结菜市场" in board.text and "市市场监管局" in board.text
+
+
 def test_office_board_and_a_refused_transition_in_chinese(sv_gw: Any) -> None:
     order = failed_inspection(sv_gw)
     gw = sv_gw.gw
