@@ -60,6 +60,7 @@ ENTITY_LABELS = {
     "task": "考核任务",
     "rectification": "整改通知",
     "circular": "通报",
+    "finding": "问题",
     "subscription": "事件订阅",
     "facility": "设施",
     "vehicle": "车辆",
@@ -86,10 +87,18 @@ VERB_LABELS = {
     "failing": "投递持续失败",
     "disabled": "已停用",
     "decommissioned": "已注销",
+    "reopened": "已重新打开",
+    "due_changed": "截止日期已调整",
+    "fix_submitted": "已提交整改",
+    "verified": "已销号",
+    "rejected": "已驳回",
+    "overdue": "已逾期",
 }
+# Where an entity's verb reads otherwise: an order that is "accepted" has been signed for, not approved.
+ENTITY_VERB_LABELS = {("rectification", "accepted"): "已签收"}
 # 泛微 isremark: 0 to-do, 2 handled, 4 finished, 8 to-read.
-TODO_VERBS = {"created", "issued", "assigned", "reminded", "returned", "escalated", "reopened"}
-HANDLED_VERBS = {"submitted", "handled", "accepted", "approved", "rectified", "done"}
+TODO_VERBS = {"created", "issued", "assigned", "reminded", "returned", "escalated", "reopened", "rejected", "overdue"}
+HANDLED_VERBS = {"submitted", "handled", "accepted", "approved", "rectified", "done", "fix_submitted"}
 FINISHED_VERBS = {"closed", "finished", "archived", "cancelled", "verified"}
 
 
@@ -122,7 +131,7 @@ def describe(ev: EventView) -> tuple[str, str]:
     """A Chinese title and a one-line body for a person."""
     _service, entity, verb = parts(ev.type)
     what = ENTITY_LABELS.get(entity, entity or "事件")
-    how = VERB_LABELS.get(verb, verb)
+    how = ENTITY_VERB_LABELS.get((entity, verb)) or VERB_LABELS.get(verb, verb)
     name = str(ev.data.get("title") or ev.data.get("name") or ev.subject)
     title = f"{what}{how}：{name}"[:200]
     bits = []

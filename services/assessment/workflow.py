@@ -151,6 +151,7 @@ def record(
         str(task.id),
         {
             "task_id": task.id,
+            "title": task.evidence_title,  # what a person reads in the inbox and the OA
             "quarter": task.quarter_id,
             "item_code": task.item_code,
             "unit_code": task.unit_code,

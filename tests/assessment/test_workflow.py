@@ -121,8 +121,12 @@ def test_review_cycle_reasons_history_and_events(
         ("approve", None),
     ]
     with session_scope(engine) as session:
-        types = [e.type for e in outbox.page(session, 0, 100).items if e.subject == str(task_id)]
+        events = [e for e in outbox.page(session, 0, 100).items if e.subject == str(task_id)]
+        title = session.get(Task, task_id).evidence_title  # type: ignore[union-attr]
+    types = [e.type for e in events]
     assert types.count("sortline.assessment.task.approved") == 2 and "sortline.assessment.task.reopened" in types
+    # each names the evidence: what the inbox and the OA show (not the task's number)
+    assert title and {e.data["title"] for e in events} == {title}
     # a locked quarter freezes everything
     with session_scope(engine) as session:
         quarters.set_state(session, caller("office"), quarter, "locked", None)

@@ -38,6 +38,17 @@ def _events(engine, kind):
         return [r.data for r in conn.execute(select(t).where(t.c.type == f"sortline.supervision.{kind}"))]
 
 
+def _inbox_lines(engine):
+    """What the inbox and the OA make of the orders' events: (title, 泛微 isremark), oldest first."""
+    from gateway.integration.adapters import EventView, describe, isremark
+
+    with engine.connect() as conn:
+        t = outbox.table
+        rows = conn.execute(select(t).where(t.c.type.like("sortline.supervision.rectification.%")).order_by(t.c.seq))
+        views = [EventView(str(r.id), "supervision", r.type, r.subject, r.time, r.data) for r in rows]
+    return [(describe(v)[0], isremark(v)) for v in views]
+
+
 @pytest.fixture
 def plan(client, as_):
     make_team(client, as_)
@@ -54,6 +65,7 @@ def test_free_finding_issues_an_order_with_workday_deadline(client, as_, plan, e
     assert _events(engine, "rectification.issued") == [
         {
             "id": order["id"],
+            "title": "满溢 · 滨江花园",
             "finding_id": f["id"],
             "party_kind": order["party_kind"],
             "party_code": order["party_code"],
@@ -171,6 +183,15 @@ def test_walk_with_roles(client, as_, plan, engine, monkeypatch):
     ]
     assert client.get(f"/findings/{f['id']}", headers=as_("office")).json()["state"] == "closed"
     assert _events(engine, "rectification.verified")[0]["reason"] == "复查合格"
+    # in Chinese, naming the problem and the place (not an id), each a to-do, handled or finished in the OA
+    assert _inbox_lines(engine) == [
+        ("整改通知已下发：满溢 · 滨江花园", "0"),
+        ("整改通知已签收：满溢 · 滨江花园", "2"),
+        ("整改通知已提交整改：满溢 · 滨江花园", "2"),
+        ("整改通知已驳回：满溢 · 滨江花园", "0"),
+        ("整改通知已提交整改：满溢 · 滨江花园", "2"),
+        ("整改通知已销号：满溢 · 滨江花园", "4"),
+    ]
 
 
 def test_scope_county_unit_and_keys(client, as_, plan):
@@ -215,14 +236,18 @@ def test_overdue_and_escalation_timing(client, as_, plan, engine, settings):
     _set_today(date(2026, 11, 10))
     order = client.get(f"/rectifications/{oid}", headers=as_("office")).json()
     assert order["escalation_level"] == 1 and order["escalated_to"] == ["office"]
+    assert _inbox_lines(engine)[1:] == [
+        ("整改通知已逾期：满溢 · 滨江花园", "0"),
+        ("整改通知已升级督办：满溢 · 滨江花园", "0"),
+    ]
     assert order["deadline"] == "2026-11-13" and order["overdue"] is False
     assert order["escalations"][0]["old_deadline"] == "2026-11-05"
     assert "督办" in order["escalations"][0]["reason"]
     assert _events(engine, "rectification.escalated") == [
-        {"id": oid, "level": 1, "escalated_to": ["office"], "new_deadline": "2026-11-13"}
+        {"id": oid, "title": "满溢 · 滨江花园", "level": 1, "escalated_to": ["office"], "new_deadline": "2026-11-13"}
     ]
     assert _events(engine, "rectification.overdue") == [
-        {"id": oid, "deadline": "2026-11-05", "party_code": order["party_code"]}
+        {"id": oid, "title": "满溢 · 滨江花园", "deadline": "2026-11-05", "party_code": order["party_code"]}
     ]
     assert rect_service.daily(engine, settings, cal, date(2026, 11, 10)) == {"overdue": 0, "escalated": 0}
     with engine.connect() as conn:

@@ -43,7 +43,7 @@ def daily(engine: Engine, settings: Settings, cal: Any, today: date | None = Non
                 repo.emit_order(
                     session,
                     "overdue",
-                    order["id"],
+                    order,
                     deadline=order["deadline"].isoformat(),
                     party_code=order["party_code"],
                 )
@@ -84,7 +84,7 @@ def daily(engine: Engine, settings: Settings, cal: Any, today: date | None = Non
             repo.emit_order(
                 session,
                 "escalated",
-                order["id"],
+                order,
                 level=new_level,
                 escalated_to=targets,
                 new_deadline=new_deadline.isoformat(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, TypedDict, Unpack
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from services.common.pagination import keyset, rows_page, split_page
 from services.supervision.models import escalation_t, finding_t, outbox, rect_event_t, rect_t
 from services.supervision.repository import Db, by_id, insert_id, one, rows
+from services.supervision.vocab import CATEGORY_NAMES
 
 
 def finding(db: Db, finding_id: int) -> dict[str, Any] | None:
@@ -169,6 +171,9 @@ def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
     return rows(db, stmt)
 
 
-def emit_order(session: Session, verb: str, order_id: int, **data: Any) -> None:
-    """The order's outbox event ``sortline.supervision.rectification.<verb>``: its id, then ``data``."""
-    outbox.emit(session, "rectification", verb, str(order_id), {"id": order_id, **data})
+def emit_order(session: Session, verb: str, order: Mapping[str, Any], **data: Any) -> None:
+    """The order's outbox event ``sortline.supervision.rectification.<verb>``: its id and a title a person
+    reads in the inbox and the OA (the problem and where: "满溢 · 滨江花园"), then ``data``."""
+    category = CATEGORY_NAMES.get(order["category"], order["category"])
+    title = f"{category} · {order.get('target_name') or order['target_code']}"
+    outbox.emit(session, "rectification", verb, str(order["id"]), {"id": order["id"], "title": title, **data})

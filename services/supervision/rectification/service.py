@@ -229,10 +229,12 @@ def _emit_issued(
         str(finding_id),
         {"id": finding_id, "target_code": target["target_code"], "category": category},
     )
+    order = {"id": order_id, "category": category, "target_code": target["target_code"]}
+    order["target_name"] = target.get("name")
     repo.emit_order(
         session,
         "issued",
-        order_id,
+        order,
         finding_id=finding_id,
         party_kind=party[0],
         party_code=party[1],
@@ -462,7 +464,7 @@ def transition(session: Session, caller: Caller, order_id: int, body: Transition
     verb = {"accept": "accepted", "submit_fix": "fix_submitted", "verify": "verified", "reject": "rejected"}[
         body.action
     ]
-    repo.emit_order(session, verb, order_id, state=next_state, party_code=order["party_code"], reason=reason)
+    repo.emit_order(session, verb, order, state=next_state, party_code=order["party_code"], reason=reason)
     return get_order(session, caller, order_id)
 
 
