@@ -62,6 +62,11 @@ def recipients(directory: Directory, ev: EventView) -> list[int]:
     units = set(_codes(data, "unit_code", "unit_codes"))
     counties = set(_codes(data, "county_code", "county_codes"))
     teams = set(_codes(data, "team_code", "team_codes"))
+    if entity == "rectification":
+        # the county or member unit that answers for the order, each step of it (the OA's to-do follows
+        # it from 待办 to 已办); its inspection team sees the fixes to check on its board, not here
+        {"unit": units, "county": counties}.get(str(data.get("party_kind")), set()).add(str(data.get("party_code")))
+        teams = set()
     everyone = entity == "circular" and not (units or counties or teams)
     out = []
     for uid, role, unit, county, team in directory.users:

@@ -47,6 +47,25 @@ def test_task_issued_reaches_the_units_inbox_and_can_be_read(gw: Gateway) -> Non
     assert gw.client.get("/inbox").text.count("提交生活垃圾分类工作方案") == 1
 
 
+def test_an_order_reaches_the_county_that_answers_for_it(gw: Gateway) -> None:
+    """As the supervision service emits it: the party in ``party_kind``/``party_code`` (no county_code)."""
+    gw.user("other_county", "county", county_code="360103")
+    gw.user("the_inspector", "inspector", team_code="T01")
+    gw.login_as("county", county_code="360102")
+    feeds = MemoryFeeds()
+    run_worker(gw, feeds)
+    order = {"id": 7, "title": "满溢 · 滨江花园", "party_kind": "county", "party_code": "360102", "team_code": "T01"}
+    feeds.add("supervision", "sortline.supervision.rectification.issued", "7", order | {"deadline": "2026-12-10"})
+    feeds.add("supervision", "sortline.supervision.rectification.overdue", "7", order)
+    run_worker(gw, feeds)
+    page = gw.client.get("/inbox").text
+    assert "整改通知已下发：满溢 · 滨江花园" in page and "整改通知已逾期：满溢 · 滨江花园" in page
+    assert 'href="/supervision/rectifications/7"' in page
+    for other in ("other_county", "the_inspector"):
+        assert gw.login(other).status_code == 303
+        assert "滨江花园" not in gw.client.get("/inbox").text
+
+
 def test_circular_goes_to_everyone_and_inbox_needs_login(gw: Gateway) -> None:
     gw.user("c1", "county", county_code="360102")
     feeds = MemoryFeeds()

@@ -39,14 +39,24 @@ def _events(engine, kind):
 
 
 def _inbox_lines(engine):
-    """What the inbox and the OA make of the orders' events: (title, 泛微 isremark), oldest first."""
+    """What the gateway makes of the orders' events, oldest first: (title, 泛微 isremark, who is told
+    of the users below: the order's county 360102, another county, its team's inspector, the office, a unit)."""
     from gateway.integration.adapters import EventView, describe, isremark
+    from gateway.integration.inbox import Directory, recipients
 
+    users = [
+        (1, "county", None, "360102", None),
+        (2, "county", None, "360103", None),
+        (3, "inspector", None, None, "T01"),
+        (4, "office", None, None, None),
+        (5, "unit", "U05", None, None),
+    ]
+    directory = Directory(users, {})
     with engine.connect() as conn:
         t = outbox.table
         rows = conn.execute(select(t).where(t.c.type.like("sortline.supervision.rectification.%")).order_by(t.c.seq))
         views = [EventView(str(r.id), "supervision", r.type, r.subject, r.time, r.data) for r in rows]
-    return [(describe(v)[0], isremark(v)) for v in views]
+    return [(describe(v)[0], isremark(v), recipients(directory, v)) for v in views]
 
 
 @pytest.fixture
@@ -69,6 +79,7 @@ def test_free_finding_issues_an_order_with_workday_deadline(client, as_, plan, e
             "finding_id": f["id"],
             "party_kind": order["party_kind"],
             "party_code": order["party_code"],
+            "team_code": "T01",
             "deadline": "2026-11-13",
             "category": "overflow",
         }
@@ -184,13 +195,14 @@ def test_walk_with_roles(client, as_, plan, engine, monkeypatch):
     assert client.get(f"/findings/{f['id']}", headers=as_("office")).json()["state"] == "closed"
     assert _events(engine, "rectification.verified")[0]["reason"] == "复查合格"
     # in Chinese, naming the problem and the place (not an id), each a to-do, handled or finished in the OA
+    # told to the county that answers for it, step by step (its OA to-do goes from 待办 to 办结)
     assert _inbox_lines(engine) == [
-        ("整改通知已下发：满溢 · 滨江花园", "0"),
-        ("整改通知已签收：满溢 · 滨江花园", "2"),
-        ("整改通知已提交整改：满溢 · 滨江花园", "2"),
-        ("整改通知已驳回：满溢 · 滨江花园", "0"),
-        ("整改通知已提交整改：满溢 · 滨江花园", "2"),
-        ("整改通知已销号：满溢 · 滨江花园", "4"),
+        ("整改通知已下发：满溢 · 滨江花园", "0", [1]),
+        ("整改通知已签收：满溢 · 滨江花园", "2", [1]),
+        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1]),
+        ("整改通知已驳回：满溢 · 滨江花园", "0", [1]),
+        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1]),
+        ("整改通知已销号：满溢 · 滨江花园", "4", [1]),
     ]
 
 
@@ -236,18 +248,20 @@ def test_overdue_and_escalation_timing(client, as_, plan, engine, settings):
     _set_today(date(2026, 11, 10))
     order = client.get(f"/rectifications/{oid}", headers=as_("office")).json()
     assert order["escalation_level"] == 1 and order["escalated_to"] == ["office"]
-    assert _inbox_lines(engine)[1:] == [
-        ("整改通知已逾期：满溢 · 滨江花园", "0"),
-        ("整改通知已升级督办：满溢 · 滨江花园", "0"),
+    assert _inbox_lines(engine)[1:] == [  # the county and the office
+        ("整改通知已逾期：满溢 · 滨江花园", "0", [1, 4]),
+        ("整改通知已升级督办：满溢 · 滨江花园", "0", [1, 4]),
     ]
     assert order["deadline"] == "2026-11-13" and order["overdue"] is False
     assert order["escalations"][0]["old_deadline"] == "2026-11-05"
     assert "督办" in order["escalations"][0]["reason"]
     assert _events(engine, "rectification.escalated") == [
         {"id": oid, "title": "满溢 · 滨江花园", "level": 1, "escalated_to": ["office"], "new_deadline": "2026-11-13"}
+        | {"party_kind": "county", "party_code": "360102", "team_code": "T01"}
     ]
     assert _events(engine, "rectification.overdue") == [
         {"id": oid, "title": "满溢 · 滨江花园", "deadline": "2026-11-05", "party_code": order["party_code"]}
+        | {"party_kind": "county", "team_code": "T01"}
     ]
     assert rect_service.daily(engine, settings, cal, date(2026, 11, 10)) == {"overdue": 0, "escalated": 0}
     with engine.connect() as conn:
@@ -264,6 +278,8 @@ def test_unit_order_escalates_to_office_and_leader(client, as_, plan, engine, se
     _set_today(date(2026, 11, 10))
     order = client.get(f"/rectifications/{oid}", headers=as_("unit")).json()
     assert order["escalated_to"] == ["office", "unit_leader:U05"]
+    # the unit is told (not the county the target lies in), and the office of the overdue and the escalation
+    assert [who for _, _, who in _inbox_lines(engine)] == [[5], [4, 5], [4, 5]]
 
 
 def test_rectification_pages_and_overdue_cursor(client, as_, plan):

@@ -172,8 +172,10 @@ def due_for_daily(db: Db, today: date) -> list[dict[str, Any]]:
 
 
 def emit_order(session: Session, verb: str, order: Mapping[str, Any], **data: Any) -> None:
-    """The order's outbox event ``sortline.supervision.rectification.<verb>``: its id and a title a person
-    reads in the inbox and the OA (the problem and where: "满溢 · 滨江花园"), then ``data``."""
+    """The order's outbox event ``sortline.supervision.rectification.<verb>``: its id, a title a person
+    reads in the inbox and the OA (the problem and where: "满溢 · 滨江花园"), who answers for it (whom the
+    gateway tells) and the team that checks it, then ``data``."""
     category = CATEGORY_NAMES.get(order["category"], order["category"])
     title = f"{category} · {order.get('target_name') or order['target_code']}"
-    outbox.emit(session, "rectification", verb, str(order["id"]), {"id": order["id"], "title": title, **data})
+    who = {"party_kind": order["party_kind"], "party_code": order["party_code"], "team_code": order.get("team_code")}
+    outbox.emit(session, "rectification", verb, str(order["id"]), {"id": order["id"], "title": title, **who, **data})

@@ -173,29 +173,27 @@ def raise_finding(
     )
     today = clock.today()
     deadline = cal.add_workdays(today, settings.deadline_days(severity))
-    order_id = repo.insert_order(
-        session,
-        {
-            "finding_id": finding_id,
-            "plan_id": plan["id"] if plan else None,
-            "team_code": plan["team_code"] if plan else None,
-            "target_code": target["target_code"],
-            "target_name": target.get("name", "")[:128],
-            "county_code": target["county_code"],
-            "category": category,
-            "severity": severity,
-            "party_kind": party[0],
-            "party_code": party[1],
-            "state": "issued",
-            "is_open": True,
-            "issued_on": today,
-            "deadline": deadline,
-            "escalated_to": [],
-            "fix_photos": [],
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    order = {
+        "finding_id": finding_id,
+        "plan_id": plan["id"] if plan else None,
+        "team_code": plan["team_code"] if plan else None,
+        "target_code": target["target_code"],
+        "target_name": target.get("name", "")[:128],
+        "county_code": target["county_code"],
+        "category": category,
+        "severity": severity,
+        "party_kind": party[0],
+        "party_code": party[1],
+        "state": "issued",
+        "is_open": True,
+        "issued_on": today,
+        "deadline": deadline,
+        "escalated_to": [],
+        "fix_photos": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+    order_id = repo.insert_order(session, order)
     repo.insert_event(
         session,
         {
@@ -209,38 +207,20 @@ def raise_finding(
             "at": now,
         },
     )
-    _emit_issued(session, finding_id, order_id, target, category, party, deadline)
+    _emit_issued(session, finding_id, order | {"id": order_id})
     return finding_id, order_id
 
 
-def _emit_issued(
-    session: Session,
-    finding_id: int,
-    order_id: int,
-    target: dict[str, Any],
-    category: str,
-    party: tuple[str, str],
-    deadline: date,
-) -> None:
+def _emit_issued(session: Session, finding_id: int, order: dict[str, Any]) -> None:
     outbox.emit(
         session,
         "finding",
         "created",
         str(finding_id),
-        {"id": finding_id, "target_code": target["target_code"], "category": category},
+        {"id": finding_id, "target_code": order["target_code"], "category": order["category"]},
     )
-    order = {"id": order_id, "category": category, "target_code": target["target_code"]}
-    order["target_name"] = target.get("name")
-    repo.emit_order(
-        session,
-        "issued",
-        order,
-        finding_id=finding_id,
-        party_kind=party[0],
-        party_code=party[1],
-        deadline=deadline.isoformat(),
-        category=category,
-    )
+    deadline = order["deadline"].isoformat()
+    repo.emit_order(session, "issued", order, finding_id=finding_id, deadline=deadline, category=order["category"])
 
 
 def create_finding(
@@ -464,7 +444,7 @@ def transition(session: Session, caller: Caller, order_id: int, body: Transition
     verb = {"accept": "accepted", "submit_fix": "fix_submitted", "verify": "verified", "reject": "rejected"}[
         body.action
     ]
-    repo.emit_order(session, verb, order, state=next_state, party_code=order["party_code"], reason=reason)
+    repo.emit_order(session, verb, order, state=next_state, reason=reason)
     return get_order(session, caller, order_id)
 
 
