@@ -65,7 +65,11 @@ def recipients(directory: Directory, ev: EventView) -> list[int]:
     if entity == "rectification":
         # the county or member unit that answers for the order, each step of it (the OA's to-do follows
         # it from 待办 to 已办); its inspection team sees the fixes to check on its board, not here
-        {"unit": units, "county": counties}.get(str(data.get("party_kind")), set()).add(str(data.get("party_code")))
+        party = str(data.get("party_code") or "")
+        if data.get("party_kind") == "unit":
+            units.add(party)
+        elif data.get("party_kind") == "county":
+            counties.add(party)
         teams = set()
     everyone = entity == "circular" and not (units or counties or teams)
     out = []
