@@ -28,6 +28,8 @@ INBOX_TYPES = (
 )
 # The office follows what comes back to it: submissions, escalations, failing subscriptions.
 OFFICE_VERBS = {"submitted", "escalated", "overdue", "failing", "disabled"}
+# An order's inspection team hears of it when a fix waits for its check (in the inbox only).
+TEAM_ORDER_VERBS = {"fix_submitted"}
 
 
 def _codes(data: dict[str, Any], one: str, many: str) -> list[str]:
@@ -52,8 +54,10 @@ class Directory:
         return sorted(self.oa[u] for u in user_ids if u in self.oa)
 
 
-def recipients(directory: Directory, ev: EventView) -> list[int]:
-    """The active users an event concerns."""
+def recipients(directory: Directory, ev: EventView, *, inbox: bool = False) -> list[int]:
+    """The active users an event concerns; with ``inbox``, those told in the platform's own inbox, which
+    adds the inspection team of an order whose fix waits for its check (not sent to the OA: the adapters
+    give an event one to-do state, and that step is 已办 for the county but 待办 for the inspector)."""
     service, entity, verb = parts(ev.type)
     data = ev.data
     if service == "gateway":
@@ -64,13 +68,14 @@ def recipients(directory: Directory, ev: EventView) -> list[int]:
     teams = set(_codes(data, "team_code", "team_codes"))
     if entity == "rectification":
         # the county or member unit that answers for the order, each step of it (the OA's to-do follows
-        # it from 待办 to 已办); its inspection team sees the fixes to check on its board, not here
+        # it from 待办 to 已办)
         party = str(data.get("party_code") or "")
         if data.get("party_kind") == "unit":
             units.add(party)
         elif data.get("party_kind") == "county":
             counties.add(party)
-        teams = set()
+        if not (inbox and verb in TEAM_ORDER_VERBS):
+            teams = set()
     everyone = entity == "circular" and not (units or counties or teams)
     out = []
     for uid, role, unit, county, team in directory.users:
@@ -100,7 +105,7 @@ def messages_for(directory: Directory, ev: EventView) -> list[dict[str, Any]]:
             "created_at": now,
             "read_at": None,
         }
-        for uid in recipients(directory, ev)
+        for uid in recipients(directory, ev, inbox=True)
     ]
 
 

@@ -56,7 +56,9 @@ def _inbox_lines(engine):
         t = outbox.table
         rows = conn.execute(select(t).where(t.c.type.like("sortline.supervision.rectification.%")).order_by(t.c.seq))
         views = [EventView(str(r.id), "supervision", r.type, r.subject, r.time, r.data) for r in rows]
-    return [(describe(v)[0], isremark(v), recipients(directory, v)) for v in views]
+    return [
+        (describe(v)[0], isremark(v), recipients(directory, v), recipients(directory, v, inbox=True)) for v in views
+    ]
 
 
 @pytest.fixture
@@ -195,14 +197,15 @@ def test_walk_with_roles(client, as_, plan, engine, monkeypatch):
     assert client.get(f"/findings/{f['id']}", headers=as_("office")).json()["state"] == "closed"
     assert _events(engine, "rectification.verified")[0]["reason"] == "复查合格"
     # in Chinese, naming the problem and the place (not an id), each a to-do, handled or finished in the OA
-    # told to the county that answers for it, step by step (its OA to-do goes from 待办 to 办结)
+    # told to the county that answers for it, step by step (its OA to-do goes from 待办 to 办结); a fix
+    # waiting for the check reaches the team's inspector too, in the inbox
     assert _inbox_lines(engine) == [
-        ("整改通知已下发：满溢 · 滨江花园", "0", [1]),
-        ("整改通知已签收：满溢 · 滨江花园", "2", [1]),
-        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1]),
-        ("整改通知已驳回：满溢 · 滨江花园", "0", [1]),
-        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1]),
-        ("整改通知已销号：满溢 · 滨江花园", "4", [1]),
+        ("整改通知已下发：满溢 · 滨江花园", "0", [1], [1]),
+        ("整改通知已签收：满溢 · 滨江花园", "2", [1], [1]),
+        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1], [1, 3]),
+        ("整改通知已驳回：满溢 · 滨江花园", "0", [1], [1]),
+        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1], [1, 3]),
+        ("整改通知已销号：满溢 · 滨江花园", "4", [1], [1]),
     ]
 
 
@@ -249,8 +252,8 @@ def test_overdue_and_escalation_timing(client, as_, plan, engine, settings):
     order = client.get(f"/rectifications/{oid}", headers=as_("office")).json()
     assert order["escalation_level"] == 1 and order["escalated_to"] == ["office"]
     assert _inbox_lines(engine)[1:] == [  # the county and the office
-        ("整改通知已逾期：满溢 · 滨江花园", "0", [1, 4]),
-        ("整改通知已升级督办：满溢 · 滨江花园", "0", [1, 4]),
+        ("整改通知已逾期：满溢 · 滨江花园", "0", [1, 4], [1, 4]),
+        ("整改通知已升级督办：满溢 · 滨江花园", "0", [1, 4], [1, 4]),
     ]
     assert order["deadline"] == "2026-11-13" and order["overdue"] is False
     assert order["escalations"][0]["old_deadline"] == "2026-11-05"
@@ -279,7 +282,7 @@ def test_unit_order_escalates_to_office_and_leader(client, as_, plan, engine, se
     order = client.get(f"/rectifications/{oid}", headers=as_("unit")).json()
     assert order["escalated_to"] == ["office", "unit_leader:U05"]
     # the unit is told (not the county the target lies in), and the office of the overdue and the escalation
-    assert [who for _, _, who in _inbox_lines(engine)] == [[5], [4, 5], [4, 5]]
+    assert [who for _, _, who, _ in _inbox_lines(engine)] == [[5], [4, 5], [4, 5]]
 
 
 def test_rectification_pages_and_overdue_cursor(client, as_, plan):
