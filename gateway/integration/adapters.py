@@ -96,8 +96,8 @@ VERB_LABELS = {
 }
 # Where an entity's verb reads otherwise: an order that is "accepted" has been signed for, not approved.
 ENTITY_VERB_LABELS = {("rectification", "accepted"): "已签收"}
-# 泛微 isremark: 0 to-do, 2 handled, 4 finished, 8 to-read.
-TODO_VERBS = {"created", "issued", "assigned", "reminded", "returned", "escalated", "reopened", "rejected", "overdue"}
+# 泛微 isremark: 0 待办, 2 已办, 4 办结, 8 待阅. A verb in neither set below is 待办 (issued, overdue,
+# rejected, returned, escalated, reminded, reopened, ...): ``isremark`` falls back to "0".
 HANDLED_VERBS = {"submitted", "handled", "accepted", "approved", "rectified", "done", "fix_submitted"}
 FINISHED_VERBS = {"closed", "finished", "archived", "cancelled", "verified"}
 
