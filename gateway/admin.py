@@ -46,6 +46,11 @@ class UserForm(ScopeFields):
     username: str = Field(default="", max_length=200)
     display_name: str = Field(default="", max_length=200)
     password: str = Field(default="", max_length=1024)
+    unit_leader: bool = False
+
+
+class LeaderForm(BaseModel):
+    unit_leader: bool = False
 
 
 UserPosted = Annotated[UserForm, Form()]
@@ -103,7 +108,15 @@ def users_page(request: Request, _viewer: AdminViewer, db: ReadSessionDep, scope
 
 @router.post("/users")
 def create_user_page(request: Request, admin: Admin, db: SessionDep, scopes: ScopesDep, form: UserPosted) -> Response:
-    new = NewUser(form.username, form.role, form.display_name, form.unit_code, form.county_code, form.team_code)
+    new = NewUser(
+        form.username,
+        form.role,
+        form.display_name,
+        form.unit_code,
+        form.county_code,
+        form.team_code,
+        unit_leader=form.unit_leader,
+    )
     try:
         user = add_user(db, new, form.password, scopes=scopes)
     except InvalidInput as exc:
@@ -121,6 +134,10 @@ class NewUser:
     unit_code: str | None = None
     county_code: str | None = None
     team_code: str | None = None
+    unit_leader: bool = False
+
+
+LEADER_NEEDS_UNIT = "只有成员单位账号可以设为单位领导"
 
 
 def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog | None = None) -> User:
@@ -134,6 +151,8 @@ def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog |
         raise InvalidInput.field("username", "用户名只能包含字母、数字和 . _ -，最多 64 个字符")
     check_password_rules(password)
     unit, county, team = validate_scope(role, new.unit_code, new.county_code, new.team_code)
+    if new.unit_leader and role != "unit":
+        raise InvalidInput.field("unit_leader", LEADER_NEEDS_UNIT)
     if scopes is not None:
         scopes.check_known(role, unit, county, team)
     if repository.user_by_username(db, username) is not None:
@@ -146,6 +165,7 @@ def add_user(db: Session, new: NewUser, password: str, *, scopes: ScopeCatalog |
         unit_code=unit,
         county_code=county,
         team_code=team,
+        unit_leader=new.unit_leader,
     )
     db.add(user)
     try:
@@ -172,6 +192,26 @@ def disable_user(request: Request, user_id: int, admin: Admin, db: SessionDep, s
     end_user_sessions(db, user_id)
     db.flush()
     return _users_page(request, db, scopes, message=(f"已停用用户 {user.username}", "success"))
+
+
+@router.post("/users/{user_id}/unit-leader")
+def set_unit_leader(
+    request: Request,
+    user_id: int,
+    _admin: Admin,
+    db: SessionDep,
+    scopes: ScopesDep,
+    form: Annotated[LeaderForm, Form()],
+) -> Response:
+    """Mark a member unit's account as the unit's leader (told of its 督办 and circulars only), or not."""
+    user = _user_or_404(db, user_id)
+    if form.unit_leader and user.role != "unit":
+        return _users_page(request, db, scopes, message=(LEADER_NEEDS_UNIT, "error"))
+    user.unit_leader = form.unit_leader
+    db.add(user)
+    db.flush()
+    done = "设为单位领导" if form.unit_leader else "改为单位联络人"
+    return _users_page(request, db, scopes, message=(f"已将用户 {user.username} {done}", "success"))
 
 
 @router.post("/users/{user_id}/enable")

@@ -33,10 +33,11 @@ def create_user(
     unit_code: str | None = None,
     county_code: str | None = None,
     team_code: str | None = None,
+    unit_leader: bool = False,
 ) -> int:
     """Create a user; raises ``InvalidInput`` (with a Chinese message) on bad input or a taken name."""
     with session_scope(engine) as db:
-        new = NewUser(username, role, display_name, unit_code, county_code, team_code)
+        new = NewUser(username, role, display_name, unit_code, county_code, team_code, unit_leader=unit_leader)
         return add_user(db, new, password).id or 0
 
 

@@ -16,10 +16,19 @@ class DemoUser:
     unit_code: str | None = None
     county_code: str | None = None
     team_code: str | None = None
+    unit_leader: bool = False
 
     @property
     def account(self) -> NewUser:
-        return NewUser(self.username, self.role, self.display_name, self.unit_code, self.county_code, self.team_code)
+        return NewUser(
+            self.username,
+            self.role,
+            self.display_name,
+            self.unit_code,
+            self.county_code,
+            self.team_code,
+            unit_leader=self.unit_leader,
+        )
 
 
 DEMO_UNIT_CODE = "U05"
@@ -40,6 +49,14 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         f"{DEMO_UNIT_NAME}联络员",
         f"成员单位 {DEMO_UNIT_CODE} {DEMO_UNIT_NAME}",
         unit_code=DEMO_UNIT_CODE,
+    ),
+    DemoUser(
+        "unitlead",
+        "unit",
+        "孙卫东",
+        f"{DEMO_UNIT_NAME}分管领导：只收本单位的督办和通报",
+        unit_code=DEMO_UNIT_CODE,
+        unit_leader=True,
     ),
     DemoUser(
         "county",

@@ -33,6 +33,9 @@ class User(GatewayTable, table=True):
     unit_code: str | None = Field(default=None, max_length=32)
     county_code: str | None = Field(default=None, max_length=6)
     team_code: str | None = Field(default=None, max_length=32)
+    # A member unit's leader (单位领导, role ``unit``): told of the 督办 of the unit's orders and
+    # tasks and of circulars, not of every routine step its liaisons handle.
+    unit_leader: bool = False
     is_active: bool = True
     failed_count: int = 0
     last_failed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

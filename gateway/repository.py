@@ -53,6 +53,13 @@ def active_user_scopes(conn: Connection) -> list[tuple[int, str, str | None, str
     return [(r[0], r[1], r[2], r[3], r[4]) for r in conn.execute(query).all()]
 
 
+def unit_leader_ids(conn: Connection) -> set[int]:
+    """The active accounts marked as a member unit's leader."""
+    t = User.__table__  # type: ignore[attr-defined]
+    query = sa.select(t.c.id).where(t.c.is_active.is_(True), t.c.unit_leader.is_(True))
+    return set(conn.execute(query).scalars())
+
+
 def first_admin(db: Session) -> User | None:
     """The oldest admin account."""
     return db.exec(select(User).where(User.role == "admin").order_by(col(User.id))).first()

@@ -343,6 +343,7 @@ def cmd_user(args: argparse.Namespace) -> int:
             unit_code=args.unit,
             county_code=args.county,
             team_code=args.team,
+            unit_leader=args.unit_leader,
         )
     finally:
         engine.dispose()
@@ -398,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     ucreate.add_argument("--unit", help="成员单位代码（unit 角色）")
     ucreate.add_argument("--county", help="县区代码（county 角色）")
     ucreate.add_argument("--team", help="督导组代码（inspector 角色）")
+    ucreate.add_argument("--unit-leader", action="store_true", help="单位领导（unit 角色）：只接收本单位的督办和通报")
     user.set_defaults(func=cmd_user)
     return parser
 

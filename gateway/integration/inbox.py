@@ -4,7 +4,7 @@ unread count in the navigation and the unread list on the home page (both loaded
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -45,10 +45,15 @@ class Directory:
 
     users: list[tuple[int, str, str | None, str | None, str | None]]  # id, role, unit, county, team
     oa: dict[int, str]
+    unit_leaders: set[int] = field(default_factory=set)  # user ids: see ``recipients``
 
     @classmethod
     def load(cls, conn: Connection) -> Directory:
-        return cls(repository.active_user_scopes(conn), identity_repository.external_ids(conn, "oa"))
+        return cls(
+            repository.active_user_scopes(conn),
+            identity_repository.external_ids(conn, "oa"),
+            repository.unit_leader_ids(conn),
+        )
 
     def oa_logins(self, user_ids: list[int]) -> list[str]:
         return sorted(self.oa[u] for u in user_ids if u in self.oa)
@@ -77,8 +82,15 @@ def recipients(directory: Directory, ev: EventView, *, inbox: bool = False) -> l
         if not (inbox and verb in TEAM_ORDER_VERBS):
             teams = set()
     everyone = entity == "circular" and not (units or counties or teams)
+    # A unit's leader hears of its unit's 督办 (an order's or a task's escalation names the unit's
+    # leader) and of circulars, not of each step its liaisons handle.
+    for_leaders = entity == "circular" or (verb == "escalated" and _names_unit_leader(data))
     out = []
     for uid, role, unit, county, team in directory.users:
+        if role == "unit" and uid in directory.unit_leaders:
+            if for_leaders and (unit in units or everyone):
+                out.append(uid)
+            continue
         if (
             (role == "unit" and unit in units)
             or (role == "county" and county in counties)
@@ -88,6 +100,13 @@ def recipients(directory: Directory, ev: EventView, *, inbox: bool = False) -> l
         ):
             out.append(uid)
     return out
+
+
+def _names_unit_leader(data: dict[str, Any]) -> bool:
+    """An escalation addressed to the unit's leader: a task's ``to: ["unit_leader", ...]``, an order's
+    ``escalated_to: ["office", "unit_leader:U05"]``."""
+    named = [str(t) for t in (data.get("to") or []) + (data.get("escalated_to") or [])]
+    return any(t == "unit_leader" or t.startswith("unit_leader:") for t in named)
 
 
 def messages_for(directory: Directory, ev: EventView) -> list[dict[str, Any]]:

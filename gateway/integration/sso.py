@@ -170,6 +170,7 @@ def sign_in_user(
     if mapping is not None:
         unit, county, team = validate_scope(mapping.role, mapping.unit_code, mapping.county_code, mapping.team_code)
         user.role, user.unit_code, user.county_code, user.team_code = mapping.role, unit, county, team
+        user.unit_leader = user.unit_leader and user.role == "unit"  # the admin's mark, while it applies
     if not user.is_active:
         raise Unauthorized("账户已停用，请联系管理员")
     user.last_login_at = clock.now()

@@ -57,6 +57,7 @@ UNIT_CASES = [
     ("mixed_disposal", "major", "市场内厨余垃圾与其他垃圾混投，部分摊位未设分类容器"),
     ("signage", "minor", "分类投放点标识陈旧，部分桶身无分类标志"),
     ("overflow", "minor", "收集点厨余桶满溢，未及时清运"),
+    ("records_missing", "minor", "市场未建立垃圾分类台账，清运记录缺失"),
 ]
 COUNTY_NAMES = {
     "360102": "东湖区",
@@ -421,11 +422,12 @@ def _work_orders(engine: Engine, storage: FileStorage, cal: Any, plan_id: int, *
 def _unit_orders(env: _Env, markets: list[dict[str, Any]], today: date) -> None:
     """Free findings an inspector raised at farmers' markets with the demo member unit responsible,
     so its liaison's 我的整改 is not empty: one order to sign, one signed and past its deadline, one
-    fixed and waiting for the check."""
+    fixed and waiting for the check, and one signed weeks ago and never fixed, which the daily pass
+    escalates (督办: the office and the unit's leader are told)."""
     engine, settings, storage, cal, _, _ = env
     inspector = Caller(sub="user:demo-inspector", name="inspector", role="inspector", team_code="T01")
-    issued = _back_workdays(cal, today, 3)
     for stage, (site, (category, severity, description)) in enumerate(zip(markets, UNIT_CASES, strict=False)):
+        issued = _back_workdays(cal, today, 12 if stage == 3 else 3)
         clock.set_now(_at(issued, 10 + stage))
         body = FindingIn(
             target_code=site["code"],
@@ -446,8 +448,8 @@ def _unit_orders(env: _Env, markets: list[dict[str, Any]], today: date) -> None:
         party = Caller(sub="system:demo-unit", name=f"{DEMO_UNIT_NAME}联络员", role="unit", unit_code=DEMO_UNIT)
         clock.set_now(_at(cal.add_workdays(issued, 1), 9))
         _go(engine, party, order_id, "accept")
-        if stage == 1:
-            _backdate(engine, order_id, cal, today, 1)  # signed, then let slip past its deadline
+        if stage in (1, 3):  # signed, then let slip past its deadline (stage 3 long enough for 督办)
+            _backdate(engine, order_id, cal, today, 1 if stage == 1 else 5)
             continue
         clock.set_now(_at(cal.add_workdays(issued, 2), 16))
         pid = f"fix-{order_id}"

@@ -167,3 +167,27 @@ def test_unknown_page_is_a_chinese_404(gw) -> None:
     resp = gw.client.get("/no/such/page")
     assert resp.status_code == 404
     assert "页面不存在" in resp.text
+
+
+def test_a_member_units_account_is_marked_as_its_leader(gw) -> None:
+    """Created as the unit's leader or marked later (and back); only a member unit's account can be."""
+    csrf = gw.login_as("admin")
+    hx = {"HX-Request": "true"}
+    base = {"csrf_token": csrf, "password": "longenough", "unit_leader": "1"}
+    refused = gw.client.post(
+        "/admin/users", data=base | {"username": "cz", "role": "county", "county_code": "360102"}, headers=hx
+    )
+    assert "只有成员单位账号可以设为单位领导" in refused.text and 'value="cz"' in refused.text
+    gw.user("boss", "unit", unit_code="U05", unit_leader=True)  # (the form checks U05 with the registry)
+    assert '<span class="badge">单位领导</span>' in gw.client.get("/admin/users").text
+    liaison = gw.user("liaison", "unit", unit_code="U05")
+    county = gw.user("cty", "county", county_code="360102")
+    marked = gw.client.post(f"/admin/users/{liaison}/unit-leader", data={"csrf_token": csrf, "unit_leader": "1"})
+    assert "已将用户 liaison 设为单位领导" in marked.text
+    unmarked = gw.client.post(f"/admin/users/{liaison}/unit-leader", data={"csrf_token": csrf, "unit_leader": "0"})
+    assert "已将用户 liaison 改为单位联络人" in unmarked.text
+    no = gw.client.post(f"/admin/users/{county}/unit-leader", data={"csrf_token": csrf, "unit_leader": "1"})
+    assert "只有成员单位账号可以设为单位领导" in no.text
+    with Session(gw.engine) as db:
+        leaders = {u.username for u in db.exec(select(User).where(User.unit_leader.is_(True)))}  # type: ignore[attr-defined]
+    assert leaders == {"boss"}

@@ -80,7 +80,7 @@ def test_demo_unit_user_is_named_after_the_unit_it_is_bound_to() -> None:
     from services.assessment.demo_catalogue import demo_units
     from services.registry.demo import UNITS
 
-    (user,) = [d for d in DEMO_USERS if d.role == "unit"]
+    (user,) = [d for d in DEMO_USERS if d.role == "unit" and not d.unit_leader]
     assert user.unit_code is not None
     registry_name = UNITS[int(user.unit_code[1:]) - 1][0]  # the registry demo numbers its units U01, U02, …
     assessment_names = {u["code"]: u["name"] for u in demo_units()}

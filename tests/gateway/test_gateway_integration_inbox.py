@@ -81,3 +81,38 @@ def test_circular_goes_to_everyone_and_inbox_needs_login(gw: Gateway) -> None:
     assert gw.client.get("/inbox", follow_redirects=False).status_code in (302, 303)
     assert gw.login("c1").status_code == 303
     assert "通报已发布：第四季度督导通报" in gw.client.get("/inbox").text
+
+
+def test_a_units_leader_hears_of_its_escalations_and_circulars_only(gw: Gateway) -> None:
+    """督办 of a member unit's order (``escalated_to: [..., "unit_leader:U05"]``) and of its task
+    (``to: ["unit_leader", ...]``) reach the unit's leader; the routine steps its liaison handles and
+    another unit's 督办 do not. The liaison still hears of every step."""
+    gw.user("liaison", "unit", unit_code="U05")
+    gw.user("boss", "unit", unit_code="U05", unit_leader=True)
+    gw.user("other_boss", "unit", unit_code="U02", unit_leader=True)
+    feeds = MemoryFeeds()
+    run_worker(gw, feeds)
+    order = {"id": 9, "title": "台账缺失 · 八一菜市场", "party_kind": "unit", "party_code": "U05", "team_code": "T01"}
+    feeds.add("supervision", "sortline.supervision.rectification.issued", "9", order)
+    feeds.add("supervision", "sortline.supervision.rectification.overdue", "9", order)
+    escalated = order | {"level": 1, "escalated_to": ["office", "unit_leader:U05"], "new_deadline": "2026-12-20"}
+    feeds.add("supervision", "sortline.supervision.rectification.escalated", "9", escalated)
+    task = {"id": "T-9", "title": "报送分类投放台账", "unit_code": "U05"}
+    feeds.add("assessment", "sortline.assessment.task.issued", "T-9", task)
+    feeds.add("assessment", "sortline.assessment.task.escalated", "T-9", task | {"to": ["unit_leader", "office"]})
+    feeds.add("supervision", "sortline.supervision.circular.published", "C-9", {"title": "第四季度督导通报"})
+    run_worker(gw, feeds)
+
+    assert gw.login("boss").status_code == 303
+    page = gw.client.get("/inbox").text
+    assert "整改通知已升级督办：台账缺失 · 八一菜市场" in page
+    assert "报送分类投放台账" in page and "考核任务已下发" not in page
+    assert "通报已发布：第四季度督导通报" in page
+    assert "已下发：台账缺失" not in page and "已逾期" not in page
+    assert gw.login("liaison").status_code == 303
+    page = gw.client.get("/inbox").text
+    assert "整改通知已下发：台账缺失 · 八一菜市场" in page and "整改通知已升级督办" in page
+    assert gw.login("other_boss").status_code == 303
+    page = gw.client.get("/inbox").text
+    assert "八一菜市场" not in page and "报送分类投放台账" not in page
+    assert "第四季度督导通报" in page  # a circular to everyone

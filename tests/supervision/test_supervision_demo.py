@@ -48,6 +48,8 @@ def test_demo_seed(engine, settings, client, as_):
         assert conn.execute(select(func.count()).select_from(enforcement_t)).scalar_one() == 24
         unit_orders = conn.execute(select(rect_t).where(rect_t.c.party_code == DEMO_UNIT)).all()
         assert {o.state for o in unit_orders} == {"issued", "accepted", "fix_submitted"}
+        # one of them escalated by the daily pass: the office and the unit's leader are told
+        assert [o.escalated_to for o in unit_orders if o.escalation_level] == [["office", f"unit_leader:{DEMO_UNIT}"]]
         assert all(o.target_name.endswith("市场") for o in unit_orders), [o.target_name for o in unit_orders]
         assert all(o.target_name for o in conn.execute(select(rect_t.c.target_name)))  # every order names its target
         key = conn.execute(select(photo_t.c.key).limit(1)).scalar_one()
