@@ -100,6 +100,9 @@ ENTITY_VERB_LABELS = {("rectification", "accepted"): "已签收"}
 # rejected, returned, escalated, reminded, reopened, ...): ``isremark`` falls back to "0".
 HANDLED_VERBS = {"submitted", "handled", "accepted", "approved", "rectified", "done", "fix_submitted"}
 FINISHED_VERBS = {"closed", "finished", "archived", "cancelled", "verified"}
+# The inspection team checks an order's fix: for its inspectors the steps read the other way round —
+# a submitted fix opens their to-do, rejecting it is their step done, the order verified is finished.
+CHECKER_STATES = {"fix_submitted": "0", "rejected": "2", "verified": "4"}
 
 
 def parts(event_type: str) -> tuple[str, str, str]:
@@ -141,10 +144,14 @@ def describe(ev: EventView) -> tuple[str, str]:
     return title, "；".join(bits)[:1000]
 
 
-def isremark(ev: EventView) -> str:
+def isremark(ev: EventView, role: str | None = None) -> str:
+    """The 泛微 to-do state of the event for a receiver of ``role`` (the step's side: an inspector
+    checks an order's fix, see ``CHECKER_STATES``)."""
     _service, entity, verb = parts(ev.type)
     if entity == "circular":
         return "8"
+    if role == "inspector" and entity == "rectification" and verb in CHECKER_STATES:
+        return CHECKER_STATES[verb]
     if verb in FINISHED_VERBS:
         return "4"
     if verb in HANDLED_VERBS:
@@ -188,15 +195,18 @@ def _local(value: datetime) -> str:
     return clock.local(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def weaver(ev: EventView, receivers: list[str], config: dict[str, Any], public_url: str) -> list[Outgoing]:
-    """One to-do message per OA receiver. ``receivets`` (milliseconds of the event's time) lets the
-    OA keep the newest state when messages arrive out of order."""
+def weaver(
+    ev: EventView, receivers: list[tuple[str, str | None]], config: dict[str, Any], public_url: str
+) -> list[Outgoing]:
+    """One to-do message per OA receiver: ``(OA login, its role)``, the role deciding the to-do state
+    (``isremark``). ``receivets`` (milliseconds of the event's time) lets the OA keep the newest state
+    when messages arrive out of order."""
     _service, entity, verb = parts(ev.type)
     title, _ = describe(ev)
     link = public_url.rstrip("/") + link_path(ev)
     ts = clock.as_utc(ev.time)
     out = []
-    for receiver in receivers:
+    for receiver, role in receivers:
         body = {
             "syscode": str(config.get("syscode") or "sortline"),
             "flowid": f"{ev.service}:{ev.subject}"[:100],
@@ -205,7 +215,7 @@ def weaver(ev: EventView, receivers: list[str], config: dict[str, Any], public_u
             "nodename": VERB_LABELS.get(verb, verb),
             "pcurl": link,
             "appurl": link,
-            "isremark": isremark(ev),
+            "isremark": isremark(ev, role),
             "viewtype": "0",
             "creator": str(config.get("creator") or "sortline"),
             "createdatetime": _local(ts),

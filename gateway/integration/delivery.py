@@ -206,7 +206,7 @@ class DeliveryWorker:
                 if sub.adapter == "inbox":
                     job.inbox_rows = inbox.messages_for(directory, ev)
                 elif sub.adapter == "weaver-ofs":
-                    receivers = directory.oa_logins(inbox.recipients(directory, ev))
+                    receivers = directory.oa_receivers(inbox.recipients(directory, ev))
                     job.outgoing = adapters.weaver(ev, receivers, sub.config, self.settings.public_url)
                     if not job.outgoing:
                         job.result = SendResult(None, 0, excerpt="没有映射了 OA 账号的接收人，无需发送")

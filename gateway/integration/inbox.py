@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from gateway import repository
 from gateway.deps import PageUser
 from gateway.integration import identity_repository, inbox_repository
-from gateway.integration.adapters import EventView, describe, link_path, parts
+from gateway.integration.adapters import CHECKER_STATES, EventView, describe, link_path, parts
 from gateway.render import render
 from services.common import clock
 from services.common.db import ReadSessionDep, SessionDep
@@ -28,8 +28,10 @@ INBOX_TYPES = (
 )
 # The office follows what comes back to it: submissions, escalations, failing subscriptions.
 OFFICE_VERBS = {"submitted", "escalated", "overdue", "failing", "disabled"}
-# An order's inspection team hears of it when a fix waits for its check (in the inbox only).
+# An order's inspection team hears of it when a fix waits for its check; in the OA also when the check
+# is made (a rejection, the order verified), which moves the inspectors' to-do on (``CHECKER_STATES``).
 TEAM_ORDER_VERBS = {"fix_submitted"}
+OA_TEAM_ORDER_VERBS = frozenset(CHECKER_STATES)
 
 
 def _codes(data: dict[str, Any], one: str, many: str) -> list[str]:
@@ -55,14 +57,16 @@ class Directory:
             repository.unit_leader_ids(conn),
         )
 
-    def oa_logins(self, user_ids: list[int]) -> list[str]:
-        return sorted(self.oa[u] for u in user_ids if u in self.oa)
+    def oa_receivers(self, user_ids: list[int]) -> list[tuple[str, str | None]]:
+        """(OA login, role) of those of ``user_ids`` mapped to an OA account, by login."""
+        roles = {u[0]: u[1] for u in self.users}
+        return sorted((self.oa[u], roles.get(u)) for u in user_ids if u in self.oa)
 
 
 def recipients(directory: Directory, ev: EventView, *, inbox: bool = False) -> list[int]:
-    """The active users an event concerns; with ``inbox``, those told in the platform's own inbox, which
-    adds the inspection team of an order whose fix waits for its check (not sent to the OA: the adapters
-    give an event one to-do state, and that step is 已办 for the county but 待办 for the inspector)."""
+    """The active users an event concerns: without ``inbox``, the OA's receivers; with it, those told in
+    the platform's own inbox. An order's inspection team is among them when a fix waits for its check,
+    and in the OA also when the check is made, so its to-do there is closed (``CHECKER_STATES``)."""
     service, entity, verb = parts(ev.type)
     data = ev.data
     if service == "gateway":
@@ -79,7 +83,7 @@ def recipients(directory: Directory, ev: EventView, *, inbox: bool = False) -> l
             units.add(party)
         elif data.get("party_kind") == "county":
             counties.add(party)
-        if not (inbox and verb in TEAM_ORDER_VERBS):
+        if verb not in (TEAM_ORDER_VERBS if inbox else OA_TEAM_ORDER_VERBS):
             teams = set()
     everyone = entity == "circular" and not (units or counties or teams)
     # A unit's leader hears of its unit's 督办 (an order's or a task's escalation names the unit's

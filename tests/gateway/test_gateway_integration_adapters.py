@@ -116,6 +116,34 @@ def test_weaver_todo_lifecycle(make_db: Callable[[str], Engine]) -> None:
     w.close()
 
 
+def test_weaver_gives_the_checking_inspector_a_todo_of_its_own(make_db: Callable[[str], Engine]) -> None:
+    """An order's fix waiting for the check is handled for the county (已办) but a to-do for the team's
+    inspector (待办); a rejection turns them round; the order verified finishes both (办结)."""
+    engine, _sub_id, _ = setup(make_db, "weaver-ofs")
+    county = cli.create_user(engine, username="dh", password="correct-horse-9", role="county", county_code="360102")
+    inspector = cli.create_user(engine, username="zt", password="correct-horse-9", role="inspector", team_code="T01")
+    other = cli.create_user(engine, username="t2", password="correct-horse-9", role="inspector", team_code="T02")
+    with Session(engine) as db:
+        for uid, login in ((county, "dh-oa"), (inspector, "zt-oa"), (other, "t2-oa")):
+            set_identity(db, uid, "oa", login)
+        db.commit()
+    feeds = MemoryFeeds()
+    cap = Captured(lambda r: httpx.Response(200, json={"operResult": "1", "message": "成功"}))
+    w = worker(engine, feeds, cap)
+    order = {"id": 7, "title": "满溢 · 滨江花园", "party_kind": "county", "party_code": "360102", "team_code": "T01"}
+    for verb in ("issued", "fix_submitted", "rejected", "fix_submitted", "verified"):
+        clock.advance(timedelta(minutes=1))
+        feeds.add("supervision", f"sortline.supervision.rectification.{verb}", "7", order)
+    for _ in range(5):
+        w.run_once()
+    states: dict[str, list[str]] = {}
+    for body in cap.bodies():
+        assert body["flowid"] == "supervision:7" and body["requestname"] == "满溢 · 滨江花园"
+        states.setdefault(body["receiver"], []).append(body["isremark"])
+    assert states == {"dh-oa": ["0", "2", "0", "2", "4"], "zt-oa": ["0", "2", "0", "4"]}
+    w.close()
+
+
 def test_weaver_operresult_failure_is_retried(make_db: Callable[[str], Engine]) -> None:
     engine, _sub_id, _ = setup(make_db, "weaver-ofs")
     uid = cli.create_user(engine, username="liaison", password="correct-horse-9", role="unit", unit_code="U01")

@@ -39,8 +39,9 @@ def _events(engine, kind):
 
 
 def _inbox_lines(engine):
-    """What the gateway makes of the orders' events, oldest first: (title, 泛微 isremark, who is told
-    of the users below: the order's county 360102, another county, its team's inspector, the office, a unit)."""
+    """What the gateway makes of the orders' events, oldest first: (title, the OA's receivers each with
+    its 泛微 isremark, who is told in the inbox) among the users below: the order's county 360102,
+    another county, its team's inspector, the office, a unit."""
     from gateway.integration.adapters import EventView, describe, isremark
     from gateway.integration.inbox import Directory, recipients
 
@@ -52,12 +53,18 @@ def _inbox_lines(engine):
         (5, "unit", "U05", None, None),
     ]
     directory = Directory(users, {})
+    roles = {u[0]: u[1] for u in users}
     with engine.connect() as conn:
         t = outbox.table
         rows = conn.execute(select(t).where(t.c.type.like("sortline.supervision.rectification.%")).order_by(t.c.seq))
         views = [EventView(str(r.id), "supervision", r.type, r.subject, r.time, r.data) for r in rows]
     return [
-        (describe(v)[0], isremark(v), recipients(directory, v), recipients(directory, v, inbox=True)) for v in views
+        (
+            describe(v)[0],
+            [(u, isremark(v, roles[u])) for u in recipients(directory, v)],
+            recipients(directory, v, inbox=True),
+        )
+        for v in views
     ]
 
 
@@ -196,16 +203,16 @@ def test_walk_with_roles(client, as_, plan, engine, monkeypatch):
     ]
     assert client.get(f"/findings/{f['id']}", headers=as_("office")).json()["state"] == "closed"
     assert _events(engine, "rectification.verified")[0]["reason"] == "复查合格"
-    # in Chinese, naming the problem and the place (not an id), each a to-do, handled or finished in the OA
-    # told to the county that answers for it, step by step (its OA to-do goes from 待办 to 办结); a fix
-    # waiting for the check reaches the team's inspector too, in the inbox
+    # in Chinese, naming the problem and the place (not an id), told to the county that answers for it,
+    # step by step (its OA to-do goes from 待办 to 办结); a fix waiting for the check reaches the team's
+    # inspector too: in the OA as a to-do, handled when rejected, finished when verified
     assert _inbox_lines(engine) == [
-        ("整改通知已下发：满溢 · 滨江花园", "0", [1], [1]),
-        ("整改通知已签收：满溢 · 滨江花园", "2", [1], [1]),
-        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1], [1, 3]),
-        ("整改通知已驳回：满溢 · 滨江花园", "0", [1], [1]),
-        ("整改通知已提交整改：满溢 · 滨江花园", "2", [1], [1, 3]),
-        ("整改通知已销号：满溢 · 滨江花园", "4", [1], [1]),
+        ("整改通知已下发：满溢 · 滨江花园", [(1, "0")], [1]),
+        ("整改通知已签收：满溢 · 滨江花园", [(1, "2")], [1]),
+        ("整改通知已提交整改：满溢 · 滨江花园", [(1, "2"), (3, "0")], [1, 3]),
+        ("整改通知已驳回：满溢 · 滨江花园", [(1, "0"), (3, "2")], [1]),
+        ("整改通知已提交整改：满溢 · 滨江花园", [(1, "2"), (3, "0")], [1, 3]),
+        ("整改通知已销号：满溢 · 滨江花园", [(1, "4"), (3, "4")], [1]),
     ]
 
 
@@ -252,8 +259,8 @@ def test_overdue_and_escalation_timing(client, as_, plan, engine, settings):
     order = client.get(f"/rectifications/{oid}", headers=as_("office")).json()
     assert order["escalation_level"] == 1 and order["escalated_to"] == ["office"]
     assert _inbox_lines(engine)[1:] == [  # the county and the office
-        ("整改通知已逾期：满溢 · 滨江花园", "0", [1, 4], [1, 4]),
-        ("整改通知已升级督办：满溢 · 滨江花园", "0", [1, 4], [1, 4]),
+        ("整改通知已逾期：满溢 · 滨江花园", [(1, "0"), (4, "0")], [1, 4]),
+        ("整改通知已升级督办：满溢 · 滨江花园", [(1, "0"), (4, "0")], [1, 4]),
     ]
     assert order["deadline"] == "2026-11-13" and order["overdue"] is False
     assert order["escalations"][0]["old_deadline"] == "2026-11-05"
@@ -282,7 +289,7 @@ def test_unit_order_escalates_to_office_and_leader(client, as_, plan, engine, se
     order = client.get(f"/rectifications/{oid}", headers=as_("unit")).json()
     assert order["escalated_to"] == ["office", "unit_leader:U05"]
     # the unit is told (not the county the target lies in), and the office of the overdue and the escalation
-    assert [who for _, _, who, _ in _inbox_lines(engine)] == [[5], [4, 5], [4, 5]]
+    assert [[u for u, _ in oa] for _, oa, _ in _inbox_lines(engine)] == [[5], [4, 5], [4, 5]]
 
 
 def test_rectification_pages_and_overdue_cursor(client, as_, plan):
