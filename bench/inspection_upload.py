@@ -5,7 +5,9 @@ ten bodies PUT to a bare endpoint that streams them to disk. Prints both through
 the best of each is kept (noise on this shared machine only ever slows a run down).
 
 Background jobs are off in the service (thumbnails would compete for the same two cores); the
-upload path itself is complete: streamed into the file storage, typed by content, hashed, recorded.
+upload path itself is complete: streamed into the file storage, typed by content, hashed, recorded,
+each photo's fsync started as it is stored and the submit (timed) waiting until every photo of the
+inspection is on disk — the barrier the tablet waits for before it lets go of its copies.
 """
 
 from __future__ import annotations

@@ -5,14 +5,16 @@ write-out while a body still arrives."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
 
 MIB = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 def fsync_dir(path: Path) -> None:
@@ -56,6 +58,46 @@ def fsync_started(fd: int, dirs: Iterable[Path]) -> Callable[[], None]:
         file_sync.result()
 
     return wait
+
+
+def sync_paths_started(files: Iterable[Path], dirs: Iterable[Path]) -> Callable[[], None]:
+    """As ``fsync_started`` for files named by their paths (each opened in the pool): ``fsync`` every
+    one of ``files`` and ``fsync_dir`` every one of ``dirs``, all issued at once; ``wait()`` returns
+    when every one is done and raises the first failure.
+
+    For files stored with ``sync=False`` (see ``receive_body``): their sync starts this way as they
+    are stored, nobody waiting (a failure is logged); the owner's barrier (``make_durable``) syncs
+    them again and waits, which finds little left to do."""
+    pending = [_SYNCS.submit(_fsync_path, f) for f in files] + [_SYNCS.submit(fsync_dir, d) for d in dirs]
+
+    def wait() -> None:
+        for done in pending:
+            done.result()
+
+    return wait
+
+
+def sync_paths_soon(files: list[Path], dirs: list[Path]) -> None:
+    """``sync_paths_started`` with nobody waiting: a failure (other than the file gone meanwhile,
+    e.g. a resend's copy deleted) is logged; the barrier that follows reports it."""
+    for future in (_SYNCS.submit(_fsync_path, f) for f in files):
+        future.add_done_callback(_log_failure)
+    for d in dirs:
+        _SYNCS.submit(fsync_dir, d)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _log_failure(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None and not isinstance(exc, FileNotFoundError):
+        log.error("could not sync a stored file: %s", exc)
 
 
 def make_dirs(path: Path, root: Path) -> list[Path]:

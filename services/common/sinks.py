@@ -3,8 +3,8 @@
 ``new_sink(storage, field=, name=, limit=, accept=)`` gives one per file: ``await sink.feed(piece)`` as the
 pieces come (size and type checked at once), ``await sink.finish(then)`` to store it, ``await sink.aclose()``
 in any case (discards it unless stored). Two kinds, chosen per file by how many bodies arrive in this
-process: ``_QueueSink`` (the only one: hashed on the loop, one writer thread) and ``_BatchSink`` (several:
-batches hashed and written in the thread pool). See each class for why.
+process: ``_QueueSink`` (the only one: a hasher thread and a writer thread of its own) and ``_BatchSink``
+(several: batches hashed and written in the thread pool). See each class for why.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ WRITE_BATCH = MIB
 # client sends it); a separate pool, so slow uploads never hold up the threads sync routes run in.
 # More files at once than this wait for a thread (their pieces queue up to QUEUE_LIMIT meanwhile).
 _WRITERS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="upload")
+# A ``_QueueSink``'s hasher: a pool apart, as a writer waits for its file's hasher (never the reverse).
+_HASHERS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="upload-hash")
 _END = object()  # queued after the last piece: store the file
 _ABORT = object()  # queued instead: discard it
 
@@ -61,6 +63,7 @@ class _Sink(ABC):
         self._checked = False
         self._storage = storage
         self._pending: PendingFile = storage.begin(max_size=limit)
+        self._sync = True  # ``finish(sync=False)``: the caller's barrier makes the file durable
         _State.receiving += 1
         self._receiving = True
 
@@ -83,10 +86,11 @@ class _Sink(ABC):
         if not possible_types(self._head) & self.accept:
             raise _wrong_type(self.field, self.name, self.accept)
 
-    async def finish(self, then: Then[T] | None = None) -> StoredFile | T:
+    async def finish(self, then: Then[T] | None = None, *, sync: bool = True) -> StoredFile | T:
         """Store the file: what is left written, the type checked, the commit (for the local disk:
         rename and fsync) and ``then(stored, durable)`` while the fsync is under way (see
-        ``receive_body``), all in one worker thread."""
+        ``receive_body``), all in one worker thread. ``sync=False``: see ``receive_body``."""
+        self._sync = sync
         if self.size == 0:
             raise InvalidInput.field(self.field, f"「{self.name}」是空文件，请重新选择")
         if not self._checked:
@@ -111,7 +115,7 @@ class _Sink(ABC):
         content_type = sniff_type(pending.head, pending.file)
         if content_type is None or content_type not in self.accept:
             raise _wrong_type(self.field, self.name, self.accept)
-        stored, durable = pending.commit_started(content_type=content_type, original_name=self.name)
+        stored, durable = pending.commit_started(content_type=content_type, original_name=self.name, sync=self._sync)
         if then is None:
             durable()
             return stored
@@ -131,16 +135,18 @@ class _Sink(ABC):
 
 
 class _QueueSink(_Sink):
-    """The only body arriving (a tablet's photos, one after the other): each piece is hashed on the loop
-    as it arrives and queued to a writer thread of its own file, which writes what has queued up in one
-    go and, after the last piece, stores the file. The loop waits only when more than ``QUEUE_LIMIT`` is
-    queued behind the disk.
+    """The only body arriving (a tablet's photos, one after the other): the loop only receives, counts
+    and checks each piece and queues it twice, to a hasher thread and to a writer thread of this file;
+    the writer writes what has queued up in one go and, after the last piece and the last hash, stores
+    the file. The loop waits only when more than ``QUEUE_LIMIT`` is queued behind the disk.
 
-    Why so: on two cores every hand-over of the GIL to a busy thread and back costs up to the
-    interpreter's switch interval. A writer that also hashed gave the GIL up and won it back twice a
-    piece against a busy loop (a 3 MB photo's writes took 6-14 ms in the thread against 3.5 ms on the
-    loop); hashing on the loop releases the GIL for the writer exactly while the loop has nothing else
-    to do, and the loop hands a piece over with one queue put (no future, no wake-up of the loop)."""
+    Why so: the loop is the bottleneck of a photo's upload (it receives every byte); SHA-256 of 3 MB was
+    2.2 ms of it. In a thread of its own (the GIL released while it runs) the hash runs on the other
+    core while the loop receives; measured on this two-core machine with the photo's fsync left to the
+    inspection's submit, a photo through the gateway 17.4 -> 16.2 ms (median of 300). Each piece is
+    handed over with one queue put per thread (no future, no wake-up of the loop). Earlier, with the
+    fsync waited for before the answer, the hasher's lag after the last byte (0.8-1 ms) cost as much as
+    it saved, and a writer that also hashed fell behind (6-14 ms of writes for 3 MB)."""
 
     def __init__(self, storage: FileStorage, *, field: str, name: str, limit: int, accept: frozenset[str]) -> None:
         super().__init__(storage, field=field, name=name, limit=limit, accept=accept)
@@ -153,18 +159,21 @@ class _QueueSink(_Sink):
         self._then: Then[Any] | None = None
         self._loop = asyncio.get_running_loop()
         self._worker: asyncio.Future[Any] = self._loop.run_in_executor(_WRITERS, self._work)
+        self._hashes: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._hasher = _HASHERS.submit(self._hash_work)
         self._over = False
 
     async def _add(self, data: bytes) -> None:
         try:
             if self._failed:
                 raise _WorkerFailed()
-            self._pending.take(data)  # the GIL is given up while it runs: a chance for the writer
+            self._pending.count(data)
         except (_WorkerFailed, ValueError):  # the worker ended with an error (and let the file go)
             if self._failed:
                 await self._result()  # raises that error
             raise
         self._queue.put(data)
+        self._hashes.put(data)
         self._sent += len(data)
         if self._sent - self._written > QUEUE_LIMIT:
             await self._wait_for_room()
@@ -183,6 +192,7 @@ class _QueueSink(_Sink):
     async def _store(self, then: Then[T] | None) -> StoredFile | T:
         self._then = then  # read by the worker after it takes _END (the queue orders the two)
         self._over = True
+        self._hashes.put(_END)
         self._queue.put(_END)
         result: StoredFile | T = await self._result()
         return result
@@ -208,6 +218,7 @@ class _QueueSink(_Sink):
                     if self._waiting:
                         self._loop.call_soon_threadsafe(self._room.set)
                 if last is _END:
+                    self._hasher.result()  # the digest complete
                     return self._commit(self._then)
         except BaseException:
             self._failed = True
@@ -215,6 +226,15 @@ class _QueueSink(_Sink):
             raise
         finally:
             pending.abort()  # nothing after a commit; else the partial file goes
+
+    def _hash_work(self) -> None:
+        """The hasher: SHA-256 of the pieces in order (the GIL released while it runs), until the end."""
+        pending = self._pending
+        while True:
+            item = self._hashes.get()
+            if not isinstance(item, bytes):
+                return
+            pending.hash(item)
 
     def _take(self) -> tuple[list[bytes], object]:
         """The next piece and every one queued behind it (written as one: each write gives up the GIL and
@@ -236,6 +256,7 @@ class _QueueSink(_Sink):
         if not self._over:
             self._over = True
             self._received()
+            self._hashes.put(_ABORT)
             self._queue.put(_ABORT)
         await asyncio.wait([self._worker])  # its outcome no longer matters here, only that it is over
         if not self._worker.cancelled():
@@ -330,9 +351,10 @@ class _BatchSink(_Sink):
 
 def new_sink(storage: FileStorage, *, field: str, name: str, limit: int, accept: frozenset[str]) -> _Sink:
     """A ``_QueueSink`` when no other body is arriving in this process, else a ``_BatchSink``: one
-    upload at a time is fastest with the loop hashing and one writer (measured: a tablet's 3 MB photos
-    through the gateway, 10-25 % faster); many at once with the hashing spread over the thread pool
-    (measured: 20 evidence uploads at once, the queue kind was 20-30 % slower)."""
+    upload at a time is fastest with the loop only receiving, one hasher and one writer (measured: a
+    tablet's 3 MB photos through the gateway, 10-25 % faster than batches); many at once with the
+    hashing spread over the thread pool (measured: 20 evidence uploads at once, the queue kind was
+    20-30 % slower)."""
     kind = _QueueSink if _State.receiving == 0 else _BatchSink
     return kind(storage, field=field, name=name, limit=limit, accept=accept)
 

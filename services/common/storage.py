@@ -19,13 +19,21 @@ import tempfile
 import uuid
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from services.common.disk import START_WRITEBACK, SYNC_FILE_RANGE_WRITE, WRITEBACK_STEP, fsync_started, make_dirs
+from services.common.disk import (
+    START_WRITEBACK,
+    SYNC_FILE_RANGE_WRITE,
+    WRITEBACK_STEP,
+    fsync_started,
+    make_dirs,
+    sync_paths_soon,
+    sync_paths_started,
+)
 from services.common.filenames import display_name, format_size
 
 MIB = 1024 * 1024
@@ -147,6 +155,21 @@ class FileStorage(ABC):
             return False
         return True
 
+    def make_durable(self, sizes: Mapping[str, int]) -> list[str]:
+        """The barrier for files stored with ``sync=False`` (``receive_body(sync=False)``): returns once
+        every file of ``sizes`` (key -> the size recorded for it) that is whole is on disk, with the
+        keys of those that are not (missing, or of another size: lost in a crash before the barrier),
+        for the caller to forget and have sent again. A backend that stores durably at once (S3) has
+        nothing to wait for: it only checks that each file is there, whole."""
+        lost = []
+        for key, size in sizes.items():
+            try:
+                if self.size(key) != size:
+                    lost.append(key)
+            except FileNotFoundError:
+                lost.append(key)
+        return lost
+
 
 def _looks_like_text(head: bytes, truncated: bool) -> bool:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -230,6 +253,11 @@ class PendingFile:
     def take(self, chunk: bytes) -> None:
         """The first half of ``write``: count, bound, hash ``chunk`` (which ``put`` then writes, in the
         same order; the two may run in different threads)."""
+        self.count(chunk)
+        self._digest.update(chunk)
+
+    def count(self, chunk: bytes) -> None:
+        """``take`` without the hashing, which ``hash`` then does (in order; it may run in another thread)."""
         if self._done:
             raise ValueError("文件已经保存或放弃，不能继续写入")
         self.size += len(chunk)
@@ -238,6 +266,8 @@ class PendingFile:
             raise FileTooLarge(self.limit)
         if len(self.head) < SNIFF_SIZE:
             self.head += chunk[: SNIFF_SIZE - len(self.head)]
+
+    def hash(self, chunk: bytes) -> None:
         self._digest.update(chunk)
 
     def put(self, chunk: bytes) -> None:
@@ -259,11 +289,17 @@ class PendingFile:
         durable()
         return stored
 
-    def commit_started(self, *, content_type: str, original_name: str) -> tuple[StoredFile, Callable[[], None]]:
+    def commit_started(
+        self, *, content_type: str, original_name: str, sync: bool = True
+    ) -> tuple[StoredFile, Callable[[], None]]:
         """As ``commit``, but back as soon as the file is in place, with ``durable()``, which returns
         once the bytes and the name are on disk (raises, the file gone, if they cannot be). Nothing
         that names the key may be committed before ``durable()`` has returned; call it in any case
-        (it also releases the file), more than once if convenient."""
+        (it also releases the file), more than once if convenient.
+
+        ``sync=False``: the file's sync is started but not waited for (``durable()`` only releases
+        it); the caller owns the barrier, ``FileStorage.make_durable``, before anything relies on the
+        bytes outliving a crash."""
         if self._done:
             raise ValueError("文件已经保存或放弃")
         if self.size == 0:
@@ -273,7 +309,7 @@ class PendingFile:
         try:
             self.file.flush()
             self.file.seek(0)
-            landed = self._store_started(key, content_type)
+            landed = self._store_started(key, content_type, sync)
         except BaseException:
             self.abort()
             raise
@@ -296,9 +332,9 @@ class PendingFile:
     def _store(self, key: str, content_type: str) -> None:
         raise NotImplementedError
 
-    def _store_started(self, key: str, content_type: str) -> Callable[[], None]:
+    def _store_started(self, key: str, content_type: str, sync: bool = True) -> Callable[[], None]:
         """Store the file under ``key``; what is returned waits until it is durable (a backend that
-        stores synchronously returns a no-op)."""
+        stores durably at once returns a no-op; with ``sync=False`` nothing is waited for)."""
         self._store(key, content_type)
         return _stored
 
@@ -380,6 +416,36 @@ class LocalStorage(FileStorage):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def make_durable(self, sizes: Mapping[str, int]) -> list[str]:
+        """See ``FileStorage.make_durable``: each whole file is fsynced with the directories on its
+        path (its own and those above it, which its commit may have made), all issued at once; their
+        syncs started when they were stored, so little is left to wait for.
+
+        "Whole" is judged by size: after a crash, ext4 (data=ordered, the default), XFS and btrfs never
+        show a file longer than the bytes that reached the disk, so a file of the recorded size holds
+        what was written; a shorter or missing one is reported lost. A file that saw no crash is whole
+        in the page cache, and the fsync here writes out whatever of it is not on disk yet."""
+        lost: list[str] = []
+        files: list[Path] = []
+        dirs: set[Path] = set()
+        for key, size in sizes.items():
+            path = self._path(key)
+            try:
+                whole = path.stat().st_size == size
+            except FileNotFoundError:
+                whole = False
+            if not whole:
+                lost.append(key)
+                continue
+            files.append(path)
+            parent = path.parent
+            while parent != self.root.parent and parent not in dirs:
+                dirs.add(parent)
+                parent = parent.parent
+        if files:
+            sync_paths_started(files, dirs)()
+        return lost
+
 
 class _LocalPending(PendingFile):
     def __init__(self, storage: LocalStorage, file: IO[bytes], tmp: Path, limit: int) -> None:
@@ -399,7 +465,7 @@ class _LocalPending(PendingFile):
             START_WRITEBACK(self.file.fileno(), self._kicked, self._put - self._kicked, SYNC_FILE_RANGE_WRITE)
             self._kicked = self._put
 
-    def _store_started(self, key: str, content_type: str) -> Callable[[], None]:
+    def _store_started(self, key: str, content_type: str, sync: bool = True) -> Callable[[], None]:
         # The key is nobody's until ``durable()`` returns, so the file may take its name before it is
         # synced: renamed first, then the fsyncs of the file, of its directory and of the parent of each
         # directory made for it (its entry there), all issued at once (``fsync_started``: they share one
@@ -411,6 +477,9 @@ class _LocalPending(PendingFile):
         new_dirs = make_dirs(final.parent, self._storage.root)
         os.chmod(self._tmp, 0o640)
         os.replace(self._tmp, final)
+        if not sync:  # started now, waited for by the caller's barrier (``make_durable``)
+            sync_paths_soon([final], [final.parent, *(made.parent for made in new_dirs)])
+            return _stored
         synced = fsync_started(self.file.fileno(), [final.parent, *(made.parent for made in new_dirs)])
 
         def landed() -> None:

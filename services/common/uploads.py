@@ -13,7 +13,7 @@ API::
 How: ``multipart/form-data`` is parsed from ``request.stream()`` with python-multipart's streaming parser (not
 FastAPI's ``UploadFile``/``Form``, which spool the whole body before the route runs). Each file part goes
 piece by piece into ``storage.begin()`` while the next pieces arrive (``services.common.sinks``), in one of
-two ways chosen per file: when it is the only body arriving, each piece is hashed on the event loop and queued to a
+two ways chosen per file: when it is the only body arriving, each piece is queued to a hasher thread and a
 writer thread of its own (``_QueueSink``); when others arrive too, pieces gather into batches hashed and
 written in the thread pool (``_BatchSink``). Either way the store (rename, fsync) and the caller's ``then``
 run in one worker thread at the end, and at most a couple of MiB of a file wait in memory. Limits are enforced
@@ -319,12 +319,14 @@ def _decode(raw: bytes) -> str:
 
 class BodyOptions(TypedDict, total=False):
     """How ``receive_body`` takes a body: at most ``max_size`` bytes (the storage's limit), of the
-    ``accept`` types (``PHOTO_TYPES``), named ``original_name`` (""), errors naming ``field`` ("file")."""
+    ``accept`` types (``PHOTO_TYPES``), named ``original_name`` (""), errors naming ``field`` ("file");
+    ``sync`` (True): the answer waits for the disk (see ``receive_body``)."""
 
     max_size: int | None
     accept: frozenset[str]
     original_name: str
     field: str
+    sync: bool
 
 
 @overload
@@ -355,6 +357,12 @@ async def receive_body(
     before anything naming ``stored.key`` is committed — the row is prepared while the disk works,
     then committed once the bytes are safe. The kernel calls it again after ``then``, so the answer
     never goes out before the bytes are on disk.
+
+    ``sync=False`` is for a client that keeps its copy until a later step of its own has answered (the
+    tablet keeps an inspection's photos until its submit): the file's sync is started as it is stored
+    but not waited for, ``durable()`` waits for nothing, and that later step is the barrier
+    (``storage.make_durable`` of the keys kept), which reports any file a crash lost meanwhile. Each
+    body is answered without waiting for the disk, while the disk writes it out during the next.
     """
     max_size = options.get("max_size")
     return await _receive_stream(
@@ -366,6 +374,7 @@ async def receive_body(
         field=options.get("field", "file"),
         declared=request.headers.get("content-length"),
         then=then,
+        sync=options.get("sync", True),
     )
 
 
@@ -379,6 +388,7 @@ async def _receive_stream(
     field: str,
     declared: str | None,
     then: Then[T] | None = None,
+    sync: bool = True,
 ) -> StoredFile | T:
     shown = display_name(name)
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -388,6 +398,6 @@ async def _receive_stream(
         async for chunk in chunks:
             if chunk:
                 await sink.feed(chunk)
-        return await sink.finish(then)
+        return await sink.finish(then, sync=sync)
     finally:
         await sink.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from services.supervision.models import photo_t
 from services.supervision.repository import Db, by_id, one, rows, update_id
@@ -46,3 +46,8 @@ def insert_photo(db: Db, values: dict[str, Any]) -> dict[str, Any]:
 
 def set_thumbnail(db: Db, row_id: int, key: str) -> None:
     update_id(db, photo_t, row_id, {"thumb_key": key})
+
+
+def delete_photos(db: Db, ids: list[int]) -> None:
+    if ids:
+        db.execute(delete(photo_t).where(photo_t.c.id.in_(ids)))

@@ -64,9 +64,17 @@ PhotoPlace = Annotated[Place, Depends(_place)]
 
 
 async def store_photo(
-    request: Request, caller: Caller, owner_kind: str, owner_id: int, photo_id: str, place: Place
+    request: Request,
+    caller: Caller,
+    owner_kind: str,
+    owner_id: int,
+    photo_id: str,
+    place: Place,
+    *,
+    sync: bool = True,
 ) -> Response:
-    """Receive the body and keep the photo: 201 the first time, 200 for a resend, 409 for other bytes."""
+    """Receive the body and keep the photo: 201 the first time, 200 for a resend, 409 for other bytes
+    (``sync=False``: durable at the owner's barrier, see ``photos.NewPhoto``)."""
     position = photo_store.position_of(place.latitude, place.longitude, place.accuracy_m, place.taken_at)
     state = request.app.state
     new = photo_store.NewPhoto(
@@ -76,6 +84,7 @@ async def store_photo(
         caller,
         position,
         lambda session, row_id: enqueue_thumbnail(session, state, row_id),
+        sync,
     )
     status, row = await photo_store.store_photo(request, state.settings.max_photo_size, new)
     return JSONBody(photo_store.photo_public(row), status_code=status)

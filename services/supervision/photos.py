@@ -51,7 +51,9 @@ def photo_public(row: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class NewPhoto:
     """Whose photo it is, under which id, who sends it and where it was taken; ``on_insert(session,
-    row_id)`` runs in the transaction that keeps the row (enqueue the thumbnail job)."""
+    row_id)`` runs in the transaction that keeps the row (enqueue the thumbnail job). ``sync=False``:
+    the 201 does not wait for the disk; the owner's barrier does (``make_durable``: an inspection's
+    submit, before which the tablet keeps every photo)."""
 
     owner_kind: str
     owner_id: int
@@ -59,6 +61,7 @@ class NewPhoto:
     caller: Caller
     position: dict[str, Any]
     on_insert: Any = None
+    sync: bool = True
 
 
 async def store_photo(request: Request, max_size: int, new: NewPhoto) -> tuple[int, dict[str, Any]]:
@@ -93,6 +96,7 @@ async def store_photo(request: Request, max_size: int, new: NewPhoto) -> tuple[i
         original_name=f"{new.photo_id}.jpg",
         field="photo",
         then=keep,
+        sync=new.sync,
     )
 
 
@@ -164,6 +168,22 @@ def record_photo(
             f"照片 {new.photo_id} 已以不同内容上传过；请保留草稿并联系分类办", code="photo_conflict", field="photo"
         )
     return 200, existing
+
+
+def make_durable(engine: Engine, storage: FileStorage, owner_kind: str, owner_id: int) -> list[str]:
+    """The barrier of photos stored with ``sync=False``: every photo of the owner on disk; the photo
+    ids of those a crash lost since they were sent (their rows and files removed, so they count as
+    not sent and the tablet's resend is a first upload)."""
+    with session_scope(read_engine(engine)) as session:
+        rows = repo.photos_of(session, owner_kind, owner_id)
+    lost_keys = set(storage.make_durable({row["key"]: row["size"] for row in rows}))  # in no transaction
+    lost = [row for row in rows if row["key"] in lost_keys]
+    if lost:
+        with session_scope(engine) as session:
+            repo.delete_photos(session, [row["id"] for row in lost])
+        for row in lost:
+            storage.delete(row["key"])
+    return [row["photo_id"] for row in lost]
 
 
 def position_of(

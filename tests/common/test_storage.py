@@ -456,3 +456,67 @@ def test_display_name_keeps_long_names_readable() -> None:
 )
 def test_format_size(size: int, text: str) -> None:
     assert format_size(size) == text
+
+
+def test_make_durable_reports_the_files_not_there_whole(storage: FileStorage) -> None:
+    """The barrier of files stored with ``sync=False``: the keys of those missing or of another size
+    than recorded (lost in a crash), none of those there whole; on every backend."""
+    kept = []
+    for body in (b"%PDF-1.4 one", b"%PDF-1.4 two", b"%PDF-1.4 three"):
+        pending = storage.begin()
+        pending.write(body)
+        stored, durable = pending.commit_started(content_type="application/pdf", original_name="a.pdf", sync=False)
+        durable()
+        kept.append(stored)
+    one, two, three = kept
+    assert storage.make_durable({f.key: f.size for f in kept}) == []
+    storage.delete(two.key)
+    assert storage.make_durable({one.key: one.size, two.key: two.size, three.key: three.size + 1}) == [
+        two.key,
+        three.key,
+    ]
+    assert storage.open(one.key) == b"%PDF-1.4 one"
+
+
+def test_local_sync_false_answers_before_the_disk_and_the_barrier_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``commit_started(sync=False)``: the file is in place under its key and its fsync started, nothing
+    waited for; ``make_durable`` syncs it again with every directory on its path (its own, the two its
+    commit made, the root), all at once, and returns only when they are done."""
+    import threading
+
+    import services.common.storage as storage_module
+
+    release = threading.Event()
+    done: list[str] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        release.wait(5)
+        real_fsync(fd)
+        done.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(storage_module.os, "fsync", slow_fsync)
+    storage = LocalStorage(tmp_path)
+    pending = storage.begin()
+    pending.write(b"%PDF-1.4 later")
+    stored, durable = pending.commit_started(content_type="application/pdf", original_name="a.pdf", sync=False)
+    durable()  # waits for nothing
+    final = (tmp_path / stored.key).resolve()
+    assert done == [] and final.read_bytes() == b"%PDF-1.4 later"
+    lost: list[list[str]] = []
+    barrier = threading.Thread(target=lambda: lost.append(storage.make_durable({stored.key: stored.size})))
+    barrier.start()
+    barrier.join(0.2)
+    assert barrier.is_alive()  # waiting for the disk
+    release.set()
+    barrier.join(5)
+    assert lost == [[]]
+    expected = {str(final), str(final.parent), str(final.parent.parent), str(tmp_path.resolve())}
+    assert expected <= set(done)  # the barrier's own syncs all done when it returned
+    for _ in range(100):  # and the ones started when it was stored, finishing about then
+        if len(done) == 8:
+            break
+        threading.Event().wait(0.05)
+    assert sorted(done) == sorted([*expected, *expected])  # each synced when stored and by the barrier

@@ -512,6 +512,43 @@ async def test_then_runs_while_the_disk_syncs_and_durable_waits_for_it(tmp_path:
     assert events.index("durable") > max(i for i, e in enumerate(events) if e == "synced")
 
 
+async def test_sync_false_answers_before_the_disk(tmp_path: Path, monkeypatch) -> None:
+    """``receive_body(sync=False)``: ``then`` runs and the answer goes while the file's fsync is still
+    under way (the caller's barrier, ``make_durable``, waits for it later); the bytes are in place."""
+    import threading
+
+    import services.common.storage as storage_module
+
+    storage = LocalStorage(tmp_path)
+    release = threading.Event()
+    real_fsync = os.fsync
+
+    def blocked_fsync(fd: int) -> None:
+        release.wait(5)
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", blocked_fsync)
+
+    def keep(stored, durable):
+        durable()  # waits for nothing
+        return stored.key
+
+    app = FastAPI()
+
+    @app.put("/later")
+    async def put_later(request: Request) -> dict:
+        return {"key": await receive_body(request, storage, then=keep, sync=False)}
+
+    try:
+        async with client(app) as c:
+            response = await c.put("/later", content=SAMPLES["png"][0])
+        assert response.status_code == 200, response.text
+        assert not release.is_set()  # answered with the fsync still blocked
+        assert (tmp_path / response.json()["key"]).read_bytes() == SAMPLES["png"][0]
+    finally:
+        release.set()
+
+
 async def test_the_way_of_writing_follows_how_many_bodies_arrive(tmp_path: Path, sink_kind: str) -> None:
     """``new_sink`` (the real one, imported before the fixture replaces it): the queue kind for the only
     body arriving, the batch kind while another one arrives; a file stops counting once its body has

@@ -125,6 +125,36 @@ def test_photo_put_idempotent_and_submit(client, as_, draft, app, engine):
         assert len(conn.execute(select(photo_t)).all()) == 2
 
 
+def test_submit_is_the_barrier_of_the_photos_and_asks_again_for_those_a_crash_lost(client, as_, draft, app, engine):
+    """A photo's 201 does not wait for the disk (the tablet keeps every photo until the submit answers);
+    the submit makes them durable, and one a crash lost since (gone, or shorter than received) is
+    forgotten and named in the 409, so the tablet's resend is a first upload again."""
+    from services.common.storage import LocalStorage
+    from services.supervision.deps import storage_of
+
+    assert _put(client, as_, "p1", jpeg()).status_code == 201
+    q1 = _put(client, as_, "q1", jpeg(colour="yellow")).json()
+    storage = storage_of(app.state)
+    assert isinstance(storage, LocalStorage)
+    with engine.connect() as conn:
+        keys = {r.photo_id: r.key for r in conn.execute(select(photo_t))}
+    lost = storage.root / keys["q1"]  # as a crash before the sync leaves it: cut short
+    lost.write_bytes(lost.read_bytes()[:100])
+    r = client.post("/inspections/c1/submit", headers=as_("inspector"))
+    assert r.status_code == 409 and r.json()["error"] == "photos_missing" and "q1" in r.json()["message"]
+    assert client.get("/inspections/c1", headers=as_("inspector")).json()["missing_photos"] == ["q1"]
+    assert not lost.exists()
+    again = _put(client, as_, "q1", jpeg(colour="yellow"))
+    assert again.status_code == 201 and again.json()["sha256"] == q1["sha256"]
+    (storage.root / keys["p1"]).unlink()  # and one gone altogether
+    assert client.post("/inspections/c1/submit", headers=as_("inspector")).status_code == 409
+    assert _put(client, as_, "p1", jpeg()).status_code == 201
+    r = client.post("/inspections/c1/submit", headers=as_("inspector"))
+    assert r.status_code == 200 and r.json()["state"] == "submitted"
+    with engine.connect() as conn:
+        assert {r.photo_id for r in conn.execute(select(photo_t))} == {"p1", "q1"}
+
+
 def test_photo_type_by_content(client, as_, draft):
     r = _put(client, as_, "p1", png())  # a PNG sent as image/jpeg (named .jpg)
     assert r.status_code == 201 and r.json()["content_type"] == "image/png"

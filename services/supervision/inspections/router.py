@@ -97,7 +97,10 @@ async def put_photo(
     client_id: ClientId, photo_id: PhotoId, request: Request, caller: CallerDep, place: PhotoPlace
 ) -> Response:
     owner_id = await run_read(request, lambda db: _photo_owner(db, caller, client_id, photo_id))
-    return await store_photo(request, caller, service.OWNER, owner_id, photo_id, place)
+    # Answered without waiting for the disk: the tablet keeps every photo until the submit has answered,
+    # and the submit is the barrier (``service.secure_photos``); each photo's sync starts as it is
+    # stored and runs while the next one arrives.
+    return await store_photo(request, caller, service.OWNER, owner_id, photo_id, place, sync=False)
 
 
 @api.post(
@@ -108,6 +111,7 @@ async def put_photo(
 def submit(
     client_id: ClientId, request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
+    service.secure_photos(request.app.state.engine, storage_of(request.app.state), caller, client_id)
     return JSONBody(service.submit(session, settings, LazyCalendar(request.app.state), caller, client_id))
 
 

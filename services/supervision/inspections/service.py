@@ -9,14 +9,16 @@ import hashlib
 from typing import Any
 
 import orjson
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.common import clock
 from services.common.auth import Caller
+from services.common.db import read_engine, session_scope
 from services.common.errors import ErrorDetail, InvalidInput
 from services.common.pagination import clamp_limit
+from services.common.storage import FileStorage
 from services.supervision import photo_repository as photo_repo
 from services.supervision import photos as photo_store
 from services.supervision import scope
@@ -214,6 +216,18 @@ def item_verdict(item: dict[str, Any], answer: dict[str, Any] | None) -> bool | 
 def _severity(item: dict[str, Any]) -> str:
     weight = float(item.get("weight") or 1)
     return "severe" if weight >= 3 else "major" if weight >= 2 else "minor"
+
+
+def secure_photos(engine: Engine, storage: FileStorage, caller: Caller, client_id: str) -> list[str]:
+    """Before a draft's submit: its photos (answered without waiting for the disk) made durable, and
+    any a crash lost since they were sent forgotten, so that the submit answers 409 naming them and
+    the tablet, which still holds them, sends them again. The photo ids lost."""
+    scope.require_inspector(caller)
+    with session_scope(read_engine(engine)) as session:
+        row, _ = visible(session, caller, client_id)
+    if row["state"] == "submitted":
+        return []
+    return photo_store.make_durable(engine, storage, OWNER, row["id"])
 
 
 def submit(session: Session, settings: Settings, cal: Any, caller: Caller, client_id: str) -> dict[str, Any]:
