@@ -159,8 +159,16 @@ class FileStorage(ABC):
         """The barrier for files stored with ``sync=False`` (``receive_body(sync=False)``): returns once
         every file of ``sizes`` (key -> the size recorded for it) that is whole is on disk, with the
         keys of those that are not (missing, or of another size: lost in a crash before the barrier),
-        for the caller to forget and have sent again. A backend that stores durably at once (S3) has
-        nothing to wait for: it only checks that each file is there, whole."""
+        for the caller to forget and have sent again."""
+        lost, wait = self.make_durable_started(sizes)
+        wait()
+        return lost
+
+    def make_durable_started(self, sizes: Mapping[str, int]) -> tuple[list[str], Callable[[], None]]:
+        """As ``make_durable``, but back at once with the lost keys and ``wait()``, which returns when the
+        others are on disk (raising if they cannot be): the caller prepares what relies on them (a row,
+        not yet committed) while the disk works, and waits before it commits. A backend that stores
+        durably at once (S3) has nothing to wait for: it only checks that each file is there, whole."""
         lost = []
         for key, size in sizes.items():
             try:
@@ -168,7 +176,7 @@ class FileStorage(ABC):
                     lost.append(key)
             except FileNotFoundError:
                 lost.append(key)
-        return lost
+        return lost, _stored
 
 
 def _looks_like_text(head: bytes, truncated: bool) -> bool:
@@ -416,7 +424,7 @@ class LocalStorage(FileStorage):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def make_durable(self, sizes: Mapping[str, int]) -> list[str]:
+    def make_durable_started(self, sizes: Mapping[str, int]) -> tuple[list[str], Callable[[], None]]:
         """See ``FileStorage.make_durable``: each whole file is fsynced with the directories on its
         path (its own and those above it, which its commit may have made), all issued at once; their
         syncs started when they were stored, so little is left to wait for.
@@ -442,9 +450,7 @@ class LocalStorage(FileStorage):
             while parent != self.root.parent and parent not in dirs:
                 dirs.add(parent)
                 parent = parent.parent
-        if files:
-            sync_paths_started(files, dirs)()
-        return lost
+        return lost, sync_paths_started(files, dirs) if files else _stored
 
 
 class _LocalPending(PendingFile):

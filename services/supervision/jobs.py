@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from services.supervision.deps import calendar_of, storage_of
@@ -59,7 +60,7 @@ def _shanghai() -> Any:
     return SHANGHAI
 
 
-def enqueue_thumbnail(session: Session, state: Any, photo_row_id: int) -> None:
+def enqueue_thumbnail(session: Session | Connection, state: Any, photo_row_id: int) -> None:
     """Called once per photo row, in the transaction that inserts it: a plain insert (no dedupe key,
     which cost an upsert and a look-up per photo; the job itself skips a photo that has one)."""
     runner = runner_of(state)

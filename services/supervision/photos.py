@@ -150,10 +150,10 @@ def record_photo(
         **new.position,
     }
     try:
-        with session_scope(engine) as session:
-            row = repo.insert_photo(session, values)
+        with engine.begin() as conn:  # a Core connection: no ORM session on the way of every photo
+            row = repo.insert_photo(conn, values)
             if new.on_insert is not None:
-                new.on_insert(session, row["id"])
+                new.on_insert(conn, row["id"])
             durable()  # the bytes are on disk before the row naming them is committed
         return 201, row
     except IntegrityError:
@@ -170,20 +170,23 @@ def record_photo(
     return 200, existing
 
 
-def make_durable(engine: Engine, storage: FileStorage, owner_kind: str, owner_id: int) -> list[str]:
-    """The barrier of photos stored with ``sync=False``: every photo of the owner on disk; the photo
-    ids of those a crash lost since they were sent (their rows and files removed, so they count as
-    not sent and the tablet's resend is a first upload)."""
+def make_durable_started(
+    engine: Engine, storage: FileStorage, owner_kind: str, owner_id: int
+) -> tuple[list[str], Callable[[], None]]:
+    """The barrier of photos stored with ``sync=False``, started: the photo ids of those a crash lost
+    since they were sent (their rows and files removed at once, so they count as not sent and the
+    tablet's resend is a first upload), and ``wait()``, which returns when every other photo of the
+    owner is on disk: call it before committing what relies on them."""
     with session_scope(read_engine(engine)) as session:
         rows = repo.photos_of(session, owner_kind, owner_id)
-    lost_keys = set(storage.make_durable({row["key"]: row["size"] for row in rows}))  # in no transaction
-    lost = [row for row in rows if row["key"] in lost_keys]
+    lost_keys, wait = storage.make_durable_started({row["key"]: row["size"] for row in rows})
+    lost = [row for row in rows if row["key"] in set(lost_keys)]
     if lost:
         with session_scope(engine) as session:
             repo.delete_photos(session, [row["id"] for row in lost])
         for row in lost:
             storage.delete(row["key"])
-    return [row["photo_id"] for row in lost]
+    return [row["photo_id"] for row in lost], wait
 
 
 def position_of(

@@ -111,8 +111,10 @@ async def put_photo(
 def submit(
     client_id: ClientId, request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    service.secure_photos(request.app.state.engine, storage_of(request.app.state), caller, client_id)
-    return JSONBody(service.submit(session, settings, LazyCalendar(request.app.state), caller, client_id))
+    photos_on_disk = service.secure_photos(request.app.state.engine, storage_of(request.app.state), caller, client_id)
+    submitted = service.submit(session, settings, LazyCalendar(request.app.state), caller, client_id)
+    photos_on_disk()  # before the session commits (after this returns): no submit of photos a crash can lose
+    return JSONBody(submitted)
 
 
 def _photo_row(request: Request, caller: Caller, photo_row_id: int) -> dict[str, object]:

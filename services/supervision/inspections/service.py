@@ -6,6 +6,7 @@ inspection is never edited; a correction is a new inspection that names the one 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -218,16 +219,22 @@ def _severity(item: dict[str, Any]) -> str:
     return "severe" if weight >= 3 else "major" if weight >= 2 else "minor"
 
 
-def secure_photos(engine: Engine, storage: FileStorage, caller: Caller, client_id: str) -> list[str]:
-    """Before a draft's submit: its photos (answered without waiting for the disk) made durable, and
-    any a crash lost since they were sent forgotten, so that the submit answers 409 naming them and
-    the tablet, which still holds them, sends them again. The photo ids lost."""
+def secure_photos(engine: Engine, storage: FileStorage, caller: Caller, client_id: str) -> Callable[[], None]:
+    """Before a draft's submit: any of its photos (answered without waiting for the disk) a crash lost
+    since they were sent forgotten, so that the submit answers 409 naming them and the tablet, which
+    still holds them, sends them again; the others' sync started. Returns ``wait()``, which returns
+    once they are on disk: the submit calls it before it commits."""
     scope.require_inspector(caller)
     with session_scope(read_engine(engine)) as session:
         row, _ = visible(session, caller, client_id)
     if row["state"] == "submitted":
-        return []
-    return photo_store.make_durable(engine, storage, OWNER, row["id"])
+        return _nothing
+    _lost, wait = photo_store.make_durable_started(engine, storage, OWNER, row["id"])
+    return wait
+
+
+def _nothing() -> None:
+    """Nothing to wait for."""
 
 
 def submit(session: Session, settings: Settings, cal: Any, caller: Caller, client_id: str) -> dict[str, Any]:
