@@ -154,7 +154,7 @@ def record_photo(
             row = repo.insert_photo(conn, values)
             if new.on_insert is not None:
                 new.on_insert(conn, row["id"])
-            durable()  # the bytes are on disk before the row naming them is committed
+            durable()  # the bytes on disk before the row naming them is committed (``sync=False``: the barrier's)
         return 201, row
     except IntegrityError:
         with session_scope(read_engine(engine)) as session:
@@ -180,7 +180,8 @@ def make_durable_started(
     with session_scope(read_engine(engine)) as session:
         rows = repo.photos_of(session, owner_kind, owner_id)
     lost_keys, wait = storage.make_durable_started({row["key"]: row["size"] for row in rows})
-    lost = [row for row in rows if row["key"] in set(lost_keys)]
+    gone = set(lost_keys)
+    lost = [row for row in rows if row["key"] in gone]
     if lost:
         with session_scope(engine) as session:
             repo.delete_photos(session, [row["id"] for row in lost])
