@@ -5,6 +5,7 @@ unread count in the navigation and the unread list on the home page (both loaded
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -57,10 +58,13 @@ class Directory:
             repository.unit_leader_ids(conn),
         )
 
+    @cached_property
+    def roles(self) -> dict[int, str]:
+        return {u[0]: u[1] for u in self.users}
+
     def oa_receivers(self, user_ids: list[int]) -> list[tuple[str, str | None]]:
         """(OA login, role) of those of ``user_ids`` mapped to an OA account, by login."""
-        roles = {u[0]: u[1] for u in self.users}
-        return sorted((self.oa[u], roles.get(u)) for u in user_ids if u in self.oa)
+        return sorted((self.oa[u], self.roles.get(u)) for u in user_ids if u in self.oa)
 
 
 def recipients(directory: Directory, ev: EventView, *, inbox: bool = False) -> list[int]:

@@ -68,7 +68,7 @@ def sync_paths_started(files: Iterable[Path], dirs: Iterable[Path]) -> Callable[
     For files stored with ``sync=False`` (see ``receive_body``): their sync starts this way as they
     are stored, nobody waiting (a failure is logged); the owner's barrier (``make_durable``) syncs
     them again and waits, which finds little left to do."""
-    pending = [_SYNCS.submit(_fsync_path, f) for f in files] + [_SYNCS.submit(fsync_dir, d) for d in dirs]
+    pending = _issue(files, dirs)
 
     def wait() -> None:
         for done in pending:
@@ -80,10 +80,12 @@ def sync_paths_started(files: Iterable[Path], dirs: Iterable[Path]) -> Callable[
 def sync_paths_soon(files: list[Path], dirs: list[Path]) -> None:
     """``sync_paths_started`` with nobody waiting: a failure (other than the file gone meanwhile,
     e.g. a resend's copy deleted) is logged; the barrier that follows reports it."""
-    for future in (_SYNCS.submit(_fsync_path, f) for f in files):
+    for future in _issue(files, dirs):
         future.add_done_callback(_log_failure)
-    for d in dirs:
-        _SYNCS.submit(fsync_dir, d)
+
+
+def _issue(files: Iterable[Path], dirs: Iterable[Path]) -> list[Future[None]]:
+    return [_SYNCS.submit(_fsync_path, f) for f in files] + [_SYNCS.submit(fsync_dir, d) for d in dirs]
 
 
 def _fsync_path(path: Path) -> None:

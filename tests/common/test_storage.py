@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -324,14 +325,8 @@ def test_local_write_is_on_disk_when_the_key_is_handed_out(tmp_path: Path, monke
         assert sorted(synced) == sorted([str((tmp_path / other.key).resolve()), str(final.parent)])
 
 
-def test_local_commit_started_returns_before_the_disk_and_durable_waits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``commit_started`` hands back the key while the fsyncs run (a row can be prepared meanwhile);
-    ``durable()`` returns only once every one of them is done, and again at once when called again.
-    A failed fsync makes ``durable()`` raise and the file go: no key to bytes the disk did not keep."""
-    import threading
-
+def _held_fsyncs(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[str]]:
+    """Every fsync waits until the event is set; the paths synced, in the order they finished."""
     import services.common.storage as storage_module
 
     release = threading.Event()
@@ -344,6 +339,16 @@ def test_local_commit_started_returns_before_the_disk_and_durable_waits(
         done.append(os.readlink(f"/proc/self/fd/{fd}"))
 
     monkeypatch.setattr(storage_module.os, "fsync", slow_fsync)
+    return release, done
+
+
+def test_local_commit_started_returns_before_the_disk_and_durable_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``commit_started`` hands back the key while the fsyncs run (a row can be prepared meanwhile);
+    ``durable()`` returns only once every one of them is done, and again at once when called again.
+    A failed fsync makes ``durable()`` raise and the file go: no key to bytes the disk did not keep."""
+    release, done = _held_fsyncs(monkeypatch)
     storage = LocalStorage(tmp_path)
     pending = storage.begin()
     pending.write(b"%PDF-1.4 started")
@@ -358,7 +363,7 @@ def test_local_commit_started_returns_before_the_disk_and_durable_waits(
     def failing_fsync(fd: int) -> None:
         raise OSError(5, "I/O error")
 
-    monkeypatch.setattr(storage_module.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     pending = storage.begin()
     pending.write(b"%PDF-1.4 lost")
     lost, durable = pending.commit_started(content_type="application/pdf", original_name="b.pdf")
@@ -484,20 +489,7 @@ def test_local_sync_false_answers_before_the_disk_and_the_barrier_waits(
     """``commit_started(sync=False)``: the file is in place under its key and its fsync started, nothing
     waited for; ``make_durable`` syncs it again with every directory on its path (its own, the two its
     commit made, the root), all at once, and returns only when they are done."""
-    import threading
-
-    import services.common.storage as storage_module
-
-    release = threading.Event()
-    done: list[str] = []
-    real_fsync = os.fsync
-
-    def slow_fsync(fd: int) -> None:
-        release.wait(5)
-        real_fsync(fd)
-        done.append(os.readlink(f"/proc/self/fd/{fd}"))
-
-    monkeypatch.setattr(storage_module.os, "fsync", slow_fsync)
+    release, done = _held_fsyncs(monkeypatch)
     storage = LocalStorage(tmp_path)
     pending = storage.begin()
     pending.write(b"%PDF-1.4 later")

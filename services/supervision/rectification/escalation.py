@@ -45,7 +45,6 @@ def daily(engine: Engine, settings: Settings, cal: Any, today: date | None = Non
                     "overdue",
                     order,
                     deadline=order["deadline"].isoformat(),
-                    party_code=order["party_code"],
                 )
             level = order["escalation_level"]
             if level >= MAX_LEVEL or cal.workdays_between(order["deadline"], today) < settings.escalate_after_workdays:
